@@ -1,0 +1,51 @@
+// Package userdb reads popd's users from a passwd-file in Dovecot's format,
+// checks their passwords, reloads the file when it changes, and edits it
+// safely, so that popd can share the file Dovecot already uses.
+//
+// # File format
+//
+// One user per line:
+//
+//	name:{SCHEME}hash:uid:gid:gecos:home:shell:extra_fields
+//
+// Only the name and password fields are required ("alice:{PLAIN}secret" is a
+// whole line). Empty lines, lines starting with "#" and lines with an empty
+// name are skipped; CRLF line endings are accepted. extra_fields is the rest
+// of the line (it may contain ":"): space-separated "key=value" words, or
+// bare words. The first line for a name wins; later ones are logged and
+// ignored. Lines that cannot be parsed (an invalid name, no password field)
+// are logged by line number, never by content, and skipped. Names are
+// compared exactly, as written.
+//
+// # Password schemes
+//
+//	BLF-CRYPT     bcrypt, "$2y$", "$2b$" or "$2a$"
+//	SHA512-CRYPT  glibc SHA-crypt "$6$", with optional "rounds=N$"
+//	SHA256-CRYPT  glibc SHA-crypt "$5$", with optional "rounds=N$"
+//	ARGON2ID      "$argon2id$v=19$m=M,t=T,p=P$salt$hash" (PHC string)
+//	PLAIN         the password itself (also CLEAR, CLEARTEXT)
+//
+// Scheme names are case-insensitive. A password without a {SCHEME} prefix,
+// or with {CRYPT}, is a crypt(3) hash (Dovecot's default scheme) and is
+// recognised by its "$id$" among the above. Anything else (DES or MD5 crypt,
+// the other Dovecot schemes, an empty field, a malformed hash) makes the
+// user unusable: logged once when the file is loaded, with the user name and
+// line number, and refused by Verify whatever the password. New passwords
+// are hashed with BLF-CRYPT, cost 10, written "$2y$" as Dovecot writes them.
+//
+// # Disabled users
+//
+// A user is disabled when the extra fields contain "nologin" (Dovecot's
+// passdb field refusing logins) or "popd_disabled" (popd's own, which
+// Dovecot ignores); see User.Disabled.
+//
+// # Reloading and editing
+//
+// File.Watch reloads on change; File.Reload does it by hand. Add,
+// SetPassword, Delete and SetDisabled edit the file in place of an admin:
+// they work the same inside popd and in a standalone popadm, serialised
+// across processes by an flock on "<file>.lock", never overwriting a
+// concurrent hand edit, and keeping every other line byte for byte.
+//
+// No password or hash ever appears in a log line or an error.
+package userdb
