@@ -1,0 +1,54 @@
+package pop3
+
+import (
+	"context"
+	"io"
+	"net"
+)
+
+// Backend is what a Session needs from the rest of popd: a way to turn
+// credentials into an open, exclusively locked maildrop. The protocol package
+// knows nothing of disks or user files; the server package supplies a Backend.
+type Backend interface {
+	// Login checks the credentials and, when they are good, opens the
+	// maildrop, taking its exclusive lock (RFC 1939 §4) before returning.
+	// Errors that the client should see are *Error values (ErrAuth,
+	// ErrInUse, ...); any other error is logged and answered with a generic
+	// -ERR [SYS/TEMP].
+	Login(ctx context.Context, c ConnInfo, username, password string) (Mailbox, error)
+}
+
+// ConnInfo describes the client side of a session, for the Backend's logs and
+// policies.
+type ConnInfo struct {
+	SessionID  string
+	RemoteAddr net.Addr
+	LocalAddr  net.Addr
+	TLS        bool
+}
+
+// Mailbox is an open, locked maildrop as a POP3 session sees it: a fixed list
+// of messages indexed 0..Count()-1 for the whole session. (Message number n on
+// the wire is index n-1.)
+type Mailbox interface {
+	// Count is the number of messages in the maildrop when it was opened.
+	Count() int
+	// Size is the exact size of message i in octets as RETR sends it, before
+	// byte-stuffing: every line ending is CRLF, and a last line without one
+	// counts the CRLF that will be added (RFC 1939 §11 "exact size").
+	// It returns an error when the size cannot be found (the file vanished).
+	Size(i int) (int64, error)
+	// UID is the unique-id listing of message i (RFC 1939 §7): 1-70 octets in
+	// 0x21-0x7E, stable across sessions and restarts.
+	UID(i int) string
+	// Open returns message i in network form: exactly Size(i) octets, every
+	// line ending in CRLF (an empty message yields nothing). The caller
+	// byte-stuffs and terminates it.
+	Open(i int) (io.ReadCloser, error)
+	// Update is the UPDATE state (RFC 1939 §6): remove the messages in
+	// deleted, mark the ones in retrieved as seen, then the caller Closes.
+	// An error means some deleted messages were not removed.
+	Update(deleted, retrieved []int) error
+	// Close releases the lock without changing anything on disk.
+	Close() error
+}

@@ -1,0 +1,431 @@
+package pop3
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"math"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// states is the set of states in which a command is valid.
+type states uint8
+
+const (
+	inAuth states = 1 << iota
+	inTrans
+	inBoth = inAuth | inTrans
+)
+
+func (ss states) has(st State) bool {
+	switch st {
+	case StateAuthorization:
+		return ss&inAuth != 0
+	case StateTransaction:
+		return ss&inTrans != 0
+	}
+	return false
+}
+
+type command struct {
+	states states
+	// run answers the command. It writes its own positive response and
+	// returns an error for a negative one, which dispatch writes.
+	run func(s *Session, ctx context.Context, arg string) error
+}
+
+// commands is the one command table: every verb, the states it is valid in,
+// and its handler. Verbs are matched case-insensitively (RFC 1939 §3).
+var commands = map[string]command{
+	"USER": {inAuth, (*Session).cmdUser},
+	"PASS": {inAuth, (*Session).cmdPass},
+	"RPOP": {inAuth, (*Session).cmdRPOP},
+	"QUIT": {inBoth, (*Session).cmdQuit},
+	"CAPA": {inBoth, (*Session).cmdCapa},
+	"NOOP": {inTrans, (*Session).cmdNoop},
+	"STAT": {inTrans, (*Session).cmdStat},
+	"LIST": {inTrans, (*Session).cmdList},
+	"RETR": {inTrans, (*Session).cmdRetr},
+	"DELE": {inTrans, (*Session).cmdDele},
+	"RSET": {inTrans, (*Session).cmdRset},
+	"LAST": {inTrans, (*Session).cmdLast},
+	"TOP":  {inTrans, (*Session).cmdTop},
+	"UIDL": {inTrans, (*Session).cmdUidl},
+}
+
+// dispatch runs one command line.
+func (s *Session) dispatch(ctx context.Context, line []byte) {
+	verb, rest, _ := bytes.Cut(line, []byte(" "))
+	name := strings.ToUpper(string(verb))
+	cmd, ok := commands[name]
+	if !ok {
+		name = "?"
+	}
+	s.mu.Lock()
+	s.snap.LastCommand = name
+	s.snap.LastActive = time.Now()
+	s.mu.Unlock()
+	switch {
+	case !ok:
+		s.replyErr(errUnknownCommand)
+	case !cmd.states.has(s.state):
+		s.replyErr(errWrongState)
+	default:
+		if err := cmd.run(s, ctx, string(rest)); err != nil {
+			var pe *Error
+			if !errors.As(err, &pe) {
+				s.log.Error("command failed", "cmd", name, "err", err)
+			}
+			s.replyErr(wireError(err))
+		}
+	}
+}
+
+// args splits a command's arguments, separated by single spaces (RFC 1939
+// §3), and checks their count.
+func args(arg string, min, max int) ([]string, error) {
+	var f []string
+	if arg != "" {
+		f = strings.Split(arg, " ")
+	}
+	if len(f) < min || len(f) > max {
+		return nil, errSyntax
+	}
+	for _, a := range f {
+		if a == "" {
+			return nil, errSyntax
+		}
+	}
+	return f, nil
+}
+
+// number parses a decimal argument strictly: ASCII digits only, no sign.
+// A value too large for 64 bits saturates rather than wrapping around, so
+// it names no message and means "all lines" to TOP.
+func number(a string) (uint64, bool) {
+	if a == "" {
+		return 0, false
+	}
+	for i := 0; i < len(a); i++ {
+		if a[i] < '0' || a[i] > '9' {
+			return 0, false
+		}
+	}
+	n, err := strconv.ParseUint(a, 10, 64)
+	if err != nil {
+		return math.MaxUint64, true
+	}
+	return n, true
+}
+
+// message resolves a message-number argument to an index of a message that
+// exists and is not deleted.
+func (s *Session) message(a string) (int, error) {
+	n, ok := number(a)
+	if !ok {
+		return 0, errSyntax
+	}
+	if n < 1 || n > uint64(len(s.deleted)) {
+		return 0, errNoSuchMessage
+	}
+	i := int(n - 1)
+	if s.deleted[i] {
+		return 0, errDeleted
+	}
+	return i, nil
+}
+
+// accessed records that message index i was accessed, for LAST.
+func (s *Session) accessed(i int) {
+	if i+1 > s.last {
+		s.last = i + 1
+	}
+}
+
+// RFC 1939 §7 USER name.
+func (s *Session) cmdUser(_ context.Context, arg string) error {
+	if arg == "" {
+		return errSyntax
+	}
+	s.userArg = arg
+	s.reply("+OK send PASS")
+	return nil
+}
+
+// RFC 1939 §7 PASS string. The argument is the rest of the line: a password
+// may contain spaces.
+func (s *Session) cmdPass(ctx context.Context, arg string) error {
+	user := s.userArg
+	if user == "" {
+		return errUserFirst
+	}
+	s.userArg = ""
+	return s.login(ctx, user, arg)
+}
+
+// login opens the maildrop for good credentials and enters TRANSACTION
+// (RFC 1939 §4: the maildrop is locked before the positive response).
+func (s *Session) login(ctx context.Context, user, pass string) error {
+	mbox, err := s.cfg.Backend.Login(ctx, s.info, user, pass)
+	if err != nil {
+		s.log.Info("login failed", "user", user, "remote", addr(s.info.RemoteAddr), "reason", wireError(err).Code)
+		return err
+	}
+	s.mbox = mbox
+	s.deleted = make([]bool, mbox.Count())
+	s.setState(StateTransaction)
+	s.mu.Lock()
+	s.snap.User = user
+	s.mu.Unlock()
+	s.log.Info("login", "user", user, "remote", addr(s.info.RemoteAddr), "tls", s.info.TLS, "messages", mbox.Count())
+	s.reply("+OK maildrop locked and ready, %d messages", mbox.Count())
+	return nil
+}
+
+// RFC 1939 §4 and §6 QUIT. In TRANSACTION it enters UPDATE: only here are
+// messages marked as deleted removed.
+func (s *Session) cmdQuit(context.Context, string) error {
+	if s.state == StateTransaction {
+		s.setState(StateUpdate)
+		var dele, retr []int
+		for i, d := range s.deleted {
+			if d {
+				dele = append(dele, i)
+			} else if s.seen[i] {
+				retr = append(retr, i)
+			}
+		}
+		err := s.mbox.Update(dele, retr)
+		left := len(s.deleted) - len(dele)
+		if cerr := s.mbox.Close(); cerr != nil {
+			s.log.Error("releasing maildrop", "err", cerr)
+		}
+		s.mbox = nil
+		s.setState(StateClosed)
+		if err != nil {
+			s.log.Error("update", "err", err)
+			return errNotRemoved
+		}
+		s.reply("+OK bye, %d messages left", left)
+		return nil
+	}
+	s.setState(StateClosed)
+	s.reply("+OK bye")
+	return nil
+}
+
+// RFC 1939 §5 STAT.
+func (s *Session) cmdStat(_ context.Context, arg string) error {
+	if _, err := args(arg, 0, 0); err != nil {
+		return err
+	}
+	var n int
+	var total int64
+	for i, d := range s.deleted {
+		if d {
+			continue
+		}
+		n++
+		if size, err := s.mbox.Size(i); err == nil {
+			total += size
+		}
+	}
+	s.reply("+OK %d %d", n, total)
+	return nil
+}
+
+// RFC 1939 §5 LIST [msg].
+func (s *Session) cmdList(_ context.Context, arg string) error {
+	a, err := args(arg, 0, 1)
+	if err != nil {
+		return err
+	}
+	if len(a) == 1 {
+		i, err := s.message(a[0])
+		if err != nil {
+			return err
+		}
+		size, err := s.mbox.Size(i)
+		if err != nil {
+			return errVanished
+		}
+		s.reply("+OK %d %d", i+1, size)
+		return nil
+	}
+	s.reply("+OK scan listing follows")
+	for i, d := range s.deleted {
+		if d {
+			continue
+		}
+		if size, err := s.mbox.Size(i); err == nil {
+			s.reply("%d %d", i+1, size)
+		}
+	}
+	s.reply(".")
+	return nil
+}
+
+// RFC 1939 §5 RETR msg.
+func (s *Session) cmdRetr(_ context.Context, arg string) error {
+	a, err := args(arg, 1, 1)
+	if err != nil {
+		return err
+	}
+	i, err := s.message(a[0])
+	if err != nil {
+		return err
+	}
+	return s.send(i, "", nil)
+}
+
+// RFC 1939 §7 TOP msg n: the header, the blank line, and n body lines.
+func (s *Session) cmdTop(_ context.Context, arg string) error {
+	a, err := args(arg, 2, 2)
+	if err != nil {
+		return err
+	}
+	i, err := s.message(a[0])
+	if err != nil {
+		return err
+	}
+	n, ok := number(a[1])
+	if !ok {
+		return errSyntax
+	}
+	return s.send(i, "top of message follows", &n)
+}
+
+// send streams message i (all of it, or its top with n body lines).
+func (s *Session) send(i int, okText string, n *uint64) error {
+	size, err := s.mbox.Size(i)
+	if err != nil {
+		return errVanished
+	}
+	rc, err := s.mbox.Open(i)
+	if err != nil {
+		s.log.Warn("message unavailable", "msg", i+1, "err", err)
+		return errVanished
+	}
+	defer rc.Close()
+	if okText == "" {
+		s.reply("+OK %d octets", size)
+	} else {
+		s.reply("+OK %s", okText)
+	}
+	var sent int64
+	if n == nil {
+		sent, err = writeStuffed(s.w, rc)
+		s.seen[i] = true
+	} else {
+		sent, err = writeStuffed(s.w, newTopReader(rc, *n))
+	}
+	s.accessed(i)
+	s.mu.Lock()
+	s.snap.Retrieved++
+	s.snap.Octets += sent
+	s.mu.Unlock()
+	if err != nil {
+		s.log.Warn("sending message", "msg", i+1, "err", err)
+	}
+	return nil
+}
+
+// RFC 1939 §5 DELE msg.
+func (s *Session) cmdDele(_ context.Context, arg string) error {
+	a, err := args(arg, 1, 1)
+	if err != nil {
+		return err
+	}
+	i, err := s.message(a[0])
+	if err != nil {
+		return err
+	}
+	s.deleted[i] = true
+	s.nDeleted++
+	s.accessed(i)
+	s.reply("+OK message %d deleted", i+1)
+	return nil
+}
+
+// RFC 1939 §5 NOOP.
+func (s *Session) cmdNoop(_ context.Context, arg string) error {
+	if _, err := args(arg, 0, 0); err != nil {
+		return err
+	}
+	s.reply("+OK")
+	return nil
+}
+
+// RFC 1939 §5 RSET: unmark deleted messages; RFC 1081 also resets LAST.
+func (s *Session) cmdRset(_ context.Context, arg string) error {
+	if _, err := args(arg, 0, 0); err != nil {
+		return err
+	}
+	clear(s.deleted)
+	s.nDeleted = 0
+	s.last = 0
+	s.reply("+OK %d messages", len(s.deleted))
+	return nil
+}
+
+// RFC 1081 LAST: the highest message number accessed in this session.
+func (s *Session) cmdLast(_ context.Context, arg string) error {
+	if _, err := args(arg, 0, 0); err != nil {
+		return err
+	}
+	s.reply("+OK %d", s.last)
+	return nil
+}
+
+// RFC 1939 §7 UIDL [msg].
+func (s *Session) cmdUidl(_ context.Context, arg string) error {
+	a, err := args(arg, 0, 1)
+	if err != nil {
+		return err
+	}
+	if len(a) == 1 {
+		i, err := s.message(a[0])
+		if err != nil {
+			return err
+		}
+		s.reply("+OK %d %s", i+1, s.mbox.UID(i))
+		return nil
+	}
+	s.reply("+OK unique-id listing follows")
+	for i, d := range s.deleted {
+		if !d {
+			s.reply("%d %s", i+1, s.mbox.UID(i))
+		}
+	}
+	s.reply(".")
+	return nil
+}
+
+// RFC 1081 RPOP trusted the client's source port; we never will.
+func (s *Session) cmdRPOP(context.Context, string) error { return errRPOP }
+
+// RFC 2449 §5 CAPA, valid in both states.
+func (s *Session) cmdCapa(_ context.Context, arg string) error {
+	if _, err := args(arg, 0, 0); err != nil {
+		return err
+	}
+	s.reply("+OK capability list follows")
+	for _, c := range []string{"USER", "TOP", "UIDL", "RESP-CODES", "AUTH-RESP-CODE", "PIPELINING"} {
+		s.reply("%s", c)
+	}
+	if d := s.cfg.LoginDelay; d > 0 {
+		s.reply("LOGIN-DELAY %d", int(d.Seconds()))
+	}
+	if s.cfg.Expire != "" {
+		s.reply("EXPIRE %s", s.cfg.Expire)
+	}
+	impl := s.cfg.Implementation
+	if impl == "" {
+		impl = "popd"
+	}
+	s.reply("IMPLEMENTATION %s", impl)
+	s.reply(".")
+	return nil
+}

@@ -1,0 +1,271 @@
+package pop3
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"os"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// Config is what every session of a server shares.
+type Config struct {
+	Backend Backend
+	Logger  *slog.Logger
+	// IdleTimeout is the autologout timer (RFC 1939 §3: at least 10
+	// minutes). A whole command line must arrive within it, so a client
+	// trickling a half-written line cannot keep a connection open forever.
+	// Zero means 10 minutes.
+	IdleTimeout time.Duration
+	// Implementation is announced in CAPA (RFC 2449 §6.9). Zero means "popd".
+	Implementation string
+	// LoginDelay, when positive, is announced in CAPA (RFC 2449 §6.5).
+	LoginDelay time.Duration
+	// Expire, when set, is announced in CAPA as "EXPIRE <Expire>" (RFC 2449
+	// §6.7): "NEVER" or a number of days.
+	Expire string
+}
+
+// DefaultIdleTimeout is RFC 1939 §3's minimum autologout timer.
+const DefaultIdleTimeout = 10 * time.Minute
+
+// State is a session's RFC 1939 state.
+type State int32
+
+const (
+	StateAuthorization State = iota
+	StateTransaction
+	StateUpdate
+	StateClosed
+)
+
+func (st State) String() string {
+	switch st {
+	case StateAuthorization:
+		return "authorization"
+	case StateTransaction:
+		return "transaction"
+	case StateUpdate:
+		return "update"
+	default:
+		return "closed"
+	}
+}
+
+// Info is a snapshot of a session for the live registry.
+type Info struct {
+	ID          string
+	User        string // empty until logged in
+	State       State
+	LastCommand string // the verb only, never arguments
+	Retrieved   int    // RETR and TOP responses sent
+	Octets      int64  // message octets sent
+	Since       time.Time
+	LastActive  time.Time
+}
+
+// Session is one POP3 conversation on one connection.
+type Session struct {
+	cfg  *Config
+	conn net.Conn
+	info ConnInfo
+	log  *slog.Logger
+	r    *bufio.Reader
+	w    *bufio.Writer
+
+	// Set only by the session goroutine.
+	state    State
+	userArg  string // from USER, waiting for PASS
+	mbox     Mailbox
+	deleted  []bool
+	last     int // RFC 1081 LAST: highest message number accessed
+	nDeleted int
+	seen     map[int]bool // indexes retrieved, for the S flag at UPDATE
+
+	// Read from other goroutines.
+	mu      sync.Mutex
+	snap    Info
+	stopMu  sync.Mutex
+	stop    string      // non-empty: Stop was called with this reason
+	closing atomic.Bool // finish is writing the last words
+}
+
+// NewSession prepares a session on conn; Serve runs it.
+func NewSession(conn net.Conn, cfg *Config, info ConnInfo) *Session {
+	log := cfg.Logger
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	now := time.Now()
+	s := &Session{
+		cfg:  cfg,
+		conn: conn,
+		info: info,
+		log:  log.With("session", info.SessionID),
+		r:    bufio.NewReaderSize(conn, 1024),
+		w:    nil, // set below: it needs s
+		snap: Info{ID: info.SessionID, Since: now, LastActive: now},
+		seen: map[int]bool{},
+	}
+	s.w = bufio.NewWriterSize(deadlineWriter{s}, 8*1024)
+	return s
+}
+
+// deadlineWriter gives every write to the client a fresh deadline of one
+// idle period: a slow client that keeps reading a large message is not cut
+// off, and one that stops reading is. Once the session is stopping it sets
+// no deadline, leaving the short one that finish sets.
+type deadlineWriter struct{ s *Session }
+
+func (d deadlineWriter) Write(p []byte) (int, error) {
+	if !d.s.closing.Load() {
+		d.s.conn.SetWriteDeadline(time.Now().Add(d.s.idle()))
+		if d.s.stopReason() != "" { // Stop raced with us: keep it effective
+			d.s.conn.SetWriteDeadline(time.Now())
+		}
+	}
+	return d.s.conn.Write(p)
+}
+
+// Info returns a snapshot of the session; safe from any goroutine.
+func (s *Session) Info() Info {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.snap
+}
+
+// Stop ends the session from another goroutine (an administrator's kick or a
+// server shutdown): the client is told "-ERR [SYS/TEMP] reason", the
+// connection is closed, and no UPDATE happens, so nothing is deleted.
+func (s *Session) Stop(reason string) {
+	s.stopMu.Lock()
+	if s.stop == "" {
+		s.stop = reason
+	}
+	s.stopMu.Unlock()
+	// Wake the session goroutine from a blocked read or write.
+	s.conn.SetDeadline(time.Now())
+}
+
+func (s *Session) stopReason() string {
+	s.stopMu.Lock()
+	defer s.stopMu.Unlock()
+	return s.stop
+}
+
+func (s *Session) idle() time.Duration {
+	if s.cfg.IdleTimeout > 0 {
+		return s.cfg.IdleTimeout
+	}
+	return DefaultIdleTimeout
+}
+
+// Serve greets the client and answers commands until QUIT, an error, the
+// autologout timer, or Stop. It always closes the connection and releases
+// the maildrop.
+func (s *Session) Serve(ctx context.Context) {
+	end := "closed"
+	defer func() { s.finish(end) }()
+
+	s.reply("+OK POP3 server ready")
+	for s.state != StateClosed {
+		if err := s.flush(); err != nil {
+			end = s.endReason(err, "write error")
+			return
+		}
+		s.conn.SetReadDeadline(time.Now().Add(s.idle()))
+		if s.stopReason() != "" {
+			end = "stopped"
+			return
+		}
+		line, err := readLine(s.r, MaxLine)
+		if errors.Is(err, errTooLong) {
+			s.replyErr(errLineTooLong)
+			continue
+		}
+		if err != nil {
+			end = s.endReason(err, "client closed the connection")
+			return
+		}
+		s.dispatch(ctx, line)
+	}
+	end = "quit"
+}
+
+// endReason names why the connection ended after a read or write error.
+func (s *Session) endReason(err error, fallback string) string {
+	if s.stopReason() != "" {
+		return "stopped"
+	}
+	if errors.Is(err, os.ErrDeadlineExceeded) {
+		return "autologout"
+	}
+	return fallback
+}
+
+// finish tells a stopped client why, releases the maildrop without UPDATE if
+// it is still held, closes the connection and logs one line.
+func (s *Session) finish(end string) {
+	s.closing.Store(true)
+	s.conn.SetWriteDeadline(time.Now().Add(5 * time.Second))
+	switch end {
+	case "stopped":
+		s.replyErr(&Error{Code: "SYS/TEMP", Text: s.stopReason()})
+	case "autologout":
+		s.reply("-ERR autologout: idle for too long")
+	}
+	s.w.Flush()
+	if s.mbox != nil {
+		if err := s.mbox.Close(); err != nil {
+			s.log.Error("releasing maildrop", "user", s.snap.User, "err", err)
+		}
+		s.mbox = nil
+	}
+	s.conn.Close()
+	s.setState(StateClosed)
+	info := s.Info()
+	s.log.Info("session end", "user", info.User, "reason", end,
+		"retr", info.Retrieved, "dele", s.nDeleted, "bytes", info.Octets,
+		"duration", time.Since(info.Since).Round(time.Millisecond))
+}
+
+func (s *Session) setState(st State) {
+	s.state = st
+	s.mu.Lock()
+	s.snap.State = st
+	s.mu.Unlock()
+}
+
+// reply writes one response line; errors surface at the next flush.
+func (s *Session) reply(format string, args ...any) {
+	if len(args) == 0 {
+		s.w.WriteString(format)
+	} else {
+		fmt.Fprintf(s.w, format, args...)
+	}
+	s.w.WriteString("\r\n")
+}
+
+func (s *Session) replyErr(e *Error) { s.reply("%s", e.Error()) }
+
+// flush sends buffered responses, but only when the client has no further
+// pipelined commands waiting (RFC 2449 §6.6): a burst of commands gets its
+// responses in few writes.
+func (s *Session) flush() error {
+	if s.r.Buffered() > 0 {
+		return nil
+	}
+	return s.w.Flush()
+}
+
+func addr(a interface{ String() string }) string {
+	if a == nil {
+		return ""
+	}
+	return a.String()
+}
