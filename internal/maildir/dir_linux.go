@@ -1,0 +1,71 @@
+package maildir
+
+import (
+	"encoding/binary"
+	"os"
+	"strings"
+
+	"golang.org/x/sys/unix"
+)
+
+// listFolder calls fn with the names of the regular files in dir whose
+// names do not start with ".", in directory order, a batch at a time; fn
+// owns the batch. It reads the directory with getdents64 and takes the file
+// type from the entries (an lstat only where the file system does not tell):
+// os.File.ReadDir costs an allocation per entry and os.ReadDir sorts, and
+// neither is needed for 100,000 messages.
+func listFolder(dir string, fn func(names []string)) error {
+	fd, err := unix.Open(dir, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return &os.PathError{Op: "open", Path: dir, Err: err}
+	}
+	defer unix.Close(fd)
+	buf := make([]byte, 64<<10)
+	for {
+		n, err := unix.Getdents(fd, buf)
+		if err == unix.EINTR {
+			continue
+		}
+		if err != nil {
+			return &os.PathError{Op: "getdents", Path: dir, Err: err}
+		}
+		if n <= 0 {
+			return nil
+		}
+		// One string for the whole batch; names are substrings of it.
+		batch := string(buf[:n])
+		var names []string
+		for off := 0; off+19 < len(batch); {
+			// struct linux_dirent64 { u64 d_ino; s64 d_off; u16 d_reclen;
+			// u8 d_type; char d_name[]; }
+			reclen := int(binary.NativeEndian.Uint16(buf[off+16:]))
+			if reclen < 20 || off+reclen > len(batch) {
+				return &os.PathError{Op: "getdents", Path: dir, Err: unix.EIO}
+			}
+			typ := batch[off+18]
+			name := batch[off+19 : off+reclen]
+			if i := strings.IndexByte(name, 0); i >= 0 {
+				name = name[:i]
+			}
+			off += reclen
+			if name == "" || name[0] == '.' {
+				continue
+			}
+			if typ == unix.DT_UNKNOWN {
+				var st unix.Stat_t
+				if unix.Fstatat(fd, name, &st, unix.AT_SYMLINK_NOFOLLOW) != nil {
+					continue // gone already
+				}
+				if st.Mode&unix.S_IFMT == unix.S_IFREG {
+					typ = unix.DT_REG
+				}
+			}
+			if typ == unix.DT_REG {
+				names = append(names, name)
+			}
+		}
+		if len(names) > 0 {
+			fn(names)
+		}
+	}
+}

@@ -1,0 +1,45 @@
+package maildir
+
+import "time"
+
+// Hooks for the tests in package maildir_test.
+
+const (
+	LockName    = lockName
+	CacheName   = cacheName
+	CRLFBufSize = crlfBufSize
+)
+
+var HashUID = hashUID
+
+// FileReads is how many message files m has opened.
+func FileReads(m *Mailbox) int64 { return m.fileReads.Load() }
+
+// LockLost reports whether m noticed that its lock was taken away.
+func LockLost(m *Mailbox) bool { return m.lock.lost.Load() }
+
+// WaitCache waits for m's background cache writes.
+func WaitCache(m *Mailbox) { m.cacheWG.Wait() }
+
+// NetworkSize counts b in network form the way Size does, written to the
+// counter chunk bytes at a time.
+func NetworkSize(b []byte, chunk int) int64 {
+	var c sizeCounter
+	for len(b) > 0 {
+		n := min(chunk, len(b))
+		c.Write(b[:n])
+		b = b[n:]
+	}
+	return c.Size()
+}
+
+// WriteLock makes a lock file at path as another session would.
+func WriteLock(path, host string, pid int, owner string) error {
+	return createExclusive(path, formatLock(lockData{
+		LockInfo: LockInfo{Owner: owner, Host: host, PID: pid, Since: time.Now()},
+		token:    randomHex(16),
+	}))
+}
+
+// ThisHost is the host name written into our locks.
+func ThisHost() string { return thisHost() }

@@ -1,0 +1,347 @@
+package maildir
+
+import (
+	"bufio"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+
+	"golang.org/x/sys/unix"
+)
+
+// cacheName is the sizes cache in the maildir root. Each line after the
+// header is "<raw size> <network size> <base name>"; the last line is
+// "end <number of entries>", so that a truncated file is seen as corrupt.
+// Maildir files never change, so the base name is the key; the raw size
+// lets a changed file be detected (from a Dovecot ",S=" in the name at Open,
+// from fstat when the message is opened).
+const (
+	cacheName   = "popd-sizes"
+	cacheHeader = "popd-sizes 1\n"
+)
+
+type cacheLine struct {
+	base      string
+	raw, size int64
+	key       baseKey // of base; not written
+}
+
+// parseCache parses the content of a sizes cache file. The lines are in
+// delivery order (compareBases), without duplicates: they are written in the
+// order of the list.
+func parseCache(s string) ([]cacheLine, error) {
+	corrupt := errors.New("maildir: sizes cache is corrupt")
+	rest, ok := strings.CutPrefix(s, cacheHeader)
+	if !ok {
+		return nil, corrupt
+	}
+	lines := make([]cacheLine, 0, strings.Count(rest, "\n"))
+	for {
+		nl := strings.IndexByte(rest, '\n')
+		if nl < 0 {
+			return nil, corrupt // no "end" line
+		}
+		line := rest[:nl]
+		rest = rest[nl+1:]
+		if n, ok := strings.CutPrefix(line, "end "); ok {
+			if rest != "" || strconv.Itoa(len(lines)) != n {
+				return nil, corrupt
+			}
+			return lines, nil
+		}
+		rawS, line, ok1 := strings.Cut(line, " ")
+		sizeS, base, ok2 := strings.Cut(line, " ")
+		raw, err1 := strconv.ParseInt(rawS, 10, 64)
+		size, err2 := strconv.ParseInt(sizeS, 10, 64)
+		if !ok1 || !ok2 || err1 != nil || err2 != nil || raw < 0 || size < raw || base == "" {
+			return nil, corrupt
+		}
+		l := cacheLine{base: base, raw: raw, size: size, key: keyOf(base)}
+		if n := len(lines); n > 0 {
+			c := lines[n-1].key.compare(l.key)
+			if c == 0 {
+				c = compareBases(lines[n-1].base, base)
+			}
+			if c >= 0 {
+				return nil, corrupt // out of order
+			}
+		}
+		lines = append(lines, l)
+	}
+}
+
+// readCache reads the sizes cache of the maildir in dir; it is nil when
+// there is none.
+func readCache(dir string) ([]cacheLine, error) {
+	f, err := os.Open(filepath.Join(dir, cacheName))
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("maildir: reading sizes cache: %w", err)
+	}
+	defer f.Close()
+	// Into a strings.Builder: the lines' base names are substrings of it,
+	// without copying 100,000 of them.
+	var b strings.Builder
+	if st, err := f.Stat(); err == nil && st.Size() < 1<<30 {
+		b.Grow(int(st.Size()) + 1)
+	}
+	if _, err := io.Copy(&b, f); err != nil {
+		return nil, fmt.Errorf("maildir: reading sizes cache: %w", err)
+	}
+	return parseCache(b.String())
+}
+
+// applyCache gives the messages of the sorted list the sizes that the cache
+// lines have for them, walking both in order. It reports whether the cache
+// lacks messages of the list or has lines for messages that are gone.
+func applyCache(msgs []message, keys []sortKey, lines []cacheLine) (dirty bool) {
+	p, used := 0, -1
+	for j := range msgs {
+		msg := &msgs[j]
+		c := 1
+		for ; p < len(lines); p++ {
+			c = lines[p].key.compare(keys[j].baseKey)
+			if c == 0 && lines[p].base != msg.base {
+				c = compareBases(lines[p].base, msg.base)
+			}
+			if c >= 0 {
+				break
+			}
+			if p != used {
+				dirty = true // a line for a message that is gone
+			}
+		}
+		if c != 0 {
+			dirty = true // not in the cache
+			continue
+		}
+		l := &lines[p]
+		if msg.rawName >= 0 && msg.rawName != l.raw {
+			dirty = true // the name says the file is not what was cached
+			continue
+		}
+		msg.raw, msg.size = l.raw, l.size
+		used = p
+	}
+	if len(lines) > 0 && used != len(lines)-1 {
+		dirty = true
+	}
+	return dirty
+}
+
+// computeSizes computes the sizes of the messages that have none yet, in
+// parallel, and has the cache written. It returns the errors other than a
+// vanished message, by message index. m.mu is held.
+func (m *Mailbox) computeSizes() map[int]error {
+	var todo []int
+	for i := range m.msgs {
+		if msg := &m.msgs[i]; msg.size < 0 && !msg.vanished && !msg.deleted {
+			todo = append(todo, i)
+		}
+	}
+	if len(todo) == 0 {
+		return nil
+	}
+	// Open the files relative to their folders: a path lookup less each.
+	var dirfds [2]int
+	for f := range dirfds {
+		fd, err := unix.Open(filepath.Join(m.dir, folder(f).String()), unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+		if err != nil {
+			fd = unix.AT_FDCWD // and full paths
+		} else {
+			defer unix.Close(fd)
+		}
+		dirfds[f] = fd
+	}
+	size := func(i int, buf []byte) error {
+		msg := &m.msgs[i]
+		name := msg.name
+		if dirfds[msg.folder] == unix.AT_FDCWD {
+			name = m.path(i)
+		}
+		m.fileReads.Add(1)
+		raw, size, err := sizeFile(dirfds[msg.folder], name, buf)
+		if err != nil {
+			return &fs.PathError{Op: "read", Path: m.path(i), Err: err}
+		}
+		msg.raw, msg.size = raw, size
+		return nil
+	}
+
+	errs := make([]error, len(todo))
+	workers := min(len(todo), max(4, 2*runtime.GOMAXPROCS(0)), 16)
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	for range workers {
+		wg.Go(func() {
+			buf := make([]byte, 64<<10)
+			for {
+				k := int(next.Add(1) - 1)
+				if k >= len(todo) {
+					return
+				}
+				// Each worker writes only the messages it took.
+				errs[k] = size(todo[k], buf)
+			}
+		})
+	}
+	wg.Wait()
+
+	// Files that are not where they were: another program may have moved
+	// them (new/X to cur/X:2,S), or deleted them.
+	var locs locations
+	var failed map[int]error
+	buf := make([]byte, 64<<10)
+	for k, err := range errs {
+		i := todo[k]
+		if errors.Is(err, fs.ErrNotExist) {
+			if locs == nil {
+				var lerr error
+				locs, lerr = readLocations(m.dir)
+				if lerr != nil {
+					m.log.Warn("maildir: looking for moved messages", "err", lerr)
+				}
+			}
+			if m.relocate(i, locs) {
+				err = size(i, buf)
+			}
+			if errors.Is(err, fs.ErrNotExist) {
+				m.msgs[i].vanished = true
+				continue
+			}
+		}
+		if err != nil {
+			if failed == nil {
+				failed = make(map[int]error)
+			}
+			failed[i] = fmt.Errorf("maildir: %w", err)
+		}
+	}
+	m.cacheDirty = true
+	m.saveCache()
+	return failed
+}
+
+// sizeFile reads the file name in the directory dirfd and returns its raw
+// size and its size in network form. It uses the system calls directly: an
+// os.File costs more than the four calls it takes for a small message.
+func sizeFile(dirfd int, name string, buf []byte) (raw, size int64, err error) {
+	var fd int
+	for {
+		fd, err = unix.Openat(dirfd, name, unix.O_RDONLY|unix.O_CLOEXEC|unix.O_NOFOLLOW|unix.O_NONBLOCK|unix.O_NOCTTY, 0)
+		if err != unix.EINTR {
+			break
+		}
+	}
+	if err != nil {
+		return 0, 0, err
+	}
+	defer unix.Close(fd)
+	var c sizeCounter
+	for {
+		n, err := unix.Read(fd, buf)
+		if err == unix.EINTR {
+			continue
+		}
+		if err != nil {
+			return 0, 0, err
+		}
+		if n <= 0 {
+			return c.raw, c.Size(), nil
+		}
+		c.Write(buf[:n])
+	}
+}
+
+// saveCache has the sizes cache written in the background, if it needs to
+// be. m.mu is held.
+func (m *Mailbox) saveCache() {
+	if !m.cacheDirty || m.closed {
+		return
+	}
+	m.cacheDirty = false
+	lines := make([]cacheLine, 0, len(m.msgs))
+	for i := range m.msgs {
+		msg := &m.msgs[i]
+		if msg.size < 0 || msg.raw < 0 || msg.deleted || msg.vanished ||
+			strings.IndexByte(msg.base, '\n') >= 0 ||
+			(len(lines) > 0 && lines[len(lines)-1].base == msg.base) {
+			continue
+		}
+		lines = append(lines, cacheLine{base: msg.base, raw: msg.raw, size: msg.size})
+	}
+	m.cacheMu.Lock()
+	defer m.cacheMu.Unlock()
+	m.cachePending = lines
+	if m.cacheWriting {
+		return // the running writer will take it
+	}
+	m.cacheWriting = true
+	m.cacheWG.Go(m.cacheWriter)
+}
+
+// cacheWriter writes the pending cache contents until there are none.
+func (m *Mailbox) cacheWriter() {
+	for {
+		m.cacheMu.Lock()
+		lines := m.cachePending
+		m.cachePending = nil
+		if lines == nil {
+			m.cacheWriting = false
+			m.cacheMu.Unlock()
+			return
+		}
+		m.cacheMu.Unlock()
+		if err := writeCache(m.dir, lines); err != nil {
+			m.log.Warn("maildir: writing sizes cache", "dir", m.dir, "err", err)
+		}
+	}
+}
+
+// writeCache replaces the cache file atomically: a temporary file in the
+// same directory, synced, renamed over the old one.
+func writeCache(dir string, lines []cacheLine) (err error) {
+	f, err := os.CreateTemp(dir, ".popd-sizes-*.tmp")
+	if err != nil {
+		return err
+	}
+	defer func() {
+		if err != nil {
+			f.Close()
+			os.Remove(f.Name())
+		}
+	}()
+	w := bufio.NewWriterSize(f, 64<<10)
+	w.WriteString(cacheHeader)
+	var num []byte
+	for _, l := range lines {
+		num = strconv.AppendInt(num[:0], l.raw, 10)
+		num = append(num, ' ')
+		num = strconv.AppendInt(num, l.size, 10)
+		num = append(num, ' ')
+		w.Write(num)
+		w.WriteString(l.base)
+		w.WriteByte('\n')
+	}
+	w.WriteString("end " + strconv.Itoa(len(lines)) + "\n")
+	if err := w.Flush(); err != nil {
+		return err
+	}
+	if err := f.Sync(); err != nil {
+		return err
+	}
+	if err := f.Close(); err != nil {
+		return err
+	}
+	return os.Rename(f.Name(), filepath.Join(dir, cacheName))
+}

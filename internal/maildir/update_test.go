@@ -1,0 +1,104 @@
+package maildir_test
+
+import (
+	"errors"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+
+	"popd/internal/maildir"
+)
+
+func TestUpdate(t *testing.T) {
+	dir := t.TempDir()
+	deliver(t, dir, "new", "1.M1P1.h", "del\n")
+	deliver(t, dir, "new", "2.M1P1.h", "retrieved\n")
+	deliver(t, dir, "new", "3.M1P1.h", "untouched\n")
+	deliver(t, dir, "cur", "4.M1P1.h:2,", "cur retrieved\n")
+	deliver(t, dir, "cur", "5.M1P1.h:2,S", "cur seen\n")
+	deliver(t, dir, "cur", "6.M1P1.h:2,T", "cur flagged retrieved\n")
+	deliver(t, dir, "cur", "7.M1P1.h:2,R", "cur not retrieved\n")
+	deliver(t, dir, "new", "8.M1P1.h:2,F", "new with flags\n")
+	deliver(t, dir, "cur", "9.M1P1.h:2,S", "del from cur\n")
+	deliver(t, dir, "new", "10.M1P1.h:1,x", "experimental info\n")
+	m := open(t, dir)
+	if m.Count() != 10 {
+		t.Fatalf("Count = %d", m.Count())
+	}
+	// Delivered after Open: never touched.
+	deliver(t, dir, "new", "0.M1P1.late", "late\n")
+
+	if err := m.Update([]int{0, 8, 0}, []int{1, 3, 5, 7, 0}); err != nil {
+		t.Fatal(err)
+	}
+	wantNew := []string{"0.M1P1.late"}
+	wantCur := []string{"10.M1P1.h:1,x", "2.M1P1.h:2,S", "3.M1P1.h:2,", "4.M1P1.h:2,S", "5.M1P1.h:2,S",
+		"6.M1P1.h:2,ST", "7.M1P1.h:2,R", "8.M1P1.h:2,FS"}
+	if got := ls(t, dir, "new"); !slices.Equal(got, wantNew) {
+		t.Errorf("new/ = %q, want %q", got, wantNew)
+	}
+	if got := ls(t, dir, "cur"); !slices.Equal(got, wantCur) {
+		t.Errorf("cur/ = %q, want %q", got, wantCur)
+	}
+	// The lock is still held until Close.
+	if _, err := openOpt(t, dir, maildir.Options{}); !errors.Is(err, maildir.ErrLocked) {
+		t.Error("Update released the lock")
+	}
+}
+
+// TestUpdateNoOverwrite: a move whose target exists is skipped.
+func TestUpdateNoOverwrite(t *testing.T) {
+	dir := t.TempDir()
+	deliver(t, dir, "new", "1.M1P1.h", "in new\n")
+	deliver(t, dir, "cur", "2.M1P1.h:2,", "cur\n")
+	m := open(t, dir)
+	// Someone else puts files where ours would go.
+	deliver(t, dir, "cur", "1.M1P1.h:2,S", "theirs\n")
+	deliver(t, dir, "cur", "2.M1P1.h:2,S", "theirs too\n")
+	if err := m.Update(nil, []int{0, 1}); err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range []struct{ path, content string }{
+		{"new/1.M1P1.h", "in new\n"},
+		{"cur/1.M1P1.h:2,S", "theirs\n"},
+		{"cur/2.M1P1.h:2,", "cur\n"},
+		{"cur/2.M1P1.h:2,S", "theirs too\n"},
+	} {
+		b, err := os.ReadFile(filepath.Join(dir, f.path))
+		if err != nil || string(b) != f.content {
+			t.Errorf("%s: %q, %v; want %q", f.path, b, err, f.content)
+		}
+	}
+}
+
+// TestUpdateVanished: deleting a message that is already gone is fine; a
+// deletion that fails does not stop the others and is reported.
+func TestUpdateVanished(t *testing.T) {
+	dir := t.TempDir()
+	deliver(t, dir, "new", "1.M1P1.h", "a\n")
+	deliver(t, dir, "new", "2.M1P1.h", "b\n")
+	deliver(t, dir, "cur", "3.M1P1.h:2,S", "c\n")
+	deliver(t, dir, "new", "4.M1P1.h", "d\n")
+	m := open(t, dir)
+	os.Remove(filepath.Join(dir, "new", "1.M1P1.h"))
+	os.Remove(filepath.Join(dir, "new", "4.M1P1.h"))
+	if err := m.Update([]int{0}, []int{3}); err != nil {
+		t.Fatalf("Update: %v", err)
+	}
+	m.Close()
+
+	// An unlink that fails: the file replaced by a non-empty directory.
+	m = open(t, dir)
+	p := filepath.Join(dir, "cur", "2.M1P1.h:2,")
+	os.Remove(p)
+	os.MkdirAll(filepath.Join(p, "x"), 0o700)
+	err := m.Update([]int{0, 1}, nil)
+	if err == nil || !strings.HasPrefix(err.Error(), "maildir: 1 of the deleted messages not removed") {
+		t.Fatalf("Update: %v", err)
+	}
+	if got := ls(t, dir, "cur"); !slices.Equal(got, []string{"2.M1P1.h:2,"}) {
+		t.Errorf("cur/ = %q", got)
+	}
+}
