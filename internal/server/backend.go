@@ -1,0 +1,124 @@
+package server
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"strings"
+	"time"
+
+	"popd/internal/maildir"
+	"popd/internal/pop3"
+	"popd/internal/userdb"
+)
+
+var _ pop3.Mailbox = (*maildir.Mailbox)(nil)
+
+// backend turns credentials into an open maildrop: userdb checks the
+// password, the template locates the Maildir, maildir locks and scans it.
+type backend struct {
+	users       *userdb.File
+	template    string
+	failDelay   time.Duration
+	lockOptions maildir.Options
+	log         *slog.Logger
+}
+
+func (b *backend) Login(ctx context.Context, c pop3.ConnInfo, name, password string) (pop3.Mailbox, error) {
+	start := time.Now()
+	u, err := b.users.Verify(name, password)
+	if err != nil {
+		switch {
+		case errors.Is(err, userdb.ErrUnsupportedScheme):
+			b.log.Warn("user has an unsupported password scheme; login refused", "user", name)
+		case errors.Is(err, userdb.ErrDisabled):
+			b.log.Info("login refused: user is disabled", "user", name)
+		}
+		// RFC 3206 §4: the same [AUTH] answer, after about the same time,
+		// whether the user exists or not.
+		wait(ctx, start.Add(b.failDelay))
+		return nil, pop3.ErrAuth
+	}
+	dir, err := MaildirPath(b.template, u)
+	if err != nil {
+		b.log.Error("locating maildrop", "user", u.Name, "err", err)
+		return nil, pop3.ErrPerm
+	}
+	opt := b.lockOptions
+	opt.Owner = fmt.Sprintf("popd session %s from %s", c.SessionID, addrString(c.RemoteAddr))
+	mb, err := maildir.Open(dir, opt)
+	switch {
+	case errors.Is(err, maildir.ErrLocked):
+		return nil, pop3.ErrInUse
+	case errors.Is(err, os.ErrPermission):
+		b.log.Error("opening maildrop", "user", u.Name, "err", err)
+		return nil, pop3.ErrPerm
+	case err != nil:
+		b.log.Error("opening maildrop", "user", u.Name, "err", err)
+		return nil, pop3.ErrTemp
+	}
+	return mb, nil
+}
+
+// wait sleeps until t or until ctx is done.
+func wait(ctx context.Context, t time.Time) {
+	d := time.Until(t)
+	if d <= 0 {
+		return
+	}
+	timer := time.NewTimer(d)
+	defer timer.Stop()
+	select {
+	case <-timer.C:
+	case <-ctx.Done():
+	}
+}
+
+// MaildirPath expands a maildrop template for u: %u is the user name, %n its
+// local part (before the last @), %d its domain (empty without @), %% a
+// percent sign, and a leading ~ the user's home directory. User names were
+// checked by userdb.ValidName, so the result cannot escape the mail root
+// through the name.
+func MaildirPath(template string, u userdb.User) (string, error) {
+	local, domain := u.Name, ""
+	if i := strings.LastIndexByte(u.Name, '@'); i >= 0 {
+		local, domain = u.Name[:i], u.Name[i+1:]
+	}
+	var b strings.Builder
+	t := template
+	if strings.HasPrefix(t, "~") {
+		if u.Home == "" {
+			return "", fmt.Errorf("server: maildir template %q uses ~ but user %q has no home directory", template, u.Name)
+		}
+		b.WriteString(strings.TrimSuffix(u.Home, "/"))
+		t = t[1:]
+	}
+	for i := 0; i < len(t); i++ {
+		if t[i] != '%' {
+			b.WriteByte(t[i])
+			continue
+		}
+		if i+1 == len(t) {
+			return "", fmt.Errorf("server: maildir template %q ends with %%", template)
+		}
+		i++
+		switch t[i] {
+		case 'u':
+			b.WriteString(u.Name)
+		case 'n':
+			b.WriteString(local)
+		case 'd':
+			if domain == "" {
+				return "", fmt.Errorf("server: maildir template %q uses %%d but user %q has no domain", template, u.Name)
+			}
+			b.WriteString(domain)
+		case '%':
+			b.WriteByte('%')
+		default:
+			return "", fmt.Errorf("server: maildir template %q: unknown %%%c", template, t[i])
+		}
+	}
+	return b.String(), nil
+}

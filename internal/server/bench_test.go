@@ -1,0 +1,218 @@
+package server
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"popd/internal/config"
+	"popd/internal/userdb"
+)
+
+// The benchmarks run 16 concurrent clients, each on its own maildrop (a
+// maildrop is single-session by design). They serve popd in-process, or,
+// with POPD_BENCH_ADDR=host:port, any other POP3 server over the same
+// fixture: POPD_BENCH_DIR then names the directory the fixture is written
+// to, with a users file in Dovecot's passwd-file format (PLAIN passwords, so
+// the numbers measure the servers, not the password hash) and Maildirs in
+// DIR/mail/USER. See README.md for running Dovecot side by side.
+
+const (
+	benchClients = 16
+	benchMsgSize = 100 * 1024
+	benchMsgs    = 10
+)
+
+// benchTarget writes the fixture (users b0..b15 with password "pw", each
+// with benchMsgs messages of benchMsgSize octets) and returns the address
+// of the server to measure.
+func benchTarget(b *testing.B) string {
+	b.Helper()
+	dir := os.Getenv("POPD_BENCH_DIR")
+	if dir == "" {
+		dir = b.TempDir()
+	}
+	var users strings.Builder
+	line := strings.Repeat("x", 76) + "\n"
+	body := strings.Repeat(line, benchMsgSize/len(line))
+	for u := 0; u < benchClients; u++ {
+		name := fmt.Sprintf("b%d", u)
+		fmt.Fprintf(&users, "%s:{PLAIN}pw::::%s::\n", name, filepath.Join(dir, "home", name))
+		md := filepath.Join(dir, "mail", name)
+		for _, sub := range []string{"tmp", "new", "cur"} {
+			os.MkdirAll(filepath.Join(md, sub), 0o700)
+		}
+		if ents, _ := os.ReadDir(filepath.Join(md, "new")); len(ents) > 0 {
+			continue
+		}
+		if ents, _ := os.ReadDir(filepath.Join(md, "cur")); len(ents) > 0 {
+			continue
+		}
+		for i := 0; i < benchMsgs; i++ {
+			msg := fmt.Sprintf("From: bench@example.org\nSubject: %d\n\n%s", i, body)
+			name := fmt.Sprintf("%d.M%dP1.bench", 1700000000+i, i)
+			if err := os.WriteFile(filepath.Join(md, "new", name), []byte(msg), 0o600); err != nil {
+				b.Fatal(err)
+			}
+		}
+	}
+	usersPath := filepath.Join(dir, "users")
+	if err := os.WriteFile(usersPath, []byte(users.String()), 0o644); err != nil {
+		b.Fatal(err)
+	}
+	if addr := os.Getenv("POPD_BENCH_ADDR"); addr != "" {
+		return addr
+	}
+	cfg := config.Default()
+	cfg.Users = usersPath
+	cfg.Maildir = filepath.Join(dir, "mail", "%u")
+	log := slog.New(slog.DiscardHandler)
+	udb, err := userdb.Open(usersPath, log)
+	if err != nil {
+		b.Fatal(err)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		b.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { New(cfg, udb, log).Serve(ctx, ln); close(done) }()
+	b.Cleanup(func() { cancel(); <-done })
+	return ln.Addr().String()
+}
+
+// benchSession is one client connection in a benchmark.
+type benchSession struct {
+	conn net.Conn
+	r    *bufio.Reader
+}
+
+func benchLogin(addr, user string) (*benchSession, error) {
+	conn, err := net.Dial("tcp", addr)
+	if err != nil {
+		return nil, err
+	}
+	conn.SetDeadline(time.Now().Add(30 * time.Second))
+	s := &benchSession{conn, bufio.NewReaderSize(conn, 64*1024)}
+	if _, err := s.status(); err != nil {
+		return nil, err
+	}
+	if _, err := s.cmd("USER " + user); err != nil {
+		return nil, err
+	}
+	if _, err := s.cmd("PASS pw"); err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
+func (s *benchSession) status() (string, error) {
+	l, err := s.r.ReadString('\n')
+	if err != nil {
+		return "", err
+	}
+	if !strings.HasPrefix(l, "+OK") {
+		return "", fmt.Errorf("server said %q", strings.TrimSpace(l))
+	}
+	return l, nil
+}
+
+func (s *benchSession) cmd(c string) (string, error) {
+	if _, err := io.WriteString(s.conn, c+"\r\n"); err != nil {
+		return "", err
+	}
+	return s.status()
+}
+
+// drain reads a multi-line body and returns its size on the wire.
+func (s *benchSession) drain() (int64, error) {
+	var n int64
+	for {
+		l, err := s.r.ReadSlice('\n')
+		if err != nil && err != bufio.ErrBufferFull {
+			return n, err
+		}
+		n += int64(len(l))
+		if string(l) == ".\r\n" {
+			return n, nil
+		}
+	}
+}
+
+func (s *benchSession) quit() error {
+	_, err := s.cmd("QUIT")
+	s.conn.Close()
+	return err
+}
+
+// runClients runs b.N iterations of fn over benchClients goroutines, each
+// with its own user.
+func runClients(b *testing.B, fn func(user string) error) {
+	var next, failures atomic.Int64
+	b.SetParallelism((benchClients + 1) / 2) // GOMAXPROCS is 2 here; ×8 = 16
+	b.ResetTimer()
+	start := time.Now()
+	b.RunParallel(func(pb *testing.PB) {
+		user := fmt.Sprintf("b%d", next.Add(1)%benchClients)
+		for pb.Next() {
+			if err := fn(user); err != nil {
+				failures.Add(1)
+				b.Error(err)
+				return
+			}
+		}
+	})
+	b.ReportMetric(float64(b.N)/time.Since(start).Seconds(), "sessions/s")
+}
+
+// BenchmarkLoginStatQuit: whole sessions per second — connect, greeting,
+// USER, PASS (locks the maildrop and scans it), STAT, QUIT.
+func BenchmarkLoginStatQuit(b *testing.B) {
+	addr := benchTarget(b)
+	runClients(b, func(user string) error {
+		s, err := benchLogin(addr, user)
+		if err != nil {
+			return err
+		}
+		if _, err := s.cmd("STAT"); err != nil {
+			return err
+		}
+		return s.quit()
+	})
+}
+
+// BenchmarkRetr: throughput of RETR, every message of the maildrop per
+// session, nothing deleted. MB/s counts message octets on the wire.
+func BenchmarkRetr(b *testing.B) {
+	addr := benchTarget(b)
+	var total atomic.Int64
+	start := time.Now()
+	runClients(b, func(user string) error {
+		s, err := benchLogin(addr, user)
+		if err != nil {
+			return err
+		}
+		for i := 1; i <= benchMsgs; i++ {
+			if _, err := s.cmd(fmt.Sprintf("RETR %d", i)); err != nil {
+				return err
+			}
+			n, err := s.drain()
+			if err != nil {
+				return err
+			}
+			total.Add(n)
+		}
+		return s.quit()
+	})
+	b.ReportMetric(float64(total.Load())/1e6/time.Since(start).Seconds(), "MB/s")
+}
