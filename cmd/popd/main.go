@@ -46,7 +46,6 @@ func main() {
 			fmt.Fprintf(os.Stderr, "\npopd demo is running. Try:\n"+
 				"  curl pop3://%s:%s@%s/       (list the messages)\n"+
 				"  curl pop3://%s:%s@%s/1      (read the first one)\n"+
-				"  go run ./cmd/popadm          (the console, from this directory)\n"+
 				"Demo files: %s   Stop with Ctrl-C.\n\n",
 				demo.User, demo.Password, a, demo.User, demo.Password, a, args.DemoDir)
 		}

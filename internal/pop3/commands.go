@@ -260,7 +260,7 @@ func (s *Session) cmdList(_ context.Context, arg string) error {
 			continue
 		}
 		if size, err := s.mbox.Size(i); err == nil {
-			s.reply("%d %d", i+1, size)
+			s.listing(i+1, strconv.AppendInt(s.scratch[:0], size, 10))
 		}
 	}
 	s.reply(".")
@@ -396,7 +396,7 @@ func (s *Session) cmdUidl(_ context.Context, arg string) error {
 	s.reply("+OK unique-id listing follows")
 	for i, d := range s.deleted {
 		if !d {
-			s.reply("%d %s", i+1, s.mbox.UID(i))
+			s.listing(i+1, append(s.scratch[:0], s.mbox.UID(i)...))
 		}
 	}
 	s.reply(".")

@@ -216,3 +216,91 @@ func BenchmarkRetr(b *testing.B) {
 	})
 	b.ReportMetric(float64(total.Load())/1e6/time.Since(start).Seconds(), "MB/s")
 }
+
+// BenchmarkBigMaildrop: a 100,000-message maildrop (2 KB messages), one
+// session at a time: login, UIDL (or STAT) of everything, then the client
+// drops the connection, so the maildrop stays as it was (a QUIT would move
+// all of new/ to cur/, once). "first" removes the size cache before each
+// session; "cached" keeps it. POPD_BENCH_BIG names a directory to keep the
+// fixture in between runs (it takes a few seconds to make).
+func BenchmarkBigMaildrop(b *testing.B) {
+	dir := os.Getenv("POPD_BENCH_BIG")
+	if dir == "" {
+		dir = b.TempDir()
+	}
+	md := filepath.Join(dir, "mail", "big")
+	const n = 100_000
+	if ents, _ := os.ReadDir(filepath.Join(md, "new")); len(ents) < n {
+		for _, sub := range []string{"tmp", "new", "cur"} {
+			os.MkdirAll(filepath.Join(md, sub), 0o700)
+		}
+		body := strings.Repeat("Lorem ipsum dolor sit amet, consectetur adipiscing elit.\n", 30)
+		for i := 0; i < n; i++ {
+			msg := fmt.Sprintf("From: sender%d@example.org\nTo: big@example.org\nSubject: message %d\nMessage-ID: <%d@example.org>\n\n%s", i, i, i, body)
+			name := fmt.Sprintf("%d.M%dP%d.bench", 1600000000+i, i%1000000, i)
+			if err := os.WriteFile(filepath.Join(md, "new", name), []byte(msg), 0o600); err != nil {
+				b.Fatal(err)
+			}
+		}
+	}
+	users := filepath.Join(dir, "users")
+	os.WriteFile(users, []byte("big:{PLAIN}pw\n"), 0o600)
+	cfg := config.Default()
+	cfg.Users = users
+	cfg.Maildir = filepath.Join(dir, "mail", "%u")
+	log := slog.New(slog.DiscardHandler)
+	udb, err := userdb.Open(users, log)
+	if err != nil {
+		b.Fatal(err)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		b.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	srv := New(cfg, udb, log)
+	go func() { srv.Serve(ctx, ln); close(done) }()
+	defer func() { cancel(); <-done }()
+
+	session := func(b *testing.B, cmd string, multi bool) {
+		s, err := benchLogin(ln.Addr().String(), "big")
+		if err != nil {
+			b.Fatal(err)
+		}
+		if _, err := s.cmd(cmd); err != nil {
+			b.Fatal(err)
+		}
+		if multi {
+			if _, err := s.drain(); err != nil {
+				b.Fatal(err)
+			}
+		}
+		s.conn.Close()
+		for len(srv.Sessions()) > 0 { // the lock is released
+			time.Sleep(time.Millisecond)
+		}
+	}
+	for _, bc := range []struct {
+		name, cmd string
+		multi     bool
+		cache     bool
+	}{
+		{"uidl-first", "UIDL", true, false},
+		{"uidl-cached", "UIDL", true, true},
+		{"stat-first", "STAT", false, false},
+		{"stat-cached", "STAT", false, true},
+	} {
+		b.Run(bc.name, func(b *testing.B) {
+			session(b, "STAT", false) // make the cache
+			for b.Loop() {
+				if !bc.cache {
+					b.StopTimer()
+					os.Remove(filepath.Join(md, "popd-sizes"))
+					b.StartTimer()
+				}
+				session(b, bc.cmd, bc.multi)
+			}
+		})
+	}
+}

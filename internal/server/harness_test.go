@@ -29,6 +29,32 @@ type env struct {
 	addr   string
 	cancel context.CancelFunc
 	done   chan struct{}
+	writes *atomic.Int64 // Write calls the server made on its connections
+}
+
+// countingListener counts the server's writes to its clients, to check that
+// pipelined responses are coalesced.
+type countingListener struct {
+	net.Listener
+	writes *atomic.Int64
+}
+
+func (l *countingListener) Accept() (net.Conn, error) {
+	c, err := l.Listener.Accept()
+	if err != nil {
+		return nil, err
+	}
+	return &countingConn{Conn: c, writes: l.writes}, nil
+}
+
+type countingConn struct {
+	net.Conn
+	writes *atomic.Int64
+}
+
+func (c *countingConn) Write(p []byte) (int, error) {
+	c.writes.Add(1)
+	return c.Conn.Write(p)
 }
 
 // testLog sends the server's log lines to t.Log, so a failing test shows
@@ -78,20 +104,31 @@ func newEnv(t testing.TB, accounts []account, mod func(*config.Config)) *env {
 	}
 	tl := &testLog{t: t}
 	log := slog.New(slog.NewTextHandler(tl, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	if _, fuzzing := t.(*testing.F); fuzzing {
+		log = slog.New(slog.DiscardHandler) // millions of sessions
+	}
 	users, err := userdb.Open(usersPath, log)
 	if err != nil {
 		t.Fatal(err)
 	}
-	ln, err := net.Listen("tcp", cfg.Listen)
+	tcp, err := net.Listen("tcp", cfg.Listen)
 	if err != nil {
 		t.Fatal(err)
 	}
+	writes := new(atomic.Int64)
+	ln := &countingListener{Listener: tcp, writes: writes}
 	ctx, cancel := context.WithCancel(context.Background())
-	e := &env{t: t, dir: dir, cfg: cfg, users: users, srv: New(cfg, users, log),
+	e := &env{writes: writes, t: t, dir: dir, cfg: cfg, users: users, srv: New(cfg, users, log),
 		addr: ln.Addr().String(), cancel: cancel, done: make(chan struct{})}
+	watching := make(chan struct{})
+	go func() {
+		defer close(watching)
+		users.Watch(ctx)
+	}()
 	go func() {
 		defer close(e.done)
 		e.srv.Serve(ctx, ln)
+		<-watching
 	}()
 	t.Cleanup(func() {
 		e.stop()

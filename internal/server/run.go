@@ -22,7 +22,6 @@ func Run(ctx context.Context, cfg config.Config, log *slog.Logger, ready func(ne
 	if err != nil {
 		return err
 	}
-	log.Info("users loaded", "file", cfg.Users, "users", len(users.Users()))
 	go func() {
 		if err := users.Watch(ctx); err != nil && ctx.Err() == nil {
 			log.Error("watching users file; changes need a restart", "file", cfg.Users, "err", err)

@@ -322,6 +322,7 @@ func TestPipelining(t *testing.T) {
 	e.deliver("alice", "Subject: p\n\n.dot\n")
 	c := e.dial()
 	burst := "USER alice\r\nPASS " + alice.pass + "\r\nSTAT\r\nLIST\r\nRETR 1\r\nUIDL 1\r\nNOOP\r\nBOGUS\r\nQUIT\r\n"
+	writes := e.writes.Load()
 	if _, err := c.conn.Write([]byte(burst)); err != nil {
 		t.Fatal(err)
 	}
@@ -338,6 +339,11 @@ func TestPipelining(t *testing.T) {
 	c.expect("+OK")
 	c.expect("-ERR unknown command")
 	c.expect("+OK bye")
+	// Nine responses, coalesced: a write for the burst and perhaps one for
+	// the last words, never one per response.
+	if n := e.writes.Load() - writes; n > 2 {
+		t.Errorf("%d writes for a burst of 9 pipelined commands", n)
+	}
 }
 
 func TestAutologout(t *testing.T) {
@@ -467,4 +473,22 @@ func waitFor(t *testing.T, cond func() bool) {
 		}
 	}
 	t.Fatal("condition not met within 5s")
+}
+
+func TestUsersFileReloaded(t *testing.T) {
+	e := newEnv(t, []account{alice}, nil)
+	c := e.dial()
+	c.ok("USER carol")
+	c.err("PASS pw", "-ERR [AUTH] invalid user name or password")
+	// An administrator adds carol by hand, the way editors do: a new file
+	// renamed over the old one.
+	old, _ := os.ReadFile(e.cfg.Users)
+	tmp := e.cfg.Users + ".tmp"
+	os.WriteFile(tmp, append(old, "carol:{PLAIN}pw\n"...), 0o600)
+	if err := os.Rename(tmp, e.cfg.Users); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, func() bool { _, ok := e.users.Lookup("carol"); return ok })
+	c.ok("USER carol")
+	c.ok("PASS pw")
 }
