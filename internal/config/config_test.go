@@ -1,0 +1,83 @@
+package config
+
+import (
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestParsePrecedence(t *testing.T) {
+	dir := t.TempDir()
+	file := filepath.Join(dir, "popd.toml")
+	os.WriteFile(file, []byte(`
+listen = "127.0.0.1:2110"
+maildir = "/srv/mail/%d/%n"
+idle-timeout = "20m"
+expire = "NEVER"
+`), 0o600)
+	a, err := Parse([]string{"-config", file, "-idle-timeout", "15m"}, io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := a.Config
+	if c.Listen != "127.0.0.1:2110" || c.Maildir != "/srv/mail/%d/%n" || c.Expire != "NEVER" {
+		t.Errorf("file not applied: %+v", c)
+	}
+	if c.IdleTimeout.Duration != 15*time.Minute {
+		t.Errorf("flag did not win over the file: idle-timeout %v", c.IdleTimeout)
+	}
+	if c.Users != Default().Users {
+		t.Errorf("default lost: users %q", c.Users)
+	}
+	if !a.IsSet("idle-timeout") || a.IsSet("listen") {
+		t.Error("IsSet wrong")
+	}
+	if err := c.Validate(); err != nil {
+		t.Error(err)
+	}
+}
+
+func TestParseErrors(t *testing.T) {
+	dir := t.TempDir()
+	write := func(name, content string) string {
+		p := filepath.Join(dir, name)
+		os.WriteFile(p, []byte(content), 0o600)
+		return p
+	}
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"-config", write("typo.toml", "lissen = \"x\"\n")}, "unknown keys: lissen"},
+		{[]string{"-config", write("bad.toml", "listen = \n")}, "bad.toml"},
+		{[]string{"-config", write("dur.toml", "idle-timeout = \"ten\"\n")}, "idle-timeout"},
+		{[]string{"-idle-timeout", "x"}, "invalid value"},
+		{[]string{"extra"}, "unexpected argument"},
+	} {
+		_, err := Parse(tc.args, io.Discard)
+		if err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("Parse(%q) = %v, want an error containing %q", tc.args, err, tc.want)
+		}
+	}
+}
+
+func TestValidate(t *testing.T) {
+	for _, mod := range []func(*Config){
+		func(c *Config) { c.Listen = "no-port" },
+		func(c *Config) { c.Maildir = "" },
+		func(c *Config) { c.Users = "" },
+		func(c *Config) { c.IdleTimeout.Duration = 0 },
+		func(c *Config) { c.LockStale.Duration = time.Second },
+		func(c *Config) { c.LogLevel = "loud" },
+		func(c *Config) { c.LogFormat = "xml" },
+	} {
+		c := Default()
+		mod(&c)
+		if c.Validate() == nil {
+			t.Errorf("Validate accepted %+v", c)
+		}
+	}
+}
