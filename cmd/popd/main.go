@@ -28,6 +28,9 @@ func main() {
 	}
 	cfg := args.Config
 	if args.Demo {
+		if os.Geteuid() == 0 && !args.IsSet("user") {
+			cfg.AllowRoot = true // a demo on a fresh machine, often as root
+		}
 		if err := demo.Setup(args.DemoDir, &cfg); err != nil {
 			fmt.Fprintln(os.Stderr, err)
 			os.Exit(1)
@@ -40,9 +43,9 @@ func main() {
 	log := newLogger(cfg)
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	var ready func(net.Addr)
+	var ready func(plain, tls net.Addr)
 	if args.Demo {
-		ready = func(a net.Addr) {
+		ready = func(a, _ net.Addr) {
 			fmt.Fprintf(os.Stderr, "\npopd demo is running. Try:\n"+
 				"  curl pop3://%s:%s@%s/       (list the messages)\n"+
 				"  curl pop3://%s:%s@%s/1      (read the first one)\n"+

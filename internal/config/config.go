@@ -40,6 +40,43 @@ type Config struct {
 	LoginDelay Duration `toml:"login-delay"`
 	// Expire, when set, is announced in CAPA: "NEVER" or a number of days.
 	Expire string `toml:"expire"`
+	// ListenTLS is the address of the implicit-TLS listener (RFC 8314,
+	// the pop3s port); empty for none. Needs TLSCert and TLSKey.
+	ListenTLS string `toml:"listen-tls"`
+	// TLSCert and TLSKey are PEM files, reloaded on SIGHUP and when they
+	// change. With them, the plain listener offers STLS.
+	TLSCert string `toml:"tls-cert"`
+	TLSKey  string `toml:"tls-key"`
+	// PlaintextAuth is "never" (passwords only over TLS: USER/PASS and
+	// PLAIN/LOGIN refused until STLS) or "always". Empty means never when
+	// a certificate is configured, always otherwise.
+	PlaintextAuth string `toml:"plaintext-auth"`
+	// APOP offers APOP and CRAM-MD5 to users whose stored secret allows it
+	// ({PLAIN} or {CLEAR}: a plaintext-equivalent secret).
+	APOP bool `toml:"apop"`
+	// Hostname is used in the APOP and CRAM-MD5 challenges; empty means
+	// the system's host name.
+	Hostname string `toml:"hostname"`
+	// MaxAuthFailures closes a connection after this many failed logins
+	// in a row.
+	MaxAuthFailures int `toml:"max-auth-failures"`
+	// AuthPenaltyMax caps the delay a source's repeated login failures
+	// earn (it doubles from AuthFailureDelay with each failure).
+	AuthPenaltyMax Duration `toml:"auth-penalty-max"`
+	// LoginTimeout disconnects clients that have not logged in by then.
+	LoginTimeout Duration `toml:"login-timeout"`
+	// MaxConnections bounds connections in all; MaxConnectionsPerIP those
+	// from one source (an IPv4 address, or an IPv6 /48).
+	MaxConnections      int `toml:"max-connections"`
+	MaxConnectionsPerIP int `toml:"max-connections-per-ip"`
+	// ProxyFrom lists the load balancers (CIDRs or addresses, comma
+	// separated) that must send a PROXY protocol v1/v2 header.
+	ProxyFrom string `toml:"proxy-from"`
+	// User and Group to switch to after binding the listeners.
+	User  string `toml:"user"`
+	Group string `toml:"group"`
+	// AllowRoot lets popd serve mail as root (not recommended).
+	AllowRoot bool `toml:"allow-root"`
 	// LogLevel is debug, info, warn or error.
 	LogLevel string `toml:"log-level"`
 	// LogFormat is text or json.
@@ -62,14 +99,19 @@ func (d *Duration) UnmarshalText(b []byte) error {
 // Default returns the settings used when nothing else is given.
 func Default() Config {
 	return Config{
-		Listen:           "127.0.0.1:1110",
-		Maildir:          "~/Maildir",
-		Users:            "/etc/popd/users",
-		IdleTimeout:      Duration{10 * time.Minute},
-		AuthFailureDelay: Duration{2 * time.Second},
-		LockStale:        Duration{5 * time.Minute},
-		LogLevel:         "info",
-		LogFormat:        "text",
+		Listen:              "127.0.0.1:1110",
+		Maildir:             "~/Maildir",
+		Users:               "/etc/popd/users",
+		IdleTimeout:         Duration{10 * time.Minute},
+		AuthFailureDelay:    Duration{2 * time.Second},
+		LockStale:           Duration{5 * time.Minute},
+		MaxAuthFailures:     3,
+		AuthPenaltyMax:      Duration{30 * time.Second},
+		LoginTimeout:        Duration{60 * time.Second},
+		MaxConnections:      1000,
+		MaxConnectionsPerIP: 20,
+		LogLevel:            "info",
+		LogFormat:           "text",
 	}
 }
 
@@ -107,6 +149,34 @@ func (c *Config) Validate() error {
 	if c.LockStale.Duration < 10*time.Second {
 		return fmt.Errorf("config: lock-stale %v is too short (at least 10s)", c.LockStale.Duration)
 	}
+	if c.ListenTLS != "" {
+		if _, _, err := net.SplitHostPort(c.ListenTLS); err != nil {
+			return fmt.Errorf("config: listen-tls %q: %w", c.ListenTLS, err)
+		}
+		if c.TLSCert == "" {
+			return errors.New("config: listen-tls needs tls-cert and tls-key")
+		}
+	}
+	if (c.TLSCert == "") != (c.TLSKey == "") {
+		return errors.New("config: tls-cert and tls-key go together")
+	}
+	switch c.PlaintextAuth {
+	case "", "never", "always":
+	default:
+		return fmt.Errorf("config: plaintext-auth %q: want never or always", c.PlaintextAuth)
+	}
+	if c.PlaintextAuth == "never" && c.TLSCert == "" {
+		return errors.New("config: plaintext-auth = never needs a certificate (tls-cert, tls-key), or no client could log in")
+	}
+	if c.MaxAuthFailures < 1 {
+		return fmt.Errorf("config: max-auth-failures %d: at least 1", c.MaxAuthFailures)
+	}
+	if c.MaxConnections < 1 || c.MaxConnectionsPerIP < 1 {
+		return errors.New("config: max-connections and max-connections-per-ip must be at least 1")
+	}
+	if c.LoginTimeout.Duration < time.Second {
+		return fmt.Errorf("config: login-timeout %v is too short", c.LoginTimeout.Duration)
+	}
 	switch c.LogLevel {
 	case "debug", "info", "warn", "error":
 	default:
@@ -118,6 +188,12 @@ func (c *Config) Validate() error {
 		return fmt.Errorf("config: log-format %q: want text or json", c.LogFormat)
 	}
 	return nil
+}
+
+// RequireTLS reports whether passwords may only cross encrypted
+// connections.
+func (c *Config) RequireTLS() bool {
+	return c.PlaintextAuth == "never" || (c.PlaintextAuth == "" && c.TLSCert != "")
 }
 
 // Args is the result of parsing popd's command line.
@@ -153,6 +229,21 @@ func Parse(args []string, out io.Writer) (*Args, error) {
 	fs.DurationVar(&c.LockStale.Duration, "lock-stale", d.LockStale.Duration, "age after which an unrefreshed maildrop lock is broken")
 	fs.DurationVar(&c.LoginDelay.Duration, "login-delay", d.LoginDelay.Duration, "LOGIN-DELAY announced in CAPA (0: none)")
 	fs.StringVar(&c.Expire, "expire", d.Expire, "EXPIRE announced in CAPA: NEVER or days (empty: none)")
+	fs.StringVar(&c.ListenTLS, "listen-tls", d.ListenTLS, "`address` of the implicit-TLS (pop3s) listener")
+	fs.StringVar(&c.TLSCert, "tls-cert", d.TLSCert, "certificate chain `file` (PEM)")
+	fs.StringVar(&c.TLSKey, "tls-key", d.TLSKey, "private key `file` (PEM)")
+	fs.StringVar(&c.PlaintextAuth, "plaintext-auth", d.PlaintextAuth, "never or always (default: never with a certificate)")
+	fs.BoolVar(&c.APOP, "apop", d.APOP, "offer APOP and CRAM-MD5 to users with {PLAIN} secrets")
+	fs.StringVar(&c.Hostname, "hostname", d.Hostname, "host `name` for APOP and CRAM-MD5 challenges")
+	fs.IntVar(&c.MaxAuthFailures, "max-auth-failures", d.MaxAuthFailures, "failed logins in a row before disconnecting")
+	fs.DurationVar(&c.AuthPenaltyMax.Duration, "auth-penalty-max", d.AuthPenaltyMax.Duration, "cap on a source's failed-login delay")
+	fs.DurationVar(&c.LoginTimeout.Duration, "login-timeout", d.LoginTimeout.Duration, "time allowed to log in")
+	fs.IntVar(&c.MaxConnections, "max-connections", d.MaxConnections, "connections in all")
+	fs.IntVar(&c.MaxConnectionsPerIP, "max-connections-per-ip", d.MaxConnectionsPerIP, "connections from one address")
+	fs.StringVar(&c.ProxyFrom, "proxy-from", d.ProxyFrom, "load balancers (`CIDRs`) that send a PROXY header")
+	fs.StringVar(&c.User, "user", d.User, "`user` to run as after binding (e.g. vmail)")
+	fs.StringVar(&c.Group, "group", d.Group, "`group` to run as after binding")
+	fs.BoolVar(&c.AllowRoot, "allow-root", d.AllowRoot, "serve mail as root (not recommended)")
 	fs.StringVar(&c.LogLevel, "log-level", d.LogLevel, "debug, info, warn or error")
 	fs.StringVar(&c.LogFormat, "log-format", d.LogFormat, "text or json")
 	if err := fs.Parse(args); err != nil {

@@ -52,3 +52,34 @@ type Mailbox interface {
 	// Close releases the lock without changing anything on disk.
 	Close() error
 }
+
+// SASLBackend is an optional add-on to Backend for AUTH (RFC 5034).
+type SASLBackend interface {
+	// Mechanisms lists the SASL mechanisms to offer on a connection.
+	Mechanisms(c ConnInfo) []string
+	// NewSASL starts an exchange with the named mechanism (upper case).
+	NewSASL(c ConnInfo, mechanism string) (SASL, error)
+	// OpenAuthenticated opens, locked, the maildrop of a user whom a SASL
+	// exchange has authenticated. Errors are as for Login.
+	OpenAuthenticated(ctx context.Context, c ConnInfo, user string) (Mailbox, error)
+}
+
+// SASL is one server-side SASL exchange.
+type SASL interface {
+	// Next takes the client's decoded response (nil when the client sent
+	// no initial response) and returns the next challenge, or done. Done
+	// with a nil error means authenticated as User(); an *Error is sent as
+	// it is, any other error as -ERR [AUTH].
+	Next(response []byte) (challenge []byte, done bool, err error)
+	User() string
+}
+
+// APOPBackend is an optional add-on to Backend for APOP (RFC 1939 §7).
+type APOPBackend interface {
+	// APOPEnabled reports whether APOP is offered (a timestamp in the
+	// greeting): only when some user has a secret it can work with.
+	APOPEnabled() bool
+	// LoginAPOP checks digest = MD5(timestamp secret) and opens the
+	// maildrop; errors are as for Login.
+	LoginAPOP(ctx context.Context, c ConnInfo, user, timestamp, digest string) (Mailbox, error)
+}

@@ -41,6 +41,9 @@ type command struct {
 var commands = map[string]command{
 	"USER": {inAuth, (*Session).cmdUser},
 	"PASS": {inAuth, (*Session).cmdPass},
+	"APOP": {inAuth, (*Session).cmdAPOP},
+	"AUTH": {inAuth, (*Session).cmdAuth},
+	"STLS": {inAuth, (*Session).cmdSTLS},
 	"RPOP": {inAuth, (*Session).cmdRPOP},
 	"QUIT": {inBoth, (*Session).cmdQuit},
 	"CAPA": {inBoth, (*Session).cmdCapa},
@@ -142,46 +145,6 @@ func (s *Session) accessed(i int) {
 	if i+1 > s.last {
 		s.last = i + 1
 	}
-}
-
-// RFC 1939 §7 USER name.
-func (s *Session) cmdUser(_ context.Context, arg string) error {
-	if arg == "" {
-		return errSyntax
-	}
-	s.userArg = arg
-	s.reply("+OK send PASS")
-	return nil
-}
-
-// RFC 1939 §7 PASS string. The argument is the rest of the line: a password
-// may contain spaces.
-func (s *Session) cmdPass(ctx context.Context, arg string) error {
-	user := s.userArg
-	if user == "" {
-		return errUserFirst
-	}
-	s.userArg = ""
-	return s.login(ctx, user, arg)
-}
-
-// login opens the maildrop for good credentials and enters TRANSACTION
-// (RFC 1939 §4: the maildrop is locked before the positive response).
-func (s *Session) login(ctx context.Context, user, pass string) error {
-	mbox, err := s.cfg.Backend.Login(ctx, s.info, user, pass)
-	if err != nil {
-		s.log.Info("login failed", "user", user, "remote", addr(s.info.RemoteAddr), "reason", wireError(err).Code)
-		return err
-	}
-	s.mbox = mbox
-	s.deleted = make([]bool, mbox.Count())
-	s.setState(StateTransaction)
-	s.mu.Lock()
-	s.snap.User = user
-	s.mu.Unlock()
-	s.log.Info("login", "user", user, "remote", addr(s.info.RemoteAddr), "tls", s.info.TLS, "messages", mbox.Count())
-	s.reply("+OK maildrop locked and ready, %d messages", mbox.Count())
-	return nil
 }
 
 // RFC 1939 §4 and §6 QUIT. In TRANSACTION it enters UPDATE: only here are
@@ -412,8 +375,17 @@ func (s *Session) cmdCapa(_ context.Context, arg string) error {
 		return err
 	}
 	s.reply("+OK capability list follows")
-	for _, c := range []string{"USER", "TOP", "UIDL", "RESP-CODES", "AUTH-RESP-CODE", "PIPELINING"} {
+	for _, c := range []string{"TOP", "UIDL", "RESP-CODES", "AUTH-RESP-CODE", "PIPELINING"} {
 		s.reply("%s", c)
+	}
+	if s.plaintextOK() {
+		s.reply("USER")
+	}
+	if s.cfg.TLS != nil && !s.info.TLS {
+		s.reply("STLS") // RFC 2595 §4: only before TLS is on
+	}
+	if m := s.mechanisms(); len(m) > 0 {
+		s.reply("SASL %s", strings.Join(m, " "))
 	}
 	if d := s.cfg.LoginDelay; d > 0 {
 		s.reply("LOGIN-DELAY %d", int(d.Seconds()))

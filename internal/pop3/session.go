@@ -3,6 +3,7 @@ package pop3
 import (
 	"bufio"
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -30,6 +31,22 @@ type Config struct {
 	// Expire, when set, is announced in CAPA as "EXPIRE <Expire>" (RFC 2449
 	// §6.7): "NEVER" or a number of days.
 	Expire string
+	// TLS, when not nil, offers STLS (RFC 2595 §4) with this configuration.
+	TLS *tls.Config
+	// RequireTLS refuses USER/PASS and the PLAIN and LOGIN mechanisms, and
+	// does not advertise them, until the connection is encrypted.
+	RequireTLS bool
+	// HandshakeTimeout bounds the STLS handshake. Zero means 30 seconds.
+	HandshakeTimeout time.Duration
+	// LoginTimeout bounds the AUTHORIZATION state as a whole: a client that
+	// has not logged in by then is disconnected. Zero means no bound beyond
+	// the idle timer.
+	LoginTimeout time.Duration
+	// MaxAuthFailures closes the connection after this many failed logins
+	// in a row. Zero means 3.
+	MaxAuthFailures int
+	// Hostname goes into the APOP timestamp. Zero means "localhost".
+	Hostname string
 }
 
 // DefaultIdleTimeout is RFC 1939 §3's minimum autologout timer.
@@ -61,6 +78,9 @@ func (st State) String() string {
 // Info is a snapshot of a session for the live registry.
 type Info struct {
 	ID          string
+	RemoteAddr  string
+	LocalAddr   string
+	TLS         bool
 	User        string // empty until logged in
 	State       State
 	LastCommand string // the verb only, never arguments
@@ -73,7 +93,8 @@ type Info struct {
 // Session is one POP3 conversation on one connection.
 type Session struct {
 	cfg  *Config
-	conn net.Conn
+	raw  net.Conn // as accepted: deadlines and Stop go here, from any goroutine
+	conn net.Conn // raw, or TLS over it after STLS; session goroutine only
 	info ConnInfo
 	log  *slog.Logger
 	r    *bufio.Reader
@@ -82,6 +103,10 @@ type Session struct {
 	// Set only by the session goroutine.
 	state    State
 	userArg  string // from USER, waiting for PASS
+	apopTS   string // the APOP timestamp of the greeting, if any
+	failures int    // failed logins in a row
+	hangup   string // set by a command that ends the session: the reason
+	start    time.Time
 	mbox     Mailbox
 	deleted  []bool
 	last     int // RFC 1081 LAST: highest message number accessed
@@ -105,13 +130,16 @@ func NewSession(conn net.Conn, cfg *Config, info ConnInfo) *Session {
 	}
 	now := time.Now()
 	s := &Session{
-		cfg:  cfg,
-		conn: conn,
-		info: info,
-		log:  log.With("session", info.SessionID),
-		r:    bufio.NewReaderSize(conn, 1024),
-		w:    nil, // set below: it needs s
-		snap: Info{ID: info.SessionID, Since: now, LastActive: now},
+		cfg:   cfg,
+		raw:   conn,
+		start: now,
+		conn:  conn,
+		info:  info,
+		log:   log.With("session", info.SessionID),
+		r:     bufio.NewReaderSize(conn, 1024),
+		w:     nil, // set below: it needs s
+		snap: Info{ID: info.SessionID, RemoteAddr: addr(info.RemoteAddr), LocalAddr: addr(info.LocalAddr),
+			TLS: info.TLS, Since: now, LastActive: now},
 		seen: map[int]bool{},
 	}
 	s.w = bufio.NewWriterSize(deadlineWriter{s}, 8*1024)
@@ -126,9 +154,9 @@ type deadlineWriter struct{ s *Session }
 
 func (d deadlineWriter) Write(p []byte) (int, error) {
 	if !d.s.closing.Load() {
-		d.s.conn.SetWriteDeadline(time.Now().Add(d.s.idle()))
+		d.s.raw.SetWriteDeadline(time.Now().Add(d.s.idle()))
 		if d.s.stopReason() != "" { // Stop raced with us: keep it effective
-			d.s.conn.SetWriteDeadline(time.Now())
+			d.s.raw.SetWriteDeadline(time.Now())
 		}
 	}
 	return d.s.conn.Write(p)
@@ -151,7 +179,7 @@ func (s *Session) Stop(reason string) {
 	}
 	s.stopMu.Unlock()
 	// Wake the session goroutine from a blocked read or write.
-	s.conn.SetDeadline(time.Now())
+	s.raw.SetDeadline(time.Now())
 }
 
 func (s *Session) stopReason() string {
@@ -174,13 +202,13 @@ func (s *Session) Serve(ctx context.Context) {
 	end := "closed"
 	defer func() { s.finish(end) }()
 
-	s.reply("+OK POP3 server ready")
-	for s.state != StateClosed {
+	s.greet()
+	for s.state != StateClosed && s.hangup == "" {
 		if err := s.flush(); err != nil {
 			end = s.endReason(err, "write error")
 			return
 		}
-		s.conn.SetReadDeadline(time.Now().Add(s.idle()))
+		s.raw.SetReadDeadline(s.readDeadline())
 		if s.stopReason() != "" {
 			end = "stopped"
 			return
@@ -197,29 +225,48 @@ func (s *Session) Serve(ctx context.Context) {
 		s.dispatch(ctx, line)
 	}
 	end = "quit"
+	if s.hangup != "" {
+		end = s.hangup
+	}
+}
+
+// readDeadline is when the next command line must have arrived: one idle
+// period, or less while logging in under a LoginTimeout.
+func (s *Session) readDeadline() time.Time {
+	d := time.Now().Add(s.idle())
+	if s.state == StateAuthorization && s.cfg.LoginTimeout > 0 {
+		if lt := s.start.Add(s.cfg.LoginTimeout); lt.Before(d) {
+			d = lt
+		}
+	}
+	return d
 }
 
 // endReason names why the connection ended after a read or write error.
 func (s *Session) endReason(err error, fallback string) string {
-	if s.stopReason() != "" {
+	switch {
+	case s.stopReason() != "":
 		return "stopped"
+	case !errors.Is(err, os.ErrDeadlineExceeded):
+		return fallback
+	case s.state == StateAuthorization && s.cfg.LoginTimeout > 0 && time.Since(s.start) >= s.cfg.LoginTimeout:
+		return "login timeout"
 	}
-	if errors.Is(err, os.ErrDeadlineExceeded) {
-		return "autologout"
-	}
-	return fallback
+	return "autologout"
 }
 
 // finish tells a stopped client why, releases the maildrop without UPDATE if
 // it is still held, closes the connection and logs one line.
 func (s *Session) finish(end string) {
 	s.closing.Store(true)
-	s.conn.SetWriteDeadline(time.Now().Add(5 * time.Second))
+	s.raw.SetWriteDeadline(time.Now().Add(5 * time.Second))
 	switch end {
 	case "stopped":
 		s.replyErr(&Error{Code: "SYS/TEMP", Text: s.stopReason()})
 	case "autologout":
 		s.reply("-ERR autologout: idle for too long")
+	case "login timeout":
+		s.reply("-ERR login timed out")
 	}
 	s.w.Flush()
 	if s.mbox != nil {
@@ -229,6 +276,7 @@ func (s *Session) finish(end string) {
 		s.mbox = nil
 	}
 	s.conn.Close()
+	s.raw.Close()
 	s.setState(StateClosed)
 	info := s.Info()
 	s.log.Info("session end", "user", info.User, "reason", end,

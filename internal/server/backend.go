@@ -7,8 +7,10 @@ import (
 	"log/slog"
 	"os"
 	"strings"
+	"sync"
 	"time"
 
+	"popd/internal/config"
 	"popd/internal/maildir"
 	"popd/internal/pop3"
 	"popd/internal/userdb"
@@ -18,12 +20,34 @@ var _ pop3.Mailbox = (*maildir.Mailbox)(nil)
 
 // backend turns credentials into an open maildrop: userdb checks the
 // password, the template locates the Maildir, maildir locks and scans it.
+// It also applies the login policies: failure delays growing per source,
+// and LOGIN-DELAY.
 type backend struct {
 	users       *userdb.File
 	template    string
-	failDelay   time.Duration
+	penalties   *penalties
+	loginDelay  time.Duration
 	lockOptions maildir.Options
+	hostname    string
+	apop        bool
 	log         *slog.Logger
+
+	mu         sync.Mutex
+	lastLogins map[string]time.Time // for LOGIN-DELAY
+}
+
+func newBackend(cfg config.Config, users *userdb.File, hostname string, log *slog.Logger) *backend {
+	return &backend{
+		users:       users,
+		template:    cfg.Maildir,
+		penalties:   newPenalties(cfg.AuthFailureDelay.Duration, cfg.AuthPenaltyMax.Duration),
+		loginDelay:  cfg.LoginDelay.Duration,
+		lockOptions: maildir.Options{StaleLock: cfg.LockStale.Duration, Logger: log},
+		hostname:    hostname,
+		apop:        cfg.APOP,
+		log:         log,
+		lastLogins:  map[string]time.Time{},
+	}
 }
 
 func (b *backend) Login(ctx context.Context, c pop3.ConnInfo, name, password string) (pop3.Mailbox, error) {
@@ -36,10 +60,40 @@ func (b *backend) Login(ctx context.Context, c pop3.ConnInfo, name, password str
 		case errors.Is(err, userdb.ErrDisabled):
 			b.log.Info("login refused: user is disabled", "user", name)
 		}
-		// RFC 3206 §4: the same [AUTH] answer, after about the same time,
-		// whether the user exists or not.
-		wait(ctx, start.Add(b.failDelay))
-		return nil, pop3.ErrAuth
+		return nil, b.failed(ctx, c, start)
+	}
+	return b.open(ctx, c, u)
+}
+
+// failed answers a failed login: the same [AUTH] error whether the user
+// exists or not (RFC 3206 §4), after the same time — a delay that doubles
+// with each failure in a row from the same source. Only this session's
+// goroutine waits.
+func (b *backend) failed(ctx context.Context, c pop3.ConnInfo, start time.Time) error {
+	src := source(c.RemoteAddr)
+	d := b.penalties.delay(src)
+	if n := b.penalties.fail(src); n > 1 {
+		b.log.Info("login penalty", "source", src.String(), "failures", n, "delay", d)
+	}
+	wait(ctx, start.Add(d))
+	return pop3.ErrAuth
+}
+
+// errLoginDelay: RFC 2449 §8.1.2.
+var errLoginDelay = &pop3.Error{Code: "LOGIN-DELAY", Text: "minimum time between logins has not elapsed"}
+
+// open opens u's maildrop for an authenticated session.
+func (b *backend) open(ctx context.Context, c pop3.ConnInfo, u userdb.User) (pop3.Mailbox, error) {
+	b.penalties.succeed(source(c.RemoteAddr))
+	if b.loginDelay > 0 {
+		b.mu.Lock()
+		last, seen := b.lastLogins[u.Name]
+		if seen && time.Since(last) < b.loginDelay {
+			b.mu.Unlock()
+			return nil, errLoginDelay
+		}
+		b.lastLogins[u.Name] = time.Now()
+		b.mu.Unlock()
 	}
 	dir, err := MaildirPath(b.template, u)
 	if err != nil {

@@ -86,7 +86,11 @@ func benchTarget(b *testing.B) string {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
-	go func() { New(cfg, udb, log).Serve(ctx, ln); close(done) }()
+	srv, err := New(cfg, udb, log)
+	if err != nil {
+		b.Fatal(err)
+	}
+	go func() { srv.Serve(ctx, ln); close(done) }()
 	b.Cleanup(func() { cancel(); <-done })
 	return ln.Addr().String()
 }
@@ -259,7 +263,10 @@ func BenchmarkBigMaildrop(b *testing.B) {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
-	srv := New(cfg, udb, log)
+	srv, err := New(cfg, udb, log)
+	if err != nil {
+		b.Fatal(err)
+	}
 	go func() { srv.Serve(ctx, ln); close(done) }()
 	defer func() { cancel(); <-done }()
 

@@ -27,7 +27,8 @@ type env struct {
 	users  *userdb.File
 	srv    *Server
 	addr   string
-	cancel context.CancelFunc
+	tlsAddr string // the implicit-TLS listener, when cfg.ListenTLS is set
+	cancel  context.CancelFunc
 	done   chan struct{}
 	writes *atomic.Int64 // Write calls the server made on its connections
 }
@@ -117,17 +118,37 @@ func newEnv(t testing.TB, accounts []account, mod func(*config.Config)) *env {
 	}
 	writes := new(atomic.Int64)
 	ln := &countingListener{Listener: tcp, writes: writes}
+	srv, err := New(cfg, users, log)
+	if err != nil {
+		t.Fatal(err)
+	}
 	ctx, cancel := context.WithCancel(context.Background())
-	e := &env{writes: writes, t: t, dir: dir, cfg: cfg, users: users, srv: New(cfg, users, log),
+	e := &env{writes: writes, t: t, dir: dir, cfg: cfg, users: users, srv: srv,
 		addr: ln.Addr().String(), cancel: cancel, done: make(chan struct{})}
 	watching := make(chan struct{})
 	go func() {
 		defer close(watching)
 		users.Watch(ctx)
 	}()
+	var tlsDone chan struct{}
+	if cfg.ListenTLS != "" {
+		tl, err := net.Listen("tcp", cfg.ListenTLS)
+		if err != nil {
+			t.Fatal(err)
+		}
+		e.tlsAddr = tl.Addr().String()
+		tlsDone = make(chan struct{})
+		go func() {
+			defer close(tlsDone)
+			e.srv.ServeTLS(ctx, tl)
+		}()
+	}
 	go func() {
 		defer close(e.done)
 		e.srv.Serve(ctx, ln)
+		if tlsDone != nil {
+			<-tlsDone
+		}
 		<-watching
 	}()
 	t.Cleanup(func() {

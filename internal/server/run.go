@@ -2,19 +2,23 @@ package server
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net"
+	"os"
+	"os/signal"
+	"syscall"
 
 	"popd/internal/config"
 	"popd/internal/userdb"
 )
 
 // Run is the whole daemon: it validates cfg, opens the users file and
-// follows its changes, listens on cfg.Listen and serves until ctx is done.
-// ready, if not nil, is called with the listening address once connections
-// are accepted.
-func Run(ctx context.Context, cfg config.Config, log *slog.Logger, ready func(net.Addr)) error {
+// follows its changes, binds the listeners, drops privileges, and serves
+// until ctx is done. SIGHUP reloads the certificate. ready, if not nil, is
+// called with the listening addresses once connections are accepted.
+func Run(ctx context.Context, cfg config.Config, log *slog.Logger, ready func(plain, tls net.Addr)) error {
 	if err := cfg.Validate(); err != nil {
 		return err
 	}
@@ -22,18 +26,73 @@ func Run(ctx context.Context, cfg config.Config, log *slog.Logger, ready func(ne
 	if err != nil {
 		return err
 	}
+	srv, err := New(cfg, users, log)
+	if err != nil {
+		return err
+	}
+	ln, err := net.Listen("tcp", cfg.Listen)
+	if err != nil {
+		return fmt.Errorf("server: %w", err)
+	}
+	var tlsLn net.Listener
+	if cfg.ListenTLS != "" {
+		if tlsLn, err = net.Listen("tcp", cfg.ListenTLS); err != nil {
+			ln.Close()
+			return fmt.Errorf("server: %w", err)
+		}
+	}
+	if err := dropPrivileges(cfg, log); err != nil {
+		ln.Close()
+		if tlsLn != nil {
+			tlsLn.Close()
+		}
+		return err
+	}
+	if ln, err = srv.wrapProxy(cfg, ln); err != nil {
+		return err
+	}
+	if !cfg.RequireTLS() {
+		log.Warn("passwords may cross unencrypted connections (no certificate, or plaintext-auth = always)")
+	}
+
 	go func() {
 		if err := users.Watch(ctx); err != nil && ctx.Err() == nil {
 			log.Error("watching users file; changes need a restart", "file", cfg.Users, "err", err)
 		}
 	}()
-	ln, err := net.Listen("tcp", cfg.Listen)
-	if err != nil {
-		return fmt.Errorf("server: %w", err)
+	if srv.certs != nil {
+		go srv.certs.Watch(ctx)
+		hup := make(chan os.Signal, 1)
+		signal.Notify(hup, syscall.SIGHUP)
+		defer signal.Stop(hup)
+		go func() {
+			for {
+				select {
+				case <-ctx.Done():
+					return
+				case <-hup:
+					srv.certs.reloadAndLog("SIGHUP")
+				}
+			}
+		}()
 	}
+
+	errc := make(chan error, 2)
 	log.Info("listening", "addr", ln.Addr().String())
-	if ready != nil {
-		ready(ln.Addr())
+	go func() { errc <- srv.Serve(ctx, ln) }()
+	var tlsAddr net.Addr
+	if tlsLn != nil {
+		if tlsLn, err = srv.wrapProxy(cfg, tlsLn); err != nil {
+			return err
+		}
+		tlsAddr = tlsLn.Addr()
+		log.Info("listening (implicit TLS)", "addr", tlsAddr.String())
+		go func() { errc <- srv.ServeTLS(ctx, tlsLn) }()
+	} else {
+		errc <- nil
 	}
-	return New(cfg, users, log).Serve(ctx, ln)
+	if ready != nil {
+		ready(ln.Addr(), tlsAddr)
+	}
+	return errors.Join(<-errc, <-errc)
 }

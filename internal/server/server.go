@@ -2,16 +2,19 @@ package server
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
+	"io"
 	"log/slog"
 	"net"
+	"net/netip"
+	"os"
 	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
 
 	"popd/internal/config"
-	"popd/internal/maildir"
 	"popd/internal/pop3"
 	"popd/internal/userdb"
 )
@@ -19,8 +22,13 @@ import (
 // Server serves POP3 on any number of listeners and keeps the registry of
 // live sessions.
 type Server struct {
-	log  *slog.Logger
-	pop3 *pop3.Config
+	log   *slog.Logger
+	pop3  *pop3.Config
+	be    *backend
+	certs *certStore // nil without a certificate
+	conns *conns
+	// handshakeTimeout bounds implicit-TLS handshakes.
+	handshakeTimeout time.Duration
 
 	nextID   atomic.Uint64
 	mu       sync.Mutex
@@ -28,36 +36,71 @@ type Server struct {
 	wg       sync.WaitGroup
 }
 
-// New returns a server for cfg with users from the given file.
-func New(cfg config.Config, users *userdb.File, log *slog.Logger) *Server {
-	be := &backend{
-		users:       users,
-		template:    cfg.Maildir,
-		failDelay:   cfg.AuthFailureDelay.Duration,
-		lockOptions: maildir.Options{StaleLock: cfg.LockStale.Duration, Logger: log},
-		log:         log,
+// New returns a server for cfg with users from the given file. It loads
+// the certificate, if one is configured.
+func New(cfg config.Config, users *userdb.File, log *slog.Logger) (*Server, error) {
+	var certs *certStore
+	if cfg.TLSCert != "" {
+		var err error
+		if certs, err = newCertStore(cfg.TLSCert, cfg.TLSKey, log); err != nil {
+			return nil, err
+		}
+	}
+	hostname := cfg.Hostname
+	if hostname == "" {
+		hostname, _ = os.Hostname()
+	}
+	be := newBackend(cfg, users, hostname, log)
+	pc := &pop3.Config{
+		Backend:          be,
+		Logger:           log,
+		IdleTimeout:      cfg.IdleTimeout.Duration,
+		LoginDelay:       cfg.LoginDelay.Duration,
+		Expire:           cfg.Expire,
+		RequireTLS:       cfg.RequireTLS(),
+		LoginTimeout:     cfg.LoginTimeout.Duration,
+		MaxAuthFailures:  cfg.MaxAuthFailures,
+		Hostname:         hostname,
+		HandshakeTimeout: handshakeTimeout,
+	}
+	if certs != nil {
+		pc.TLS = certs.Config()
 	}
 	return &Server{
-		log: log,
-		pop3: &pop3.Config{
-			Backend:     be,
-			Logger:      log,
-			IdleTimeout: cfg.IdleTimeout.Duration,
-			LoginDelay:  cfg.LoginDelay.Duration,
-			Expire:      cfg.Expire,
-		},
-		sessions: map[string]*pop3.Session{},
-	}
+		log:              log,
+		pop3:             pc,
+		be:               be,
+		certs:            certs,
+		conns:            &conns{max: cfg.MaxConnections, perSource: cfg.MaxConnectionsPerIP, by: map[netip.Prefix]int{}},
+		handshakeTimeout: handshakeTimeout,
+		sessions:         map[string]*pop3.Session{},
+	}, nil
 }
+
+// handshakeTimeout bounds a TLS handshake, implicit or after STLS.
+const handshakeTimeout = 30 * time.Second
 
 // ShutdownGrace is how long Serve waits for sessions to end after telling
 // them the server is shutting down.
 const ShutdownGrace = 10 * time.Second
 
-// Serve accepts connections on ln until ctx is done. Then it stops
+// Serve accepts POP3 connections on ln until ctx is done. Then it stops
 // accepting, tells every open session "-ERR [SYS/TEMP] shutting down",
 // closes them without UPDATE, and returns once they have ended.
 func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
+	return s.serve(ctx, ln, false)
+}
+
+// ServeTLS is Serve for implicit TLS (RFC 8314, the pop3s port): every
+// connection starts with a TLS handshake. It needs a certificate.
+func (s *Server) ServeTLS(ctx context.Context, ln net.Listener) error {
+	if s.certs == nil {
+		return errors.New("server: implicit TLS needs a certificate")
+	}
+	return s.serve(ctx, ln, true)
+}
+
+func (s *Server) serve(ctx context.Context, ln net.Listener, implicitTLS bool) error {
 	stop := context.AfterFunc(ctx, func() { ln.Close() })
 	defer stop()
 	var backoff time.Duration
@@ -80,28 +123,53 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 			continue
 		}
 		backoff = 0
-		s.start(ctx, conn)
+		s.wg.Add(1)
+		go func() {
+			defer s.wg.Done()
+			s.handle(ctx, conn, implicitTLS)
+		}()
 	}
 }
 
-func (s *Server) start(ctx context.Context, conn net.Conn) {
+// handle runs one connection, in its own goroutine: the PROXY header (read
+// when the remote address is first asked for), the connection limits, the
+// implicit-TLS handshake, then the POP3 session.
+func (s *Server) handle(ctx context.Context, conn net.Conn, implicitTLS bool) {
+	remote := conn.RemoteAddr()
+	src := source(remote)
+	if ok, why := s.conns.add(src); !ok {
+		s.log.Warn("connection refused", "remote", addrString(remote), "why", why)
+		conn.SetWriteDeadline(time.Now().Add(time.Second))
+		io.WriteString(conn, "-ERR [SYS/TEMP] "+why+"\r\n")
+		conn.Close()
+		return
+	}
+	defer s.conns.remove(src)
+	if implicitTLS {
+		tc := tls.Server(conn, s.pop3.TLS)
+		hctx, cancel := context.WithTimeout(ctx, s.handshakeTimeout)
+		err := tc.HandshakeContext(hctx)
+		cancel()
+		if err != nil {
+			s.log.Info("TLS handshake failed", "remote", addrString(remote), "err", err)
+			conn.Close()
+			return
+		}
+		conn = tc
+	}
 	id := strconv.FormatUint(s.nextID.Add(1), 10)
-	info := pop3.ConnInfo{SessionID: id, RemoteAddr: conn.RemoteAddr(), LocalAddr: conn.LocalAddr()}
+	info := pop3.ConnInfo{SessionID: id, RemoteAddr: remote, LocalAddr: conn.LocalAddr(), TLS: implicitTLS}
 	sess := pop3.NewSession(conn, s.pop3, info)
 	s.mu.Lock()
 	s.sessions[id] = sess
 	s.mu.Unlock()
-	s.wg.Add(1)
-	go func() {
-		defer s.wg.Done()
-		defer func() {
-			s.mu.Lock()
-			delete(s.sessions, id)
-			s.mu.Unlock()
-		}()
-		s.log.Info("session start", "session", id, "remote", addrString(info.RemoteAddr), "local", addrString(info.LocalAddr))
-		sess.Serve(context.WithoutCancel(ctx))
+	defer func() {
+		s.mu.Lock()
+		delete(s.sessions, id)
+		s.mu.Unlock()
 	}()
+	s.log.Info("session start", "session", id, "remote", addrString(remote), "local", addrString(info.LocalAddr), "tls", implicitTLS)
+	sess.Serve(context.WithoutCancel(ctx))
 }
 
 func (s *Server) shutdown() {

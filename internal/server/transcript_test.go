@@ -171,7 +171,11 @@ func TestLineLimits(t *testing.T) {
 }
 
 func TestAuthFailuresLookAlike(t *testing.T) {
-	e := newEnv(t, []account{alice}, func(c *config.Config) { c.AuthFailureDelay.Duration = 300 * time.Millisecond })
+	e := newEnv(t, []account{alice}, func(c *config.Config) {
+		c.AuthFailureDelay.Duration = 300 * time.Millisecond
+		c.AuthPenaltyMax.Duration = 300 * time.Millisecond
+		c.MaxAuthFailures = 10
+	})
 	c := e.dial()
 	for _, u := range []string{"alice", "nobody", "../alice", "a/b"} {
 		c.ok("USER " + u)

@@ -1,0 +1,258 @@
+package pop3
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/tls"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"os"
+	"slices"
+	"strings"
+	"time"
+)
+
+var (
+	errPlaintext = &Error{Code: "AUTH", Text: "plaintext authentication is disallowed on non-encrypted connections; use STLS"}
+	errNoTLS     = &Error{Text: "STLS is not available"}
+	errTLSActive = &Error{Text: "TLS is already active"}
+	errNoAPOP    = &Error{Text: "APOP is not available"}
+	errMechanism = &Error{Text: "unsupported authentication mechanism"}
+	errCancelled = &Error{Text: "authentication cancelled"}
+	errBase64    = &Error{Text: "invalid base64 in authentication exchange"}
+	errTooMany   = &Error{Code: "AUTH", Text: "too many failed logins; disconnecting"}
+)
+
+// maxSASLLine bounds a client's line in an AUTH exchange: responses, unlike
+// commands, may exceed 255 octets (RFC 5034 §4).
+const maxSASLLine = 8 * 1024
+
+// greet sends the greeting, with an APOP timestamp when APOP is offered
+// (RFC 1939 §7: a fresh one for every connection).
+func (s *Session) greet() {
+	if ab, ok := s.cfg.Backend.(APOPBackend); ok && ab.APOPEnabled() {
+		host := s.cfg.Hostname
+		if host == "" {
+			host = "localhost"
+		}
+		s.apopTS = fmt.Sprintf("<%d.%s@%s>", os.Getpid(), rand.Text()[:16], host)
+		s.reply("+OK POP3 server ready %s", s.apopTS)
+		return
+	}
+	s.reply("+OK POP3 server ready")
+}
+
+// plaintextOK reports whether passwords may cross this connection in clear.
+func (s *Session) plaintextOK() bool { return !s.cfg.RequireTLS || s.info.TLS }
+
+// RFC 1939 §7 USER name.
+func (s *Session) cmdUser(_ context.Context, arg string) error {
+	if !s.plaintextOK() {
+		return errPlaintext
+	}
+	if arg == "" {
+		return errSyntax
+	}
+	s.userArg = arg
+	s.reply("+OK send PASS")
+	return nil
+}
+
+// RFC 1939 §7 PASS string. The argument is the rest of the line: a password
+// may contain spaces.
+func (s *Session) cmdPass(ctx context.Context, arg string) error {
+	user := s.userArg
+	if user == "" {
+		return errUserFirst
+	}
+	s.userArg = ""
+	mbox, err := s.cfg.Backend.Login(ctx, s.info, user, arg)
+	return s.loggedIn(user, "USER", mbox, err)
+}
+
+// RFC 1939 §7 APOP name digest.
+func (s *Session) cmdAPOP(ctx context.Context, arg string) error {
+	ab, ok := s.cfg.Backend.(APOPBackend)
+	if !ok || s.apopTS == "" {
+		return errNoAPOP
+	}
+	a, err := args(arg, 2, 2)
+	if err != nil {
+		return err
+	}
+	mbox, err := ab.LoginAPOP(ctx, s.info, a[0], s.apopTS, strings.ToLower(a[1]))
+	return s.loggedIn(a[0], "APOP", mbox, err)
+}
+
+// loggedIn ends a login attempt: on success it enters TRANSACTION (RFC 1939
+// §4: the maildrop is already locked); on failure it counts the failure and
+// hangs up after too many in a row.
+func (s *Session) loggedIn(user, method string, mbox Mailbox, err error) error {
+	if err != nil {
+		s.log.Info("login failed", "user", user, "method", method, "remote", addr(s.info.RemoteAddr), "reason", wireError(err).Code)
+		s.failures++
+		max := s.cfg.MaxAuthFailures
+		if max <= 0 {
+			max = 3
+		}
+		var pe *Error
+		if s.failures >= max && (!errors.As(err, &pe) || pe.Code == "AUTH") {
+			s.hangup = "too many failed logins"
+			return errTooMany
+		}
+		return err
+	}
+	s.failures = 0
+	s.mbox = mbox
+	s.deleted = make([]bool, mbox.Count())
+	s.setState(StateTransaction)
+	s.mu.Lock()
+	s.snap.User = user
+	s.mu.Unlock()
+	s.log.Info("login", "user", user, "method", method, "remote", addr(s.info.RemoteAddr), "tls", s.info.TLS, "messages", mbox.Count())
+	s.reply("+OK maildrop locked and ready, %d messages", mbox.Count())
+	return nil
+}
+
+// mechanisms lists the SASL mechanisms offered on this connection: those
+// that send the password itself only where plaintext is allowed.
+func (s *Session) mechanisms() []string {
+	sb, ok := s.cfg.Backend.(SASLBackend)
+	if !ok {
+		return nil
+	}
+	var out []string
+	for _, m := range sb.Mechanisms(s.info) {
+		if (m == "PLAIN" || m == "LOGIN") && !s.plaintextOK() {
+			continue
+		}
+		out = append(out, m)
+	}
+	return out
+}
+
+// RFC 5034 AUTH mechanism [initial-response]. AUTH alone lists the
+// mechanisms, as Outlook and Thunderbird expect (RFC 1734 clients).
+func (s *Session) cmdAuth(ctx context.Context, arg string) error {
+	mechs := s.mechanisms()
+	if arg == "" {
+		s.reply("+OK")
+		for _, m := range mechs {
+			s.reply("%s", m)
+		}
+		s.reply(".")
+		return nil
+	}
+	a, err := args(arg, 1, 2)
+	if err != nil {
+		return err
+	}
+	name := strings.ToUpper(a[0])
+	if !slices.Contains(mechs, name) {
+		if (name == "PLAIN" || name == "LOGIN") && !s.plaintextOK() {
+			return errPlaintext
+		}
+		return errMechanism
+	}
+	sasl, err := s.cfg.Backend.(SASLBackend).NewSASL(s.info, name)
+	if err != nil {
+		return err
+	}
+	var resp []byte // nil: no initial response
+	if len(a) == 2 {
+		if resp, err = decodeSASL(a[1]); err != nil {
+			return err
+		}
+	}
+	for {
+		challenge, done, err := sasl.Next(resp)
+		if err != nil {
+			var pe *Error
+			if !errors.As(err, &pe) {
+				err = ErrAuth
+			}
+			return s.loggedIn(sasl.User(), "AUTH "+name, nil, err)
+		}
+		if done {
+			break
+		}
+		s.reply("+ %s", base64.StdEncoding.EncodeToString(challenge))
+		if err := s.flush(); err != nil {
+			return err
+		}
+		s.raw.SetReadDeadline(s.readDeadline())
+		line, err := readLine(s.r, maxSASLLine)
+		if errors.Is(err, errTooLong) {
+			return errLineTooLong
+		}
+		if err != nil {
+			s.hangup = s.endReason(err, "client closed the connection")
+			return nil
+		}
+		if string(line) == "*" {
+			return errCancelled // RFC 5034 §4: the client cancels
+		}
+		if resp, err = decodeSASL(string(line)); err != nil {
+			return err
+		}
+	}
+	user := sasl.User()
+	mbox, err := s.cfg.Backend.(SASLBackend).OpenAuthenticated(ctx, s.info, user)
+	return s.loggedIn(user, "AUTH "+name, mbox, err)
+}
+
+// decodeSASL decodes a client's base64 response; "=" is an empty one
+// (RFC 5034 §4).
+func decodeSASL(s string) ([]byte, error) {
+	if s == "=" {
+		return []byte{}, nil
+	}
+	b, err := base64.StdEncoding.DecodeString(s)
+	if err != nil {
+		return nil, errBase64
+	}
+	return b, nil
+}
+
+// RFC 2595 §4 STLS, only in AUTHORIZATION and only once.
+func (s *Session) cmdSTLS(ctx context.Context, arg string) error {
+	if s.cfg.TLS == nil {
+		return errNoTLS
+	}
+	if s.info.TLS {
+		return errTLSActive
+	}
+	if _, err := args(arg, 0, 0); err != nil {
+		return err
+	}
+	s.reply("+OK begin TLS negotiation")
+	if err := s.w.Flush(); err != nil {
+		s.hangup = "write error"
+		return nil
+	}
+	// Whatever the client sent after STLS before the handshake is
+	// discarded, never run inside TLS (CVE-2011-0411, CVE-2021-38084).
+	s.r.Discard(s.r.Buffered())
+	timeout := s.cfg.HandshakeTimeout
+	if timeout <= 0 {
+		timeout = 30 * time.Second
+	}
+	tc := tls.Server(s.raw, s.cfg.TLS)
+	s.raw.SetDeadline(time.Now().Add(timeout))
+	if err := tc.HandshakeContext(ctx); err != nil {
+		s.log.Info("STLS handshake failed", "remote", addr(s.info.RemoteAddr), "err", err)
+		s.hangup = "TLS handshake failed"
+		return nil
+	}
+	s.raw.SetDeadline(time.Time{})
+	s.conn = tc
+	s.r.Reset(tc)
+	s.w.Reset(deadlineWriter{s})
+	s.info.TLS = true
+	s.userArg = ""
+	s.mu.Lock()
+	s.snap.TLS = true
+	s.mu.Unlock()
+	return nil
+}

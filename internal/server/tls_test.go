@@ -1,0 +1,225 @@
+package server
+
+import (
+	"bufio"
+	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/tls"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/pem"
+	"math/big"
+	"net"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"popd/internal/config"
+)
+
+// testCert writes a fresh self-signed certificate for 127.0.0.1 and
+// localhost into dir and returns the file names and a pool trusting it.
+func testCert(t testing.TB, dir, cn string) (certFile, keyFile string, pool *x509.CertPool) {
+	t.Helper()
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tmpl := &x509.Certificate{
+		SerialNumber:          big.NewInt(time.Now().UnixNano()),
+		Subject:               pkix.Name{CommonName: cn},
+		NotBefore:             time.Now().Add(-time.Hour),
+		NotAfter:              time.Now().Add(time.Hour),
+		DNSNames:              []string{"localhost"},
+		IPAddresses:           []net.IP{net.ParseIP("127.0.0.1")},
+		KeyUsage:              x509.KeyUsageDigitalSignature | x509.KeyUsageCertSign,
+		ExtKeyUsage:           []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
+		BasicConstraintsValid: true,
+		IsCA:                  true,
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	kder, _ := x509.MarshalECPrivateKey(key)
+	certFile, keyFile = filepath.Join(dir, "cert.pem"), filepath.Join(dir, "key.pem")
+	// Written by rename, as certbot does.
+	write := func(path string, block *pem.Block) {
+		tmp := path + ".new"
+		os.WriteFile(tmp, pem.EncodeToMemory(block), 0o600)
+		if err := os.Rename(tmp, path); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write(keyFile, &pem.Block{Type: "EC PRIVATE KEY", Bytes: kder})
+	write(certFile, &pem.Block{Type: "CERTIFICATE", Bytes: der})
+	cert, _ := x509.ParseCertificate(der)
+	pool = x509.NewCertPool()
+	pool.AddCert(cert)
+	return certFile, keyFile, pool
+}
+
+// tlsEnv is an env with a certificate, STLS and an implicit-TLS listener.
+func tlsEnv(t *testing.T, mod func(*config.Config)) (*env, *x509.CertPool) {
+	dir := t.TempDir()
+	cert, key, pool := testCert(t, dir, "popd test")
+	e := newEnv(t, []account{alice}, func(c *config.Config) {
+		c.TLSCert, c.TLSKey = cert, key
+		c.ListenTLS = "127.0.0.1:0"
+		if mod != nil {
+			mod(c)
+		}
+	})
+	return e, pool
+}
+
+// starttls upgrades c after a +OK to STLS.
+func (c *client) starttls(pool *x509.CertPool) *tls.ConnectionState {
+	c.t.Helper()
+	tc := tls.Client(c.conn, &tls.Config{RootCAs: pool, ServerName: "127.0.0.1"})
+	tc.SetDeadline(time.Now().Add(5 * time.Second))
+	if err := tc.Handshake(); err != nil {
+		c.t.Fatalf("TLS handshake: %v", err)
+	}
+	c.conn = tc
+	c.r = bufio.NewReader(tc)
+	st := tc.ConnectionState()
+	return &st
+}
+
+func (c *client) capa() []string {
+	c.t.Helper()
+	c.ok("CAPA")
+	return strings.Split(strings.TrimSuffix(c.multi(), "\r\n"), "\r\n")
+}
+
+func TestSTLS(t *testing.T) {
+	e, pool := tlsEnv(t, nil)
+	e.deliver("alice", "Subject: secret\n\nover TLS\n")
+	c := e.dial()
+	capa := c.capa()
+	if !slices.Contains(capa, "STLS") || slices.Contains(capa, "USER") {
+		t.Fatalf("CAPA before TLS: %q; want STLS and no USER", capa)
+	}
+	for _, m := range capa {
+		if strings.HasPrefix(m, "SASL") && (strings.Contains(m, "PLAIN") || strings.Contains(m, "LOGIN")) {
+			t.Fatalf("CAPA before TLS offers a plaintext mechanism: %q", m)
+		}
+	}
+	// Plaintext passwords are refused before TLS, saying why.
+	c.err("USER alice", "-ERR [AUTH] plaintext authentication is disallowed on non-encrypted connections; use STLS")
+	c.err("PASS x", "-ERR send USER first")
+	c.ok("STLS")
+	st := c.starttls(pool)
+	if st.Version < tls.VersionTLS12 {
+		t.Fatalf("TLS version %x", st.Version)
+	}
+	capa = c.capa()
+	if slices.Contains(capa, "STLS") || !slices.Contains(capa, "USER") {
+		t.Fatalf("CAPA after TLS: %q; want USER and no STLS", capa)
+	}
+	c.err("STLS", "-ERR TLS is already active")
+	c.ok("USER alice")
+	c.ok("PASS " + alice.pass)
+	c.err("STLS", "-ERR command not valid in this state")
+	c.ok("RETR 1")
+	if got := c.multi(); got != "Subject: secret\r\n\r\nover TLS\r\n" {
+		t.Fatalf("RETR over TLS: %q", got)
+	}
+	var tlsSeen bool
+	for _, s := range e.srv.Sessions() {
+		tlsSeen = tlsSeen || (s.User == "alice" && s.TLS)
+	}
+	if !tlsSeen {
+		t.Error("the registry does not show the session as TLS")
+	}
+	c.ok("QUIT")
+}
+
+// TestSTLSInjection: commands sent in the same packet as STLS must never
+// run inside TLS (CVE-2011-0411; Courier CVE-2021-38084).
+func TestSTLSInjection(t *testing.T) {
+	e, pool := tlsEnv(t, func(c *config.Config) { c.PlaintextAuth = "always" })
+	c := e.dial()
+	if _, err := c.conn.Write([]byte("STLS\r\nCAPA\r\nUSER alice\r\n")); err != nil {
+		t.Fatal(err)
+	}
+	c.expect("+OK begin TLS")
+	c.starttls(pool)
+	// The first answer inside TLS must be to our NOOP, not to the
+	// injected CAPA; and the injected USER was never run.
+	c.err("NOOP", "-ERR command not valid in this state")
+	c.err("PASS "+alice.pass, "-ERR send USER first")
+}
+
+func TestImplicitTLS(t *testing.T) {
+	e, pool := tlsEnv(t, nil)
+	e.deliver("alice", "Subject: x\n\ny\n")
+	conn, err := tls.Dial("tcp", e.tlsAddr, &tls.Config{RootCAs: pool, ServerName: "127.0.0.1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := &client{t: t, conn: conn, r: bufio.NewReader(conn)}
+	defer conn.Close()
+	c.expect("+OK")
+	if slices.Contains(c.capa(), "STLS") {
+		t.Error("STLS offered on an implicit-TLS connection")
+	}
+	c.ok("USER alice")
+	c.ok("PASS " + alice.pass)
+	if got := c.ok("STAT"); !strings.HasPrefix(got, "+OK 1 ") {
+		t.Fatalf("STAT = %q", got)
+	}
+	c.ok("QUIT")
+}
+
+func TestTLSHandshakeStall(t *testing.T) {
+	e, _ := tlsEnv(t, nil)
+	e.srv.handshakeTimeout = 300 * time.Millisecond
+	conn, err := net.Dial("tcp", e.tlsAddr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	// Say nothing: the server gives up and frees the connection.
+	conn.SetReadDeadline(time.Now().Add(5 * time.Second))
+	if _, err := conn.Read(make([]byte, 1)); err == nil || os.IsTimeout(err) {
+		t.Fatalf("stalled handshake not closed by the server: %v", err)
+	}
+}
+
+func TestCertificateReload(t *testing.T) {
+	dir := t.TempDir()
+	cert, key, pool1 := testCert(t, dir, "first")
+	e := newEnv(t, []account{alice}, func(c *config.Config) {
+		c.TLSCert, c.TLSKey, c.ListenTLS = cert, key, "127.0.0.1:0"
+	})
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go e.srv.certs.Watch(ctx)
+	time.Sleep(100 * time.Millisecond) // the watch is set up
+	// A session open before the change keeps working.
+	old, err := tls.Dial("tcp", e.tlsAddr, &tls.Config{RootCAs: pool1, ServerName: "127.0.0.1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer old.Close()
+	oc := &client{t: t, conn: old, r: bufio.NewReader(old)}
+	oc.expect("+OK")
+
+	_, _, pool2 := testCert(t, dir, "second")
+	waitFor(t, func() bool {
+		conn, err := tls.Dial("tcp", e.tlsAddr, &tls.Config{RootCAs: pool2, ServerName: "127.0.0.1"})
+		if err != nil {
+			return false
+		}
+		conn.Close()
+		return true
+	})
+	oc.capa() // the session from before the change still works
+}
