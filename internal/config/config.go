@@ -47,6 +47,8 @@ type Config struct {
 	// change. With them, the plain listener offers STLS.
 	TLSCert string `toml:"tls-cert"`
 	TLSKey  string `toml:"tls-key"`
+	// HandshakeTimeout bounds a TLS handshake, implicit or after STLS.
+	HandshakeTimeout Duration `toml:"handshake-timeout"`
 	// PlaintextAuth is "never" (passwords only over TLS: USER/PASS and
 	// PLAIN/LOGIN refused until STLS) or "always". Empty means never when
 	// a certificate is configured, always otherwise.
@@ -106,6 +108,7 @@ func Default() Config {
 		AuthFailureDelay:    Duration{2 * time.Second},
 		LockStale:           Duration{5 * time.Minute},
 		MaxAuthFailures:     3,
+		HandshakeTimeout:    Duration{30 * time.Second},
 		AuthPenaltyMax:      Duration{30 * time.Second},
 		LoginTimeout:        Duration{60 * time.Second},
 		MaxConnections:      1000,
@@ -167,6 +170,9 @@ func (c *Config) Validate() error {
 	}
 	if c.PlaintextAuth == "never" && c.TLSCert == "" {
 		return errors.New("config: plaintext-auth = never needs a certificate (tls-cert, tls-key), or no client could log in")
+	}
+	if c.HandshakeTimeout.Duration < 100*time.Millisecond {
+		return fmt.Errorf("config: handshake-timeout %v is too short", c.HandshakeTimeout.Duration)
 	}
 	if c.MaxAuthFailures < 1 {
 		return fmt.Errorf("config: max-auth-failures %d: at least 1", c.MaxAuthFailures)
@@ -232,6 +238,7 @@ func Parse(args []string, out io.Writer) (*Args, error) {
 	fs.StringVar(&c.ListenTLS, "listen-tls", d.ListenTLS, "`address` of the implicit-TLS (pop3s) listener")
 	fs.StringVar(&c.TLSCert, "tls-cert", d.TLSCert, "certificate chain `file` (PEM)")
 	fs.StringVar(&c.TLSKey, "tls-key", d.TLSKey, "private key `file` (PEM)")
+	fs.DurationVar(&c.HandshakeTimeout.Duration, "handshake-timeout", d.HandshakeTimeout.Duration, "time allowed for a TLS handshake")
 	fs.StringVar(&c.PlaintextAuth, "plaintext-auth", d.PlaintextAuth, "never or always (default: never with a certificate)")
 	fs.BoolVar(&c.APOP, "apop", d.APOP, "offer APOP and CRAM-MD5 to users with {PLAIN} secrets")
 	fs.StringVar(&c.Hostname, "hostname", d.Hostname, "host `name` for APOP and CRAM-MD5 challenges")

@@ -23,7 +23,7 @@ func FuzzSession(f *testing.F) {
 	} {
 		f.Add(seed)
 	}
-	fe := newEnv(f, []account{{"fuzz", "pw"}}, nil)
+	fe := newEnv(f, []account{{"fuzz", "pw", "PLAIN"}}, nil)
 	md := fe.maildir("fuzz")
 	f.Fuzz(func(t *testing.T, input string) {
 		e := *fe

@@ -21,16 +21,16 @@ import (
 // env is a running popd on a loopback port, with a users file and Maildirs
 // in a temporary directory.
 type env struct {
-	t      testing.TB
-	dir    string
-	cfg    config.Config
-	users  *userdb.File
-	srv    *Server
-	addr   string
+	t       testing.TB
+	dir     string
+	cfg     config.Config
+	users   *userdb.File
+	srv     *Server
+	addr    string
 	tlsAddr string // the implicit-TLS listener, when cfg.ListenTLS is set
 	cancel  context.CancelFunc
-	done   chan struct{}
-	writes *atomic.Int64 // Write calls the server made on its connections
+	done    chan struct{}
+	writes  *atomic.Int64 // Write calls the server made on its connections
 }
 
 // countingListener counts the server's writes to its clients, to check that
@@ -75,8 +75,9 @@ func (l *testLog) Write(p []byte) (int, error) {
 	return len(p), nil
 }
 
-// account is a test user: name, password and Maildir.
-type account struct{ name, pass string }
+// account is a test user: name, password and Maildir. The password is
+// stored with the default scheme (bcrypt) unless scheme says otherwise.
+type account struct{ name, pass, scheme string }
 
 // newEnv starts popd for the given accounts (each gets a Maildir under
 // dir/mail/NAME). mod, if not nil, adjusts the configuration.
@@ -85,7 +86,7 @@ func newEnv(t testing.TB, accounts []account, mod func(*config.Config)) *env {
 	dir := t.TempDir()
 	var lines strings.Builder
 	for _, a := range accounts {
-		hash, err := userdb.Hash("", a.pass)
+		hash, err := userdb.Hash(a.scheme, a.pass)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -117,11 +118,11 @@ func newEnv(t testing.TB, accounts []account, mod func(*config.Config)) *env {
 		t.Fatal(err)
 	}
 	writes := new(atomic.Int64)
-	ln := &countingListener{Listener: tcp, writes: writes}
 	srv, err := New(cfg, users, log)
 	if err != nil {
 		t.Fatal(err)
 	}
+	ln := srv.wrapProxy(&countingListener{Listener: tcp, writes: writes})
 	ctx, cancel := context.WithCancel(context.Background())
 	e := &env{writes: writes, t: t, dir: dir, cfg: cfg, users: users, srv: srv,
 		addr: ln.Addr().String(), cancel: cancel, done: make(chan struct{})}

@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -65,9 +66,11 @@ func TestPenaltyGrowsAndResets(t *testing.T) {
 }
 
 func TestFailedLoginsSlowDownAndDisconnect(t *testing.T) {
+	// {PLAIN}: verifying takes no time, so only the penalty is measured.
+	alice := account{"alice", "pw", "PLAIN"}
 	e := newEnv(t, []account{alice}, func(c *config.Config) {
-		c.AuthFailureDelay.Duration = 100 * time.Millisecond
-		c.AuthPenaltyMax.Duration = time.Second
+		c.AuthFailureDelay.Duration = 200 * time.Millisecond
+		c.AuthPenaltyMax.Duration = 2 * time.Second
 		c.MaxAuthFailures = 3
 	})
 	c := e.dial()
@@ -85,21 +88,21 @@ func TestFailedLoginsSlowDownAndDisconnect(t *testing.T) {
 	if !c.closed(2 * time.Second) {
 		t.Fatal("not disconnected after 3 failures")
 	}
-	if took[0] < 100*time.Millisecond || took[1] < 200*time.Millisecond || took[2] < 400*time.Millisecond {
-		t.Fatalf("failure delays %v; want at least 100ms, 200ms, 400ms", took)
+	if took[0] < 200*time.Millisecond || took[1] < 400*time.Millisecond || took[2] < 800*time.Millisecond {
+		t.Fatalf("failure delays %v; want at least 200ms, 400ms, 800ms", took)
 	}
 	// Meanwhile another client's good login is not held up, and resets
 	// the source's penalty (same 127.0.0.1 source here).
 	start = time.Now()
 	e.login(alice).ok("QUIT")
-	if d := time.Since(start); d > 300*time.Millisecond {
-		t.Errorf("a good login took %v", d)
+	if d := time.Since(start); d >= 800*time.Millisecond {
+		t.Errorf("a good login took %v: it was given the penalty", d)
 	}
 	c = e.dial()
 	c.ok("USER alice")
 	start = time.Now()
 	c.err("PASS wrong", "-ERR [AUTH] invalid user name or password")
-	if d := time.Since(start); d > 300*time.Millisecond {
+	if d := time.Since(start); d >= 400*time.Millisecond {
 		t.Errorf("penalty not reset by a good login: %v", d)
 	}
 }
@@ -187,7 +190,7 @@ func TestPrivilegeDrop(t *testing.T) {
 	addr := ln.Addr().String()
 	ln.Close()
 	cmd := exec.Command(bin, "-users", users, "-listen", addr, "-maildir", filepath.Join(dir, "%u"), "-user", "nobody")
-	out := &strings.Builder{}
+	out := &syncBuffer{}
 	cmd.Stderr = out
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
@@ -205,4 +208,22 @@ func TestPrivilegeDrop(t *testing.T) {
 	if err == nil || !strings.Contains(string(b), "refusing to serve mail as root") {
 		t.Fatalf("root without -user: %v %s", err, b)
 	}
+}
+
+// syncBuffer is a strings.Builder safe for a writer goroutine and a reader.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  strings.Builder
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
 }

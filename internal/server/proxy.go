@@ -1,16 +1,39 @@
 package server
 
 import (
+	"fmt"
 	"net"
+	"net/netip"
 
 	"popd/internal/config"
+	"popd/internal/proxyproto"
 )
 
-// wrapProxy puts the PROXY protocol in front of ln when cfg.ProxyFrom
-// names trusted load balancers.
-func (s *Server) wrapProxy(cfg config.Config, ln net.Listener) (net.Listener, error) {
-	if cfg.ProxyFrom == "" {
-		return ln, nil
+// wrapProxy puts the PROXY protocol (v1 and v2) in front of ln when
+// cfg.ProxyFrom names trusted load balancers: their connections must start
+// with a header carrying the client's address, which then counts for logs,
+// limits and penalties. Other sources are served as they are; a PROXY
+// header from them is just an unknown command, never believed.
+func (s *Server) wrapProxy(ln net.Listener) net.Listener {
+	if len(s.proxyFrom) == 0 {
+		return ln
 	}
-	return ln, nil // TODO(lead): proxyproto.Listener once the package lands
+	return &proxyproto.Listener{
+		Listener:    ln,
+		TrustedFrom: s.proxyFrom,
+		OnError: func(remote net.Addr, err error) {
+			s.log.Warn("PROXY header refused", "proxy", addrString(remote), "err", err)
+		},
+	}
+}
+
+func parseProxyFrom(cfg config.Config) ([]netip.Prefix, error) {
+	if cfg.ProxyFrom == "" {
+		return nil, nil
+	}
+	p, err := proxyproto.ParseCIDRs(cfg.ProxyFrom)
+	if err != nil {
+		return nil, fmt.Errorf("config: proxy-from: %w", err)
+	}
+	return p, nil
 }

@@ -48,9 +48,7 @@ func Run(ctx context.Context, cfg config.Config, log *slog.Logger, ready func(pl
 		}
 		return err
 	}
-	if ln, err = srv.wrapProxy(cfg, ln); err != nil {
-		return err
-	}
+	ln = srv.wrapProxy(ln)
 	if !cfg.RequireTLS() {
 		log.Warn("passwords may cross unencrypted connections (no certificate, or plaintext-auth = always)")
 	}
@@ -82,9 +80,7 @@ func Run(ctx context.Context, cfg config.Config, log *slog.Logger, ready func(pl
 	go func() { errc <- srv.Serve(ctx, ln) }()
 	var tlsAddr net.Addr
 	if tlsLn != nil {
-		if tlsLn, err = srv.wrapProxy(cfg, tlsLn); err != nil {
-			return err
-		}
+		tlsLn = srv.wrapProxy(tlsLn)
 		tlsAddr = tlsLn.Addr()
 		log.Info("listening (implicit TLS)", "addr", tlsAddr.String())
 		go func() { errc <- srv.ServeTLS(ctx, tlsLn) }()

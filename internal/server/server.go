@@ -29,6 +29,7 @@ type Server struct {
 	conns *conns
 	// handshakeTimeout bounds implicit-TLS handshakes.
 	handshakeTimeout time.Duration
+	proxyFrom        []netip.Prefix // load balancers that send PROXY headers
 
 	nextID   atomic.Uint64
 	mu       sync.Mutex
@@ -39,9 +40,12 @@ type Server struct {
 // New returns a server for cfg with users from the given file. It loads
 // the certificate, if one is configured.
 func New(cfg config.Config, users *userdb.File, log *slog.Logger) (*Server, error) {
+	proxyFrom, err := parseProxyFrom(cfg)
+	if err != nil {
+		return nil, err
+	}
 	var certs *certStore
 	if cfg.TLSCert != "" {
-		var err error
 		if certs, err = newCertStore(cfg.TLSCert, cfg.TLSKey, log); err != nil {
 			return nil, err
 		}
@@ -61,7 +65,7 @@ func New(cfg config.Config, users *userdb.File, log *slog.Logger) (*Server, erro
 		LoginTimeout:     cfg.LoginTimeout.Duration,
 		MaxAuthFailures:  cfg.MaxAuthFailures,
 		Hostname:         hostname,
-		HandshakeTimeout: handshakeTimeout,
+		HandshakeTimeout: cfg.HandshakeTimeout.Duration,
 	}
 	if certs != nil {
 		pc.TLS = certs.Config()
@@ -72,13 +76,11 @@ func New(cfg config.Config, users *userdb.File, log *slog.Logger) (*Server, erro
 		be:               be,
 		certs:            certs,
 		conns:            &conns{max: cfg.MaxConnections, perSource: cfg.MaxConnectionsPerIP, by: map[netip.Prefix]int{}},
-		handshakeTimeout: handshakeTimeout,
+		handshakeTimeout: cfg.HandshakeTimeout.Duration,
+		proxyFrom:        proxyFrom,
 		sessions:         map[string]*pop3.Session{},
 	}, nil
 }
-
-// handshakeTimeout bounds a TLS handshake, implicit or after STLS.
-const handshakeTimeout = 30 * time.Second
 
 // ShutdownGrace is how long Serve waits for sessions to end after telling
 // them the server is shutting down.

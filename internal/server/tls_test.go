@@ -179,8 +179,7 @@ func TestImplicitTLS(t *testing.T) {
 }
 
 func TestTLSHandshakeStall(t *testing.T) {
-	e, _ := tlsEnv(t, nil)
-	e.srv.handshakeTimeout = 300 * time.Millisecond
+	e, _ := tlsEnv(t, func(c *config.Config) { c.HandshakeTimeout.Duration = 300 * time.Millisecond })
 	conn, err := net.Dial("tcp", e.tlsAddr)
 	if err != nil {
 		t.Fatal(err)

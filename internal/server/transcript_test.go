@@ -12,7 +12,7 @@ import (
 	"popd/internal/config"
 )
 
-var alice = account{"alice", "correct horse"}
+var alice = account{"alice", "correct horse", ""}
 
 // tricky are messages as an MTA might store them, with the exact network
 // form RETR must send for each.
@@ -436,12 +436,12 @@ func TestPartialRemoval(t *testing.T) {
 }
 
 func TestShutdownAndKick(t *testing.T) {
-	e := newEnv(t, []account{alice, {"bob", "secret"}}, nil)
+	e := newEnv(t, []account{alice, {"bob", "secret", ""}}, nil)
 	e.deliver("alice", "Subject: x\n\ny\n")
 	e.deliver("bob", "Subject: x\n\ny\n")
 	a := e.login(alice)
 	a.ok("DELE 1")
-	b := e.login(account{"bob", "secret"})
+	b := e.login(account{"bob", "secret", ""})
 	b.ok("DELE 1")
 
 	var id string

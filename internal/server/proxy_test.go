@@ -1,0 +1,78 @@
+package server
+
+import (
+	"bufio"
+	"encoding/binary"
+	"net"
+	"strings"
+	"testing"
+	"time"
+
+	"popd/internal/config"
+)
+
+func TestProxyProtocol(t *testing.T) {
+	e := newEnv(t, []account{alice}, func(c *config.Config) { c.ProxyFrom = "127.0.0.1/32" })
+	// v1 from the trusted load balancer: the session is the client's.
+	conn, err := net.Dial("tcp", e.addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	conn.Write([]byte("PROXY TCP4 203.0.113.9 127.0.0.1 40000 110\r\nCAPA\r\n"))
+	c := &client{t: t, conn: conn, r: bufio.NewReader(conn)}
+	c.expect("+OK POP3")
+	c.expect("+OK capability")
+	c.multi()
+	waitFor(t, func() bool {
+		for _, s := range e.srv.Sessions() {
+			if strings.HasPrefix(s.RemoteAddr, "203.0.113.9:") {
+				return true
+			}
+		}
+		return false
+	})
+
+	// v2 (binary), IPv6 client.
+	hdr := []byte("\r\n\r\n\x00\r\nQUIT\n")
+	hdr = append(hdr, 0x21, 0x21) // v2 PROXY, TCP over IPv6
+	hdr = binary.BigEndian.AppendUint16(hdr, 36)
+	hdr = append(hdr, net.ParseIP("2001:db8::7")...)
+	hdr = append(hdr, net.ParseIP("2001:db8::1")...)
+	hdr = binary.BigEndian.AppendUint16(hdr, 50000)
+	hdr = binary.BigEndian.AppendUint16(hdr, 110)
+	conn2, _ := net.Dial("tcp", e.addr)
+	defer conn2.Close()
+	conn2.Write(hdr)
+	c2 := &client{t: t, conn: conn2, r: bufio.NewReader(conn2)}
+	c2.expect("+OK POP3")
+	waitFor(t, func() bool {
+		for _, s := range e.srv.Sessions() {
+			if strings.HasPrefix(s.RemoteAddr, "[2001:db8::7]:") {
+				return true
+			}
+		}
+		return false
+	})
+
+	// A malformed header from the trusted source: dropped, never served.
+	conn3, _ := net.Dial("tcp", e.addr)
+	defer conn3.Close()
+	conn3.Write([]byte("PROXY TCP4 999.1.1.1 127.0.0.1 1 2\r\nUSER alice\r\n"))
+	conn3.SetReadDeadline(time.Now().Add(5 * time.Second))
+	if b, err := bufio.NewReader(conn3).ReadString('\n'); err == nil {
+		t.Fatalf("malformed PROXY header was served: %q", b)
+	}
+}
+
+func TestProxyHeaderFromUntrustedSource(t *testing.T) {
+	// Only 192.0.2.1 is trusted: a PROXY line from us is just a bad command.
+	e := newEnv(t, []account{alice}, func(c *config.Config) { c.ProxyFrom = "192.0.2.1" })
+	c := e.dial()
+	c.err("PROXY TCP4 203.0.113.9 127.0.0.1 40000 110", "-ERR unknown command")
+	for _, s := range e.srv.Sessions() {
+		if strings.HasPrefix(s.RemoteAddr, "203.0.113.9") {
+			t.Fatal("an untrusted client spoofed its address")
+		}
+	}
+}
