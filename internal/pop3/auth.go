@@ -90,7 +90,9 @@ func (s *Session) cmdAPOP(ctx context.Context, arg string) error {
 // hangs up after too many in a row.
 func (s *Session) loggedIn(user, method string, mbox Mailbox, err error) error {
 	if err != nil {
-		s.log.Info("login failed", "user", user, "method", method, "remote", addr(s.info.RemoteAddr), "reason", wireError(err).Code)
+		code := wireError(err).Code
+		s.log.Info("login failed", "user", user, "method", method, "remote", addr(s.info.RemoteAddr), "reason", code)
+		s.event(Event{Type: "login.failed", User: user, Reason: code})
 		s.failures++
 		max := s.cfg.MaxAuthFailures
 		if max <= 0 {
@@ -111,6 +113,7 @@ func (s *Session) loggedIn(user, method string, mbox Mailbox, err error) error {
 	s.snap.User = user
 	s.mu.Unlock()
 	s.log.Info("login", "user", user, "method", method, "remote", addr(s.info.RemoteAddr), "tls", s.info.TLS, "messages", mbox.Count())
+	s.event(Event{Type: "login", User: user, Reason: method})
 	s.reply("+OK maildrop locked and ready, %d messages", mbox.Count())
 	return nil
 }
@@ -155,7 +158,7 @@ func (s *Session) cmdAuth(ctx context.Context, arg string) error {
 		}
 		return errMechanism
 	}
-	sasl, err := s.cfg.Backend.(SASLBackend).NewSASL(s.info, name)
+	sasl, err := s.cfg.Backend.(SASLBackend).NewSASL(ctx, s.info, name)
 	if err != nil {
 		return err
 	}

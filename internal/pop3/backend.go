@@ -57,8 +57,9 @@ type Mailbox interface {
 type SASLBackend interface {
 	// Mechanisms lists the SASL mechanisms to offer on a connection.
 	Mechanisms(c ConnInfo) []string
-	// NewSASL starts an exchange with the named mechanism (upper case).
-	NewSASL(c ConnInfo, mechanism string) (SASL, error)
+	// NewSASL starts an exchange with the named mechanism (upper case);
+	// ctx ends with the session.
+	NewSASL(ctx context.Context, c ConnInfo, mechanism string) (SASL, error)
 	// OpenAuthenticated opens, locked, the maildrop of a user whom a SASL
 	// exchange has authenticated. Errors are as for Login.
 	OpenAuthenticated(ctx context.Context, c ConnInfo, user string) (Mailbox, error)

@@ -47,6 +47,29 @@ type Config struct {
 	MaxAuthFailures int
 	// Hostname goes into the APOP timestamp. Zero means "localhost".
 	Hostname string
+	// OnEvent, if set, is told of logins, failed logins and session ends.
+	// It is called from the session's goroutine and must not block.
+	OnEvent func(Event)
+}
+
+// Event is something that happened in a session, for the live registry.
+type Event struct {
+	Type      string // "login", "login.failed" or "session.closed"
+	Session   string
+	User      string
+	Remote    string
+	Reason    string // why a login failed or a session ended
+	Retrieved int
+	Deleted   int
+	Octets    int64
+}
+
+func (s *Session) event(e Event) {
+	if s.cfg.OnEvent != nil {
+		e.Session = s.info.SessionID
+		e.Remote = addr(s.info.RemoteAddr)
+		s.cfg.OnEvent(e)
+	}
 }
 
 // DefaultIdleTimeout is RFC 1939 §3's minimum autologout timer.
@@ -118,7 +141,9 @@ type Session struct {
 	mu      sync.Mutex
 	snap    Info
 	stopMu  sync.Mutex
-	stop    string      // non-empty: Stop was called with this reason
+	stop    string          // non-empty: Stop was called with this reason
+	ctx     context.Context // ended by Stop
+	cancel  context.CancelFunc
 	closing atomic.Bool // finish is writing the last words
 }
 
@@ -143,6 +168,7 @@ func NewSession(conn net.Conn, cfg *Config, info ConnInfo) *Session {
 		seen: map[int]bool{},
 	}
 	s.w = bufio.NewWriterSize(deadlineWriter{s}, 8*1024)
+	s.ctx, s.cancel = context.WithCancel(context.Background())
 	return s
 }
 
@@ -178,6 +204,7 @@ func (s *Session) Stop(reason string) {
 		s.stop = reason
 	}
 	s.stopMu.Unlock()
+	s.cancel() // a login waiting out a penalty stops waiting
 	// Wake the session goroutine from a blocked read or write.
 	s.raw.SetDeadline(time.Now())
 }
@@ -199,6 +226,9 @@ func (s *Session) idle() time.Duration {
 // autologout timer, or Stop. It always closes the connection and releases
 // the maildrop.
 func (s *Session) Serve(ctx context.Context) {
+	ctx, stop := context.WithCancel(ctx)
+	defer stop()
+	context.AfterFunc(s.ctx, stop)
 	end := "closed"
 	defer func() { s.finish(end) }()
 
@@ -258,6 +288,7 @@ func (s *Session) endReason(err error, fallback string) string {
 // finish tells a stopped client why, releases the maildrop without UPDATE if
 // it is still held, closes the connection and logs one line.
 func (s *Session) finish(end string) {
+	defer s.cancel()
 	s.closing.Store(true)
 	s.raw.SetWriteDeadline(time.Now().Add(5 * time.Second))
 	switch end {
@@ -282,6 +313,8 @@ func (s *Session) finish(end string) {
 	s.log.Info("session end", "user", info.User, "reason", end,
 		"retr", info.Retrieved, "dele", s.nDeleted, "bytes", info.Octets,
 		"duration", time.Since(info.Since).Round(time.Millisecond))
+	s.event(Event{Type: "session.closed", User: info.User, Reason: end,
+		Retrieved: info.Retrieved, Deleted: s.nDeleted, Octets: info.Octets})
 }
 
 func (s *Session) setState(st State) {

@@ -8,6 +8,7 @@ import (
 	"os"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"popd/internal/config"
@@ -30,14 +31,27 @@ type backend struct {
 	lockOptions maildir.Options
 	hostname    string
 	apop        bool
+	apopUsers   atomic.Bool // some user has a secret APOP can use
 	log         *slog.Logger
 
 	mu         sync.Mutex
-	lastLogins map[string]time.Time // for LOGIN-DELAY
+	lastLogins map[string]time.Time // for LOGIN-DELAY and the console
+}
+
+func (b *backend) recordLogin(user string) {
+	b.mu.Lock()
+	b.lastLogins[user] = time.Now()
+	b.mu.Unlock()
+}
+
+func (b *backend) lastLogin(user string) time.Time {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.lastLogins[user]
 }
 
 func newBackend(cfg config.Config, users *userdb.File, hostname string, log *slog.Logger) *backend {
-	return &backend{
+	b := &backend{
 		users:       users,
 		template:    cfg.Maildir,
 		penalties:   newPenalties(cfg.AuthFailureDelay.Duration, cfg.AuthPenaltyMax.Duration),
@@ -48,6 +62,8 @@ func newBackend(cfg config.Config, users *userdb.File, hostname string, log *slo
 		log:         log,
 		lastLogins:  map[string]time.Time{},
 	}
+	b.refreshAPOP()
+	return b
 }
 
 func (b *backend) Login(ctx context.Context, c pop3.ConnInfo, name, password string) (pop3.Mailbox, error) {
@@ -92,7 +108,7 @@ func (b *backend) open(ctx context.Context, c pop3.ConnInfo, u userdb.User) (pop
 			b.mu.Unlock()
 			return nil, errLoginDelay
 		}
-		b.lastLogins[u.Name] = time.Now()
+		b.lastLogins[u.Name] = time.Now() // taken now: two racing logins cannot both pass
 		b.mu.Unlock()
 	}
 	dir, err := MaildirPath(b.template, u)

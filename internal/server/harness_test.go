@@ -212,9 +212,10 @@ func (e *env) files(name string) []string {
 
 // client is a POP3 client that speaks line by line, for transcripts.
 type client struct {
-	t    testing.TB
-	conn net.Conn
-	r    *bufio.Reader
+	t        testing.TB
+	conn     net.Conn
+	r        *bufio.Reader
+	greeting string
 }
 
 func (e *env) dial() *client {
@@ -225,8 +226,15 @@ func (e *env) dial() *client {
 	}
 	e.t.Cleanup(func() { conn.Close() })
 	c := &client{t: e.t, conn: conn, r: bufio.NewReader(conn)}
-	c.expect("+OK")
+	c.greeting = c.expect("+OK")
 	return c
+}
+
+// dialGreeting connects and returns the greeting line.
+func (e *env) dialGreeting() string {
+	e.t.Helper()
+	c := e.dial()
+	return c.greeting
 }
 
 // login dials and logs in as a.

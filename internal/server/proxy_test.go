@@ -26,7 +26,7 @@ func TestProxyProtocol(t *testing.T) {
 	c.multi()
 	waitFor(t, func() bool {
 		for _, s := range e.srv.Sessions() {
-			if strings.HasPrefix(s.RemoteAddr, "203.0.113.9:") {
+			if strings.HasPrefix(s.Remote, "203.0.113.9:") {
 				return true
 			}
 		}
@@ -48,7 +48,7 @@ func TestProxyProtocol(t *testing.T) {
 	c2.expect("+OK POP3")
 	waitFor(t, func() bool {
 		for _, s := range e.srv.Sessions() {
-			if strings.HasPrefix(s.RemoteAddr, "[2001:db8::7]:") {
+			if strings.HasPrefix(s.Remote, "[2001:db8::7]:") {
 				return true
 			}
 		}
@@ -71,7 +71,7 @@ func TestProxyHeaderFromUntrustedSource(t *testing.T) {
 	c := e.dial()
 	c.err("PROXY TCP4 203.0.113.9 127.0.0.1 40000 110", "-ERR unknown command")
 	for _, s := range e.srv.Sessions() {
-		if strings.HasPrefix(s.RemoteAddr, "203.0.113.9") {
+		if strings.HasPrefix(s.Remote, "203.0.113.9") {
 			t.Fatal("an untrusted client spoofed its address")
 		}
 	}

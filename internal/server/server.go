@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"popd/internal/config"
+	"popd/internal/control"
 	"popd/internal/pop3"
 	"popd/internal/userdb"
 )
@@ -30,6 +31,12 @@ type Server struct {
 	// handshakeTimeout bounds implicit-TLS handshakes.
 	handshakeTimeout time.Duration
 	proxyFrom        []netip.Prefix // load balancers that send PROXY headers
+
+	pub         control.Publisher
+	started     time.Time
+	logins      minuteCounter
+	failures    minuteCounter
+	bytesClosed atomic.Int64
 
 	nextID   atomic.Uint64
 	mu       sync.Mutex
@@ -70,7 +77,8 @@ func New(cfg config.Config, users *userdb.File, log *slog.Logger) (*Server, erro
 	if certs != nil {
 		pc.TLS = certs.Config()
 	}
-	return &Server{
+	srv := &Server{
+		started:          time.Now(),
 		log:              log,
 		pop3:             pc,
 		be:               be,
@@ -79,7 +87,17 @@ func New(cfg config.Config, users *userdb.File, log *slog.Logger) (*Server, erro
 		handshakeTimeout: cfg.HandshakeTimeout.Duration,
 		proxyFrom:        proxyFrom,
 		sessions:         map[string]*pop3.Session{},
-	}, nil
+	}
+	pc.OnEvent = srv.onSessionEvent
+	users.OnReload = func(n int, err error) {
+		if err != nil {
+			log.Error("users file not reloaded; keeping the old table", "err", err)
+			return
+		}
+		be.refreshAPOP()
+		srv.publish(control.Event{Type: control.EventUsersReloaded, Count: n})
+	}
+	return srv, nil
 }
 
 // ShutdownGrace is how long Serve waits for sessions to end after telling
@@ -171,6 +189,7 @@ func (s *Server) handle(ctx context.Context, conn net.Conn, implicitTLS bool) {
 		s.mu.Unlock()
 	}()
 	s.log.Info("session start", "session", id, "remote", addrString(remote), "local", addrString(info.LocalAddr), "tls", implicitTLS)
+	s.publish(control.Event{Type: control.EventSessionOpened, Session: id, Remote: addrString(remote)})
 	sess.Serve(context.WithoutCancel(ctx))
 }
 
@@ -189,8 +208,8 @@ func (s *Server) shutdown() {
 	}
 }
 
-// Sessions returns a snapshot of every live session.
-func (s *Server) Sessions() []pop3.Info {
+// sessionInfos returns a snapshot of every live session.
+func (s *Server) sessionInfos() []pop3.Info {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	out := make([]pop3.Info, 0, len(s.sessions))
@@ -198,17 +217,6 @@ func (s *Server) Sessions() []pop3.Info {
 		out = append(out, sess.Info())
 	}
 	return out
-}
-
-// Kick ends session id without UPDATE; it reports whether it was found.
-func (s *Server) Kick(id, reason string) bool {
-	s.mu.Lock()
-	sess, ok := s.sessions[id]
-	s.mu.Unlock()
-	if ok {
-		sess.Stop(reason)
-	}
-	return ok
 }
 
 func addrString(a net.Addr) string {

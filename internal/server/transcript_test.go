@@ -450,8 +450,8 @@ func TestShutdownAndKick(t *testing.T) {
 			id = s.ID
 		}
 	}
-	if !e.srv.Kick(id, "session ended by the administrator") {
-		t.Fatal("kick: session not found")
+	if err := e.srv.Kick(id, "uid 0 (test)"); err != nil {
+		t.Fatal(err)
 	}
 	b.expect("-ERR [SYS/TEMP] session ended by the administrator")
 	if !b.closed(2 * time.Second) {

@@ -23,11 +23,16 @@
 //	SHA512-CRYPT  glibc SHA-crypt "$6$", with optional "rounds=N$"
 //	SHA256-CRYPT  glibc SHA-crypt "$5$", with optional "rounds=N$"
 //	ARGON2ID      "$argon2id$v=19$m=M,t=T,p=P$salt$hash" (PHC string)
+//	SCRAM-SHA-256 "iterations,salt,StoredKey,ServerKey" (RFC 5802 secrets,
+//	              base64; Dovecot's format; at least 4096 iterations)
 //	PLAIN         the password itself (also CLEAR, CLEARTEXT)
+//
+// User.SCRAM gives the SASL SCRAM-SHA-256 mechanism its credentials, for
+// SCRAM-SHA-256 users and, derived on the fly, for PLAIN users.
 //
 // Scheme names are case-insensitive. A password without a {SCHEME} prefix,
 // or with {CRYPT}, is a crypt(3) hash (Dovecot's default scheme) and is
-// recognised by its "$id$" among the above. Anything else (DES or MD5 crypt,
+// recognised by its "$id$" among the four crypt(3) schemes above. Anything else (DES or MD5 crypt,
 // the other Dovecot schemes, an empty field, a malformed hash) makes the
 // user unusable: logged once when the file is loaded, with the user name and
 // line number, and refused by Verify whatever the password. New passwords

@@ -69,6 +69,7 @@ func FuzzParseSecret(f *testing.F) {
 	f.Add("{BLF-CRYPT}" + dummyHash)
 	f.Add("{ARGON2ID}$argon2id$v=19$m=65536,t=2,p=1$c29tZXNhbHQ$CTFhFdXPJO1aFaMaO6Mm5c8y7cJHAph8ArZWb2GRPPc")
 	f.Add("{PLAIN}x")
+	f.Add(rfc7677Field)
 	f.Add("{x}")
 	f.Fuzz(func(t *testing.T, field string) {
 		s := parseSecret(field)

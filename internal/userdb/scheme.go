@@ -20,6 +20,7 @@ const (
 	SchemeSHA256 = "SHA256-CRYPT"
 	SchemeArgon2 = "ARGON2ID"
 	SchemePlain  = "PLAIN"
+	SchemeSCRAM  = "SCRAM-SHA-256"
 
 	// DefaultScheme is what Hash uses for scheme "", and what Add and
 	// SetPassword write.
@@ -62,6 +63,7 @@ type secret struct {
 	bcrypt []byte        // BLF-CRYPT
 	sha    *shaCryptHash // SHA256-CRYPT, SHA512-CRYPT
 	argon  *argon2Hash   // ARGON2ID
+	scram  *scramHash    // SCRAM-SHA-256
 }
 
 // canonicalScheme maps a scheme name written in any case to the name popd
@@ -79,6 +81,8 @@ func canonicalScheme(name string) (string, bool) {
 		return SchemeArgon2, true
 	case "PLAIN", "CLEAR", "CLEARTEXT":
 		return SchemePlain, true
+	case "SCRAM-SHA-256":
+		return SchemeSCRAM, true
 	}
 	return name, false
 }
@@ -153,6 +157,8 @@ func parseSecret(field string) *secret {
 		s.sha, err = parseSHACrypt(sha256Crypt, h)
 	case SchemeArgon2:
 		s.argon, err = parseArgon2(h)
+	case SchemeSCRAM:
+		s.scram, err = parseSCRAM(h)
 	}
 	if err != nil {
 		return &secret{scheme: scheme, why: "malformed " + scheme + " hash"}
@@ -196,6 +202,8 @@ func (s *secret) verify(password string) bool {
 		return subtle.ConstantTimeCompare([]byte(s.sha.compute(password)), []byte(s.sha.digest)) == 1
 	case SchemeArgon2:
 		return s.argon.verify(password)
+	case SchemeSCRAM:
+		return s.scram.verify(password)
 	}
 	return false
 }
@@ -268,7 +276,9 @@ func (h *argon2Hash) verify(password string) bool {
 // DefaultScheme), written as the password field of a passwd-file line:
 // "{SCHEME}hash". New hashes use BLF-CRYPT cost 10 with the "$2y$" prefix
 // Dovecot writes, SHA-crypt with a random 16-character salt and 5000 rounds,
-// and ARGON2ID with m=65536, t=3, p=1. PLAIN stores the password itself.
+// ARGON2ID with m=65536, t=3, p=1, and SCRAM-SHA-256 with a random 16-byte
+// salt and 4096 iterations, as Dovecot writes them. PLAIN stores the
+// password itself.
 //
 // It returns an error wrapping ErrUnsupportedScheme for a scheme it cannot
 // write, and one wrapping ErrInvalidPassword for a password that cannot be
@@ -325,6 +335,12 @@ func Hash(scheme, password string) (string, error) {
 		}
 		a.key = argon2.IDKey([]byte(password), a.salt, a.time, a.memory, a.threads, argon2KeyLen)
 		h = a.String()
+	case SchemeSCRAM:
+		salt := make([]byte, scramSaltLen)
+		if _, err := rand.Read(salt); err != nil {
+			return "", fmt.Errorf("userdb: random salt: %w", err)
+		}
+		h = newSCRAM(password, salt, scramIterations).String()
 	}
 	return "{" + canon + "}" + h, nil
 }

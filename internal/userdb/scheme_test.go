@@ -223,7 +223,7 @@ func TestVerifyRefusedUser(t *testing.T) {
 
 func TestHash(t *testing.T) {
 	const pw = "ünïcødé: pässwörd"
-	for _, scheme := range []string{"BLF-CRYPT", "SHA512-CRYPT", "SHA256-CRYPT", "ARGON2ID", "PLAIN"} {
+	for _, scheme := range []string{"BLF-CRYPT", "SHA512-CRYPT", "SHA256-CRYPT", "ARGON2ID", "SCRAM-SHA-256", "PLAIN"} {
 		pw := pw
 		if scheme == "PLAIN" {
 			pw = strings.ReplaceAll(pw, ":", "")
@@ -246,8 +246,9 @@ func TestHash(t *testing.T) {
 		if !s.verify(pw) || s.verify(pw[1:]) {
 			t.Errorf("Hash(%q) does not round-trip", scheme)
 		}
-		// Without the prefix, as Dovecot's default CRYPT scheme reads it.
-		if scheme != "PLAIN" {
+		// Without the prefix, as Dovecot's default CRYPT scheme reads it
+		// (PLAIN and SCRAM-SHA-256 are no crypt(3) hashes).
+		if scheme != "PLAIN" && scheme != "SCRAM-SHA-256" {
 			if s := parseSecret(body); !s.ok || s.scheme != scheme || !s.verify(pw) {
 				t.Errorf("Hash(%q) without prefix does not verify", scheme)
 			}
@@ -273,10 +274,16 @@ func TestHash(t *testing.T) {
 		t.Error("72-byte password does not round-trip")
 	}
 
-	h1, _ := Hash("SHA512-CRYPT", "pw")
-	h2, _ := Hash("SHA512-CRYPT", "pw")
-	if h1 == h2 {
-		t.Error("same salt twice")
+	for _, scheme := range []string{"SHA512-CRYPT", "SCRAM-SHA-256"} {
+		h1, _ := Hash(scheme, "pw")
+		h2, _ := Hash(scheme, "pw")
+		if h1 == h2 {
+			t.Errorf("%s: same salt twice", scheme)
+		}
+	}
+	// SCRAM-SHA-256 as Dovecot writes it: 4096 iterations, a 16-byte salt.
+	if h, _ := Hash("scram-sha-256", "pw"); !strings.HasPrefix(h, "{SCRAM-SHA-256}4096,") || len(strings.Split(h, ",")[1]) != 24 {
+		t.Errorf("Hash(SCRAM-SHA-256) = %s", h)
 	}
 
 	bad := []struct {

@@ -50,8 +50,8 @@ type User struct {
 	// matters).
 	Name string
 	// Scheme is the password scheme: "BLF-CRYPT", "SHA512-CRYPT",
-	// "SHA256-CRYPT", "ARGON2ID" or "PLAIN" (also for CLEAR and CLEARTEXT)
-	// when supported; otherwise the scheme as written (between the braces),
+	// "SHA256-CRYPT", "ARGON2ID", "SCRAM-SHA-256" or "PLAIN" (also for
+	// CLEAR and CLEARTEXT) when supported; otherwise the scheme as written (between the braces),
 	// "CRYPT" for an unrecognised hash without a {SCHEME} prefix or with
 	// {CRYPT}, or "" when the password field is empty. See Usable.
 	Scheme string

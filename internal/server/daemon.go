@@ -1,0 +1,372 @@
+package server
+
+import (
+	"errors"
+	"fmt"
+	"net/netip"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"time"
+
+	"popd/internal/control"
+	"popd/internal/maildir"
+	"popd/internal/pop3"
+	"popd/internal/userdb"
+)
+
+// Version is popd's version, reported by the control API.
+const Version = "0.1.0"
+
+var _ control.Daemon = (*Server)(nil)
+
+// SetPublisher sends the server's events to p (the control server). Call it
+// before serving.
+func (s *Server) SetPublisher(p control.Publisher) { s.pub = p }
+
+func (s *Server) publish(e control.Event) {
+	if e.Time.IsZero() {
+		e.Time = time.Now()
+	}
+	if s.pub != nil {
+		s.pub.Publish(e)
+	}
+}
+
+// onSessionEvent turns a session's events into counters and control events.
+func (s *Server) onSessionEvent(e pop3.Event) {
+	switch e.Type {
+	case "login":
+		s.logins.add()
+		s.be.recordLogin(e.User)
+	case "login.failed":
+		s.failures.add()
+	case "session.closed":
+		s.bytesClosed.Add(e.Octets)
+	}
+	s.publish(control.Event{Type: e.Type, Session: e.Session, User: e.User, Remote: e.Remote,
+		Reason: e.Reason, Retrieved: e.Retrieved, Deleted: e.Deleted, Octets: e.Octets})
+}
+
+func notFound(format string, args ...any) error {
+	return &control.Error{Code: "not-found", Message: fmt.Sprintf(format, args...)}
+}
+
+func invalid(err error) error {
+	return &control.Error{Code: "invalid", Message: err.Error()}
+}
+
+// Sessions implements control.Daemon.
+func (s *Server) Sessions() []control.Session {
+	infos := s.sessionInfos()
+	out := make([]control.Session, 0, len(infos))
+	for _, in := range infos {
+		out = append(out, control.Session{
+			ID: in.ID, User: in.User, Remote: in.RemoteAddr, Local: in.LocalAddr, TLS: in.TLS,
+			State: in.State.String(), LastCommand: in.LastCommand, Retrieved: in.Retrieved,
+			Octets: in.Octets, Since: in.Since, Idle: time.Since(in.LastActive),
+			Locked: in.State == pop3.StateTransaction || in.State == pop3.StateUpdate,
+		})
+	}
+	return out
+}
+
+const kickReason = "session ended by the administrator"
+
+// Kick implements control.Daemon: the session is told -ERR [SYS/TEMP] and
+// closed without UPDATE.
+func (s *Server) Kick(id, by string) error {
+	s.mu.Lock()
+	sess, ok := s.sessions[id]
+	s.mu.Unlock()
+	if !ok {
+		return notFound("no session %s", id)
+	}
+	in := sess.Info()
+	sess.Stop(kickReason)
+	s.log.Info("session kicked", "session", id, "user", in.User, "by", by)
+	s.publish(control.Event{Type: control.EventKicked, Session: id, User: in.User, Remote: in.RemoteAddr, By: by})
+	return nil
+}
+
+// KickUser implements control.Daemon.
+func (s *Server) KickUser(user, by string) (int, error) {
+	n := 0
+	for _, in := range s.sessionInfos() {
+		if in.User == user && s.Kick(in.ID, by) == nil {
+			n++
+		}
+	}
+	return n, nil
+}
+
+// maildirOf locates a user's Maildir.
+func (s *Server) maildirOf(name string) (userdb.User, string, error) {
+	u, ok := s.be.users.Lookup(name)
+	if !ok {
+		return u, "", notFound("no user %q", name)
+	}
+	dir, err := MaildirPath(s.be.template, u)
+	return u, dir, err
+}
+
+// Users implements control.Daemon.
+func (s *Server) Users() ([]control.User, error) {
+	var out []control.User
+	for _, u := range s.be.users.Users() {
+		cu := control.User{Name: u.Name, Scheme: u.Scheme, Disabled: u.Disabled, LastLogin: s.be.lastLogin(u.Name)}
+		if dir, err := MaildirPath(s.be.template, u); err == nil {
+			cu.Messages, cu.Octets = maildropUsage(dir)
+			_, cu.Locked, _ = maildir.ReadLock(dir)
+		}
+		out = append(out, cu)
+	}
+	return out, nil
+}
+
+// maildropUsage counts the messages in new/ and cur/ and their file sizes.
+func maildropUsage(dir string) (n int, octets int64) {
+	for _, sub := range []string{"new", "cur"} {
+		ents, _ := os.ReadDir(filepath.Join(dir, sub))
+		for _, e := range ents {
+			if strings.HasPrefix(e.Name(), ".") {
+				continue
+			}
+			if fi, err := e.Info(); err == nil && fi.Mode().IsRegular() {
+				n++
+				octets += fi.Size()
+			}
+		}
+	}
+	return n, octets
+}
+
+// userChanged reloads the users table at once after an edit, and tells.
+func (s *Server) userChanged(name, what, by string) error {
+	if err := s.be.users.Reload(); err != nil {
+		s.log.Error("reloading users after an edit", "err", err)
+	}
+	s.be.refreshAPOP()
+	s.log.Info("user changed", "user", name, "change", what, "by", by)
+	s.publish(control.Event{Type: control.EventUserChanged, User: name, Reason: what, By: by})
+	return nil
+}
+
+func userError(err error) error {
+	switch {
+	case errors.Is(err, userdb.ErrUnknownUser):
+		return &control.Error{Code: "not-found", Message: err.Error()}
+	case errors.Is(err, userdb.ErrUserExists):
+		return &control.Error{Code: "conflict", Message: err.Error()}
+	case errors.Is(err, userdb.ErrInvalidName), errors.Is(err, userdb.ErrInvalidPassword):
+		return invalid(err)
+	}
+	return err
+}
+
+// AddUser implements control.Daemon.
+func (s *Server) AddUser(name, password, by string) error {
+	if err := s.be.users.Add(name, password); err != nil {
+		return userError(err)
+	}
+	return s.userChanged(name, "added", by)
+}
+
+// SetPassword implements control.Daemon.
+func (s *Server) SetPassword(name, password, by string) error {
+	if err := s.be.users.SetPassword(name, password); err != nil {
+		return userError(err)
+	}
+	return s.userChanged(name, "password set", by)
+}
+
+// SetDisabled implements control.Daemon.
+func (s *Server) SetDisabled(name string, disabled bool, by string) error {
+	if err := s.be.users.SetDisabled(name, disabled); err != nil {
+		return userError(err)
+	}
+	what := "enabled"
+	if disabled {
+		what = "disabled"
+	}
+	return s.userChanged(name, what, by)
+}
+
+// DeleteUser implements control.Daemon. Mail is kept unless purgeMail, and
+// never purged while a session holds the maildrop.
+func (s *Server) DeleteUser(name string, purgeMail bool, by string) error {
+	_, dir, err := s.maildirOf(name)
+	if err != nil {
+		return err
+	}
+	if purgeMail {
+		if _, locked, _ := maildir.ReadLock(dir); locked {
+			return &control.Error{Code: "conflict", Message: fmt.Sprintf("the maildrop of %q is locked by a session; kick it first", name)}
+		}
+	}
+	if err := s.be.users.Delete(name); err != nil {
+		return userError(err)
+	}
+	s.KickUser(name, by)
+	if purgeMail {
+		if err := os.RemoveAll(dir); err != nil {
+			return fmt.Errorf("user deleted, but removing the maildrop failed: %w", err)
+		}
+	}
+	what := "deleted"
+	if purgeMail {
+		what = "deleted with mail"
+	}
+	return s.userChanged(name, what, by)
+}
+
+// Locks implements control.Daemon: every user's maildrop lock that is held.
+func (s *Server) Locks() ([]control.Lock, error) {
+	holders := map[string]string{}
+	for _, in := range s.sessionInfos() {
+		if in.State == pop3.StateTransaction || in.State == pop3.StateUpdate {
+			holders[in.User] = in.ID
+		}
+	}
+	var out []control.Lock
+	for _, u := range s.be.users.Users() {
+		dir, err := MaildirPath(s.be.template, u)
+		if err != nil {
+			continue
+		}
+		li, ok, err := maildir.ReadLock(dir)
+		if err != nil || !ok {
+			continue
+		}
+		out = append(out, control.Lock{User: u.Name, Session: holders[u.Name], Owner: li.Owner, Host: li.Host,
+			PID: li.PID, Since: li.Since, Refreshed: li.Refreshed,
+			Stale: time.Since(li.Refreshed) > s.be.lockOptions.StaleLock})
+	}
+	return out, nil
+}
+
+// BreakLock implements control.Daemon. A lock held by a session of this
+// popd is released by kicking that session (no UPDATE); any other is
+// removed from the maildir.
+func (s *Server) BreakLock(user, by string) error {
+	_, dir, err := s.maildirOf(user)
+	if err != nil {
+		return err
+	}
+	if _, ok, _ := maildir.ReadLock(dir); !ok {
+		return notFound("the maildrop of %q is not locked", user)
+	}
+	if n, _ := s.KickUser(user, by); n > 0 {
+		for i := 0; i < 100; i++ { // the session releases it as it closes
+			if _, ok, _ := maildir.ReadLock(dir); !ok {
+				break
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+	}
+	if err := maildir.BreakLock(dir); err != nil {
+		return err
+	}
+	s.log.Warn("lock broken", "user", user, "by", by)
+	s.publish(control.Event{Type: control.EventLockBroken, User: user, By: by})
+	return nil
+}
+
+// Penalties implements control.Daemon.
+func (s *Server) Penalties() []control.Penalty {
+	var out []control.Penalty
+	for _, p := range s.be.penalties.list() {
+		out = append(out, control.Penalty(p))
+	}
+	return out
+}
+
+// ClearPenalty implements control.Daemon.
+func (s *Server) ClearPenalty(src, by string) error {
+	p, err := netip.ParsePrefix(src)
+	if err != nil {
+		a, aerr := netip.ParseAddr(src)
+		if aerr != nil {
+			return invalid(fmt.Errorf("not an address or prefix: %q", src))
+		}
+		p = netip.PrefixFrom(a, a.BitLen())
+	}
+	s.be.penalties.succeed(p.Masked())
+	s.log.Info("penalty cleared", "source", p.String(), "by", by)
+	return nil
+}
+
+// Reload implements control.Daemon: the users file and the certificate.
+func (s *Server) Reload(by string) error {
+	var errs []error
+	if err := s.be.users.Reload(); err != nil {
+		errs = append(errs, err)
+	}
+	s.be.refreshAPOP()
+	if s.certs != nil {
+		if err := s.certs.Reload(); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	s.log.Info("reload", "by", by, "err", errors.Join(errs...))
+	if len(errs) == 0 {
+		s.publish(control.Event{Type: control.EventUsersReloaded, Count: len(s.be.users.Users()), By: by})
+	}
+	return errors.Join(errs...)
+}
+
+// Stats implements control.Daemon.
+func (s *Server) Stats() control.Stats {
+	infos := s.sessionInfos()
+	bytes := s.bytesClosed.Load()
+	for _, in := range infos {
+		bytes += in.Octets
+	}
+	return control.Stats{
+		Version: Version, Uptime: time.Since(s.started), Sessions: len(infos),
+		Logins: s.logins.total(), Failures: s.failures.total(),
+		LoginsPerMin: float64(s.logins.lastMinute()), FailuresPerMin: float64(s.failures.lastMinute()),
+		BytesSent: bytes,
+	}
+}
+
+// minuteCounter counts events in all and over the last minute (per-second
+// buckets).
+type minuteCounter struct {
+	mu      sync.Mutex
+	all     int64
+	buckets [60]int64
+	stamps  [60]int64
+}
+
+func (m *minuteCounter) add() {
+	now := time.Now().Unix()
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.all++
+	i := now % 60
+	if m.stamps[i] != now {
+		m.stamps[i], m.buckets[i] = now, 0
+	}
+	m.buckets[i]++
+}
+
+func (m *minuteCounter) total() int64 {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.all
+}
+
+func (m *minuteCounter) lastMinute() int64 {
+	now := time.Now().Unix()
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	var n int64
+	for i := range m.buckets {
+		if now-m.stamps[i] < 60 {
+			n += m.buckets[i]
+		}
+	}
+	return n
+}

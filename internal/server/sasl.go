@@ -1,0 +1,124 @@
+package server
+
+import (
+	"context"
+	"crypto/md5"
+	"crypto/subtle"
+	"encoding/hex"
+	"time"
+
+	"popd/internal/pop3"
+	"popd/internal/sasl"
+	"popd/internal/userdb"
+)
+
+var (
+	_ pop3.SASLBackend = (*backend)(nil)
+	_ pop3.APOPBackend = (*backend)(nil)
+)
+
+// Mechanisms implements pop3.SASLBackend. CRAM-MD5 needs a plaintext-
+// equivalent secret, so it is offered only with -apop.
+func (b *backend) Mechanisms(pop3.ConnInfo) []string {
+	if b.apop {
+		return []string{"PLAIN", "LOGIN", "CRAM-MD5", "SCRAM-SHA-256"}
+	}
+	return []string{"PLAIN", "LOGIN", "SCRAM-SHA-256"}
+}
+
+// NewSASL implements pop3.SASLBackend: a mechanism from package sasl whose
+// failures are answered like any failed login (delay, penalty).
+func (b *backend) NewSASL(ctx context.Context, c pop3.ConnInfo, name string) (pop3.SASL, error) {
+	m, err := sasl.New(name, credentials{b}, nil, b.hostname)
+	if err != nil {
+		return nil, err
+	}
+	return &penalizedSASL{Mechanism: m, b: b, ctx: ctx, c: c, start: time.Now()}, nil
+}
+
+type penalizedSASL struct {
+	sasl.Mechanism
+	b     *backend
+	ctx   context.Context
+	c     pop3.ConnInfo
+	start time.Time
+}
+
+func (p *penalizedSASL) Next(resp []byte) ([]byte, bool, error) {
+	ch, done, err := p.Mechanism.Next(resp)
+	if err != nil {
+		return nil, true, p.b.failed(p.ctx, p.c, p.start)
+	}
+	return ch, done, nil
+}
+
+// OpenAuthenticated implements pop3.SASLBackend.
+func (b *backend) OpenAuthenticated(ctx context.Context, c pop3.ConnInfo, name string) (pop3.Mailbox, error) {
+	u, ok := b.users.Lookup(name)
+	if !ok || u.Disabled || !u.Usable() {
+		return nil, b.failed(ctx, c, time.Now())
+	}
+	return b.open(ctx, c, u)
+}
+
+// credentials gives the SASL mechanisms the users' secrets.
+type credentials struct{ b *backend }
+
+func (c credentials) Verify(user, password string) error {
+	_, err := c.b.users.Verify(user, password)
+	return err
+}
+
+// Plaintext is for CRAM-MD5: only with -apop, only for {PLAIN} secrets.
+func (c credentials) Plaintext(user string) (string, bool) {
+	u, ok := c.b.users.Lookup(user)
+	if !ok || !c.b.apop || !u.AllowsCleartextEquivalent() {
+		return "", false
+	}
+	return u.Plaintext()
+}
+
+func (c credentials) SCRAM(user string) (sasl.SCRAMCredentials, bool) {
+	u, ok := c.b.users.Lookup(user)
+	if !ok {
+		return sasl.SCRAMCredentials{}, false
+	}
+	it, salt, stored, server, ok := u.SCRAM()
+	return sasl.SCRAMCredentials{Iterations: it, Salt: salt, StoredKey: stored, ServerKey: server}, ok
+}
+
+// APOPEnabled implements pop3.APOPBackend: with -apop, when some user has
+// a secret APOP can use.
+func (b *backend) APOPEnabled() bool { return b.apop && b.apopUsers.Load() }
+
+// refreshAPOP notes whether any user can use APOP; called on every reload.
+func (b *backend) refreshAPOP() {
+	for _, u := range b.users.Users() {
+		if u.AllowsCleartextEquivalent() {
+			b.apopUsers.Store(true)
+			return
+		}
+	}
+	b.apopUsers.Store(false)
+}
+
+// LoginAPOP implements pop3.APOPBackend (RFC 1939 §7): digest is the MD5
+// of the timestamp and the shared secret, in lower-case hex.
+func (b *backend) LoginAPOP(ctx context.Context, c pop3.ConnInfo, name, timestamp, digest string) (pop3.Mailbox, error) {
+	start := time.Now()
+	var u userdb.User
+	secret, ok := "", false
+	if userdb.ValidName(name) == nil {
+		if u, ok = b.users.Lookup(name); ok && u.AllowsCleartextEquivalent() {
+			secret, ok = u.Plaintext()
+		} else {
+			ok = false
+		}
+	}
+	sum := md5.Sum([]byte(timestamp + secret)) // computed either way
+	match := subtle.ConstantTimeCompare([]byte(hex.EncodeToString(sum[:])), []byte(digest)) == 1
+	if !ok || !match || u.Disabled {
+		return nil, b.failed(ctx, c, start)
+	}
+	return b.open(ctx, c, u)
+}
