@@ -2,6 +2,7 @@ package main
 
 import (
 	"bufio"
+	"fmt"
 	"io"
 	"net"
 	"os"
@@ -9,6 +10,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -29,6 +31,32 @@ func buildPopd(t *testing.T) string {
 // from its log, and the command; its log goes to t.Log.
 func startPopd(t *testing.T, bin string, args ...string) (string, *exec.Cmd) {
 	t.Helper()
+	addr, cmd, _ := startPopdLog(t, bin, args...)
+	return addr, cmd
+}
+
+// logBuffer keeps a process's log for the test to search.
+type logBuffer struct {
+	mu sync.Mutex
+	b  strings.Builder
+}
+
+func (l *logBuffer) add(s string) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.b.WriteString(s + "\n")
+}
+
+func (l *logBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
+}
+
+// startPopdLog is startPopd that also returns the log.
+func startPopdLog(t *testing.T, bin string, args ...string) (string, *exec.Cmd, *logBuffer) {
+	t.Helper()
+	log := &logBuffer{}
 	cmd := exec.Command(bin, args...)
 	cmd.Dir = t.TempDir()
 	stderr, _ := cmd.StderrPipe()
@@ -41,19 +69,24 @@ func startPopd(t *testing.T, bin string, args ...string) (string, *exec.Cmd) {
 	go func() {
 		sc := bufio.NewScanner(stderr)
 		for sc.Scan() {
-			t.Log(sc.Text())
+			log.add(sc.Text())
 			if m := addrRe.FindStringSubmatch(sc.Text()); m != nil {
 				found <- m[1]
 			}
 		}
 	}()
+	t.Cleanup(func() {
+		if t.Failed() {
+			t.Log("popd's log:\n" + log.String())
+		}
+	})
 	select {
 	case addr := <-found:
-		return addr, cmd
+		return addr, cmd, log
 	case <-time.After(20 * time.Second):
 		t.Fatal("popd did not start listening")
 	}
-	return "", nil
+	return "", nil, nil
 }
 
 func TestDemoAndSignals(t *testing.T) {
@@ -122,5 +155,49 @@ func TestBadFlagsAndConfig(t *testing.T) {
 		if !strings.Contains(string(out), tc.want) {
 			t.Errorf("popd %q: output %q lacks %q", tc.args, out, tc.want)
 		}
+	}
+}
+
+// TestFileDescriptorLimit: with few file descriptors, accept fails; popd
+// backs off, says so, and serves again once connections close.
+func TestFileDescriptorLimit(t *testing.T) {
+	bin := buildPopd(t)
+	dir := t.TempDir()
+	sh := fmt.Sprintf("ulimit -n 40 && exec %s -demo -demo-dir %s -listen 127.0.0.1:0 -max-connections-per-ip 1000", bin, filepath.Join(dir, "demo"))
+	addr, _, log := startPopdLog(t, "sh", "-c", sh)
+	var conns []net.Conn
+	for i := 0; i < 60; i++ {
+		c, err := net.DialTimeout("tcp", addr, 2*time.Second)
+		if err != nil {
+			break
+		}
+		conns = append(conns, c)
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for !strings.Contains(log.String(), "accept failed; backing off") {
+		if time.Now().After(deadline) {
+			t.Fatal("no back-off logged with 60 connections under ulimit -n 40")
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	for _, c := range conns {
+		c.Close()
+	}
+	// Served again.
+	waitServed := time.Now().Add(10 * time.Second)
+	for {
+		c, err := net.Dial("tcp", addr)
+		if err == nil {
+			c.SetReadDeadline(time.Now().Add(3 * time.Second))
+			line, err := bufio.NewReader(c).ReadString('\n')
+			c.Close()
+			if err == nil && strings.HasPrefix(line, "+OK") {
+				return
+			}
+		}
+		if time.Now().After(waitServed) {
+			t.Fatal("not serving again after connections closed")
+		}
+		time.Sleep(100 * time.Millisecond)
 	}
 }

@@ -3,6 +3,7 @@ package server
 import (
 	"bufio"
 	"context"
+	"crypto/tls"
 	"fmt"
 	"io"
 	"log/slog"
@@ -36,6 +37,13 @@ const (
 // with benchMsgs messages of benchMsgSize octets) and returns the address
 // of the server to measure.
 func benchTarget(b *testing.B) string {
+	addr, _ := benchTargetTLS(b, false)
+	return addr
+}
+
+// benchTargetTLS is benchTarget; with useTLS it serves implicit TLS (in
+// process only) and returns the client configuration for it.
+func benchTargetTLS(b *testing.B, useTLS bool) (string, *tls.Config) {
 	b.Helper()
 	dir := os.Getenv("POPD_BENCH_DIR")
 	if dir == "" {
@@ -69,12 +77,18 @@ func benchTarget(b *testing.B) string {
 	if err := os.WriteFile(usersPath, []byte(users.String()), 0o644); err != nil {
 		b.Fatal(err)
 	}
-	if addr := os.Getenv("POPD_BENCH_ADDR"); addr != "" {
-		return addr
+	if addr := os.Getenv("POPD_BENCH_ADDR"); addr != "" && !useTLS {
+		return addr, nil
 	}
 	cfg := config.Default()
 	cfg.Users = usersPath
 	cfg.Maildir = filepath.Join(dir, "mail", "%u")
+	var clientTLS *tls.Config
+	if useTLS {
+		cert, key, pool := testCert(b, b.TempDir(), "bench")
+		cfg.TLSCert, cfg.TLSKey = cert, key
+		clientTLS = &tls.Config{RootCAs: pool, ServerName: "127.0.0.1"}
+	}
 	log := slog.New(slog.DiscardHandler)
 	udb, err := userdb.Open(usersPath, log)
 	if err != nil {
@@ -90,9 +104,13 @@ func benchTarget(b *testing.B) string {
 	if err != nil {
 		b.Fatal(err)
 	}
-	go func() { srv.Serve(ctx, ln); close(done) }()
+	serve := srv.Serve
+	if useTLS {
+		serve = srv.ServeTLS
+	}
+	go func() { serve(ctx, ln); close(done) }()
 	b.Cleanup(func() { cancel(); <-done })
-	return ln.Addr().String()
+	return ln.Addr().String(), clientTLS
 }
 
 // benchSession is one client connection in a benchmark.
@@ -102,7 +120,18 @@ type benchSession struct {
 }
 
 func benchLogin(addr, user string) (*benchSession, error) {
-	conn, err := net.Dial("tcp", addr)
+	return benchLoginTLS(addr, user, nil)
+}
+
+// benchLoginTLS logs in over implicit TLS when tc is not nil.
+func benchLoginTLS(addr, user string, tc *tls.Config) (*benchSession, error) {
+	var conn net.Conn
+	var err error
+	if tc != nil {
+		conn, err = tls.Dial("tcp", addr, tc)
+	} else {
+		conn, err = net.Dial("tcp", addr)
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -181,10 +210,16 @@ func runClients(b *testing.B, fn func(user string) error) {
 
 // BenchmarkLoginStatQuit: whole sessions per second — connect, greeting,
 // USER, PASS (locks the maildrop and scans it), STAT, QUIT.
-func BenchmarkLoginStatQuit(b *testing.B) {
-	addr := benchTarget(b)
+func BenchmarkLoginStatQuit(b *testing.B) { benchLoginStatQuit(b, false) }
+
+// BenchmarkTLSLoginStatQuit is the same over implicit TLS: handshake
+// (ECDSA P-256, TLS 1.3) + login per second.
+func BenchmarkTLSLoginStatQuit(b *testing.B) { benchLoginStatQuit(b, true) }
+
+func benchLoginStatQuit(b *testing.B, useTLS bool) {
+	addr, tc := benchTargetTLS(b, useTLS)
 	runClients(b, func(user string) error {
-		s, err := benchLogin(addr, user)
+		s, err := benchLoginTLS(addr, user, tc)
 		if err != nil {
 			return err
 		}
@@ -197,12 +232,17 @@ func BenchmarkLoginStatQuit(b *testing.B) {
 
 // BenchmarkRetr: throughput of RETR, every message of the maildrop per
 // session, nothing deleted. MB/s counts message octets on the wire.
-func BenchmarkRetr(b *testing.B) {
-	addr := benchTarget(b)
+func BenchmarkRetr(b *testing.B) { benchRetr(b, false) }
+
+// BenchmarkTLSRetr is the same over implicit TLS.
+func BenchmarkTLSRetr(b *testing.B) { benchRetr(b, true) }
+
+func benchRetr(b *testing.B, useTLS bool) {
+	addr, tc := benchTargetTLS(b, useTLS)
 	var total atomic.Int64
 	start := time.Now()
 	runClients(b, func(user string) error {
-		s, err := benchLogin(addr, user)
+		s, err := benchLoginTLS(addr, user, tc)
 		if err != nil {
 			return err
 		}
