@@ -6,9 +6,11 @@
 #   bench/dovecot.sh [PORT] [big]
 #
 # PORT (default 11110) is where Dovecot listens on 127.0.0.1. With "big",
-# it then also times a 100,000-message maildrop (login + UIDL, twice) in
-# Dovecot and in popd. Needs: apt-get install dovecot-pop3d (the system
-# service need not run: this starts its own instance with its own config).
+# it then also times a 100,000-message maildrop (login + UIDL + QUIT,
+# twice) in Dovecot and in popd (the popd binary, on PORT+1).
+# DOVECOT_FAST=1 switches Dovecot to its high-performance mode (see below).
+# Needs: apt-get install dovecot-pop3d. The system service need not run:
+# this starts its own instance with its own config, and stops it.
 set -euo pipefail
 port=${1:-11110}
 mode=${2:-}
@@ -23,7 +25,9 @@ pids=()
 cleanup() {
 	local rc=$?
 	for p in "${pids[@]}"; do kill "$p" 2>/dev/null && wait "$p" 2>/dev/null; done
-	((rc == 0)) || { echo "--- $tmp/dovecot.log:"; tail -20 "$tmp/dovecot.log"; } >&2 || true
+	if ((rc)); then
+		for log in "$tmp"/*.log; do echo "--- $log:"; tail -20 "$log"; done >&2
+	fi
 	rm -rf "$tmp"
 }
 trap cleanup EXIT
@@ -92,16 +96,16 @@ wait_port() { # wait_port PORT: until something accepts connections there
 }
 bench() { # bench FIXTURE [ADDR]: write the fixture and warm up, then measure
 	cd "$repo"
-	local env=(POPD_BENCH_DIR="$1" ${2:+POPD_BENCH_ADDR="$2"})
-	env "${env[@]}" go test -run '^$' -bench 'LoginStatQuit|Retr' -benchtime 1x ./internal/server/ >"$tmp/warmup.log" ||
-		{ cat "$tmp/warmup.log"; return 1; }
-	env "${env[@]}" go test -run '^$' -bench 'LoginStatQuit|Retr' -benchtime 5s -count 3 ./internal/server/
+	local run=(env POPD_BENCH_DIR="$1" ${2:+POPD_BENCH_ADDR="$2"} go test -run '^$'
+		-bench '^Benchmark(LoginStatQuit|Retr)$' ./internal/server/)
+	"${run[@]}" -benchtime 1x >"$tmp/warmup.log" || { cat "$tmp/warmup.log"; return 1; }
+	"${run[@]}" -benchtime 5s -count 3
 }
 
 # The fixture alone: nothing listens on port 1, so the benchmark fails
 # right after writing it.
 (cd "$repo" && POPD_BENCH_DIR="$dir" POPD_BENCH_ADDR=127.0.0.1:1 go test -run '^$' \
-	-bench LoginStatQuit -benchtime 1x ./internal/server/ >"$tmp/fixture.log") ||
+	-bench '^BenchmarkLoginStatQuit$' -benchtime 1x ./internal/server/ >"$tmp/fixture.log") ||
 	[ -f "$dir/users" ] || { cat "$tmp/fixture.log"; exit 1; }
 chown -R "$owner:$group" "$dir/mail"
 if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
@@ -157,11 +161,12 @@ EOF
 rm -rf "$dir/mail/b0" "$tmp/popd/mail/b0"
 python3 "$tmp/big.py" write "$dir/mail/b0"
 cp -a "$dir/mail/b0" "$tmp/popd/mail/b0"
-chown -R "$owner:$group" "$dir/mail/b0"
+chown -R "$owner:$group" "$dir/mail/b0" "$tmp/popd/mail"
 echo "=== 100,000 messages: Dovecot"
 python3 "$tmp/big.py" time "$port"
 cd "$repo" && go build -o "$tmp/popd.bin" ./cmd/popd
-"$tmp/popd.bin" -listen "127.0.0.1:$((port + 1))" -users "$tmp/popd/users" \
+as=(); ((EUID)) || as=(-user "$owner") # as Dovecot: not as root
+"$tmp/popd.bin" "${as[@]}" -listen "127.0.0.1:$((port + 1))" -users "$tmp/popd/users" \
 	-maildir "$tmp/popd/mail/%u" 2>"$tmp/popd.log" &
 pids+=($!)
 wait_port $((port + 1))
