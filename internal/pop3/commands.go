@@ -140,6 +140,26 @@ func (s *Session) message(a string) (int, error) {
 	return i, nil
 }
 
+// oneMessage parses the single message-number argument of RETR and DELE.
+func (s *Session) oneMessage(arg string) (int, error) {
+	a, err := args(arg, 1, 1)
+	if err != nil {
+		return 0, err
+	}
+	return s.message(a[0])
+}
+
+// optMessage parses the optional message-number argument of LIST and UIDL:
+// single reports whether one was given.
+func (s *Session) optMessage(arg string) (i int, single bool, err error) {
+	a, err := args(arg, 0, 1)
+	if err != nil || len(a) == 0 {
+		return 0, false, err
+	}
+	i, err = s.message(a[0])
+	return i, true, err
+}
+
 // accessed records that message index i was accessed, for LAST.
 func (s *Session) accessed(i int) {
 	if i+1 > s.last {
@@ -201,15 +221,11 @@ func (s *Session) cmdStat(_ context.Context, arg string) error {
 
 // RFC 1939 §5 LIST [msg].
 func (s *Session) cmdList(_ context.Context, arg string) error {
-	a, err := args(arg, 0, 1)
+	i, single, err := s.optMessage(arg)
 	if err != nil {
 		return err
 	}
-	if len(a) == 1 {
-		i, err := s.message(a[0])
-		if err != nil {
-			return err
-		}
+	if single {
 		size, err := s.mbox.Size(i)
 		if err != nil {
 			return errVanished
@@ -232,11 +248,7 @@ func (s *Session) cmdList(_ context.Context, arg string) error {
 
 // RFC 1939 §5 RETR msg.
 func (s *Session) cmdRetr(_ context.Context, arg string) error {
-	a, err := args(arg, 1, 1)
-	if err != nil {
-		return err
-	}
-	i, err := s.message(a[0])
+	i, err := s.oneMessage(arg)
 	if err != nil {
 		return err
 	}
@@ -297,11 +309,7 @@ func (s *Session) send(i int, okText string, n *uint64) error {
 
 // RFC 1939 §5 DELE msg.
 func (s *Session) cmdDele(_ context.Context, arg string) error {
-	a, err := args(arg, 1, 1)
-	if err != nil {
-		return err
-	}
-	i, err := s.message(a[0])
+	i, err := s.oneMessage(arg)
 	if err != nil {
 		return err
 	}
@@ -344,15 +352,11 @@ func (s *Session) cmdLast(_ context.Context, arg string) error {
 
 // RFC 1939 §7 UIDL [msg].
 func (s *Session) cmdUidl(_ context.Context, arg string) error {
-	a, err := args(arg, 0, 1)
+	i, single, err := s.optMessage(arg)
 	if err != nil {
 		return err
 	}
-	if len(a) == 1 {
-		i, err := s.message(a[0])
-		if err != nil {
-			return err
-		}
+	if single {
 		s.reply("+OK %d %s", i+1, s.mbox.UID(i))
 		return nil
 	}

@@ -89,8 +89,15 @@ func benchTargetTLS(b *testing.B, useTLS bool) (string, *tls.Config) {
 		cfg.TLSCert, cfg.TLSKey = cert, key
 		clientTLS = &tls.Config{RootCAs: pool, ServerName: "127.0.0.1"}
 	}
+	addr, _ := startBenchServer(b, cfg, useTLS)
+	return addr, clientTLS
+}
+
+// startBenchServer serves cfg in process, logging nothing, until the
+// benchmark ends.
+func startBenchServer(b *testing.B, cfg config.Config, useTLS bool) (string, *Server) {
 	log := slog.New(slog.DiscardHandler)
-	udb, err := userdb.Open(usersPath, log)
+	udb, err := userdb.Open(cfg.Users, log)
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -98,8 +105,6 @@ func benchTargetTLS(b *testing.B, useTLS bool) (string, *tls.Config) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan struct{})
 	srv, err := New(cfg, udb, log)
 	if err != nil {
 		b.Fatal(err)
@@ -108,9 +113,11 @@ func benchTargetTLS(b *testing.B, useTLS bool) (string, *tls.Config) {
 	if useTLS {
 		serve = srv.ServeTLS
 	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
 	go func() { serve(ctx, ln); close(done) }()
 	b.Cleanup(func() { cancel(); <-done })
-	return ln.Addr().String(), clientTLS
+	return ln.Addr().String(), srv
 }
 
 // benchSession is one client connection in a benchmark.
@@ -292,26 +299,10 @@ func BenchmarkBigMaildrop(b *testing.B) {
 	cfg := config.Default()
 	cfg.Users = users
 	cfg.Maildir = filepath.Join(dir, "mail", "%u")
-	log := slog.New(slog.DiscardHandler)
-	udb, err := userdb.Open(users, log)
-	if err != nil {
-		b.Fatal(err)
-	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		b.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan struct{})
-	srv, err := New(cfg, udb, log)
-	if err != nil {
-		b.Fatal(err)
-	}
-	go func() { srv.Serve(ctx, ln); close(done) }()
-	defer func() { cancel(); <-done }()
+	addr, srv := startBenchServer(b, cfg, false)
 
 	session := func(b *testing.B, cmd string, multi bool) {
-		s, err := benchLogin(ln.Addr().String(), "big")
+		s, err := benchLogin(addr, "big")
 		if err != nil {
 			b.Fatal(err)
 		}
