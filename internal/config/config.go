@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"os"
 	"strings"
 	"time"
 
@@ -74,6 +75,13 @@ type Config struct {
 	// ProxyFrom lists the load balancers (CIDRs or addresses, comma
 	// separated) that must send a PROXY protocol v1/v2 header.
 	ProxyFrom string `toml:"proxy-from"`
+	// AdminGroup's members may use every control-socket method; root and
+	// popd's own user always may.
+	AdminGroup string `toml:"admin-group"`
+	// MonitorGroup's members may use the read-only ones (who, events…).
+	MonitorGroup string `toml:"monitor-group"`
+	// Metrics is the address of a Prometheus text endpoint; empty for none.
+	Metrics string `toml:"metrics"`
 	// User and Group to switch to after binding the listeners.
 	User  string `toml:"user"`
 	Group string `toml:"group"`
@@ -174,6 +182,11 @@ func (c *Config) Validate() error {
 	if c.HandshakeTimeout.Duration < 100*time.Millisecond {
 		return fmt.Errorf("config: handshake-timeout %v is too short", c.HandshakeTimeout.Duration)
 	}
+	if c.Metrics != "" {
+		if _, _, err := net.SplitHostPort(c.Metrics); err != nil {
+			return fmt.Errorf("config: metrics %q: %w", c.Metrics, err)
+		}
+	}
 	if c.MaxAuthFailures < 1 {
 		return fmt.Errorf("config: max-auth-failures %d: at least 1", c.MaxAuthFailures)
 	}
@@ -194,6 +207,18 @@ func (c *Config) Validate() error {
 		return fmt.Errorf("config: log-format %q: want text or json", c.LogFormat)
 	}
 	return nil
+}
+
+// ControlPath is where the control socket goes: Control, else
+// $POPD_CONTROL, else /run/popd/control.sock.
+func (c *Config) ControlPath() string {
+	if c.Control != "" {
+		return c.Control
+	}
+	if p := os.Getenv("POPD_CONTROL"); p != "" {
+		return p
+	}
+	return "/run/popd/control.sock"
 }
 
 // RequireTLS reports whether passwords may only cross encrypted
@@ -248,6 +273,9 @@ func Parse(args []string, out io.Writer) (*Args, error) {
 	fs.IntVar(&c.MaxConnections, "max-connections", d.MaxConnections, "connections in all")
 	fs.IntVar(&c.MaxConnectionsPerIP, "max-connections-per-ip", d.MaxConnectionsPerIP, "connections from one address")
 	fs.StringVar(&c.ProxyFrom, "proxy-from", d.ProxyFrom, "load balancers (`CIDRs`) that send a PROXY header")
+	fs.StringVar(&c.AdminGroup, "admin-group", d.AdminGroup, "`group` whose members may administer popd over the control socket")
+	fs.StringVar(&c.MonitorGroup, "monitor-group", d.MonitorGroup, "`group` whose members may watch popd (read-only)")
+	fs.StringVar(&c.Metrics, "metrics", d.Metrics, "`address` of a Prometheus metrics endpoint (empty: none)")
 	fs.StringVar(&c.User, "user", d.User, "`user` to run as after binding (e.g. vmail)")
 	fs.StringVar(&c.Group, "group", d.Group, "`group` to run as after binding")
 	fs.BoolVar(&c.AllowRoot, "allow-root", d.AllowRoot, "serve mail as root (not recommended)")

@@ -21,16 +21,15 @@ const Version = "0.1.0"
 
 var _ control.Daemon = (*Server)(nil)
 
-// SetPublisher sends the server's events to p (the control server). Call it
-// before serving.
-func (s *Server) SetPublisher(p control.Publisher) { s.pub = p }
+// SetPublisher sends the server's events to p (the control server).
+func (s *Server) SetPublisher(p control.Publisher) { s.pub.Store(&p) }
 
 func (s *Server) publish(e control.Event) {
 	if e.Time.IsZero() {
 		e.Time = time.Now()
 	}
-	if s.pub != nil {
-		s.pub.Publish(e)
+	if p := s.pub.Load(); p != nil {
+		(*p).Publish(e)
 	}
 }
 
@@ -153,14 +152,17 @@ func (s *Server) userChanged(name, what, by string) error {
 	return nil
 }
 
+// userError gives userdb's errors their control code; the text loses its
+// package prefix, since an operator reads it.
 func userError(err error) error {
+	msg := strings.TrimPrefix(err.Error(), "userdb: ")
 	switch {
 	case errors.Is(err, userdb.ErrUnknownUser):
-		return &control.Error{Code: "not-found", Message: err.Error()}
+		return &control.Error{Code: "not-found", Message: msg}
 	case errors.Is(err, userdb.ErrUserExists):
-		return &control.Error{Code: "conflict", Message: err.Error()}
+		return &control.Error{Code: "conflict", Message: msg}
 	case errors.Is(err, userdb.ErrInvalidName), errors.Is(err, userdb.ErrInvalidPassword):
-		return invalid(err)
+		return &control.Error{Code: "invalid", Message: msg}
 	}
 	return err
 }

@@ -27,7 +27,10 @@ func (s *Server) WatchDeliveries(ctx context.Context) error {
 	}
 	defer w.Close()
 	watched := map[string]string{} // new/ folder → user
-	scan := func() {
+	// scan adds the new/ folders not watched yet. After the first scan a
+	// folder that appears was made by a first delivery, whose messages
+	// arrived before the watch: they are announced now.
+	scan := func(announce bool) {
 		for _, u := range s.be.users.Users() {
 			dir, err := MaildirPath(s.be.template, u)
 			if err != nil {
@@ -45,9 +48,17 @@ func (s *Server) WatchDeliveries(ctx context.Context) error {
 				continue
 			}
 			watched[nd] = u.Name
+			if announce {
+				ents, _ := os.ReadDir(nd)
+				for _, de := range ents {
+					if !strings.HasPrefix(de.Name(), ".") {
+						s.publish(control.Event{Type: control.EventDelivered, User: u.Name, Reason: de.Name()})
+					}
+				}
+			}
 		}
 	}
-	scan()
+	scan(false)
 	tick := time.NewTicker(deliveryRescan)
 	defer tick.Stop()
 	for {
@@ -55,7 +66,7 @@ func (s *Server) WatchDeliveries(ctx context.Context) error {
 		case <-ctx.Done():
 			return nil
 		case <-tick.C:
-			scan()
+			scan(true)
 		case ev, ok := <-w.Events:
 			if !ok {
 				return nil

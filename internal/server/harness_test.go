@@ -31,6 +31,8 @@ type env struct {
 	cancel  context.CancelFunc
 	done    chan struct{}
 	writes  *atomic.Int64 // Write calls the server made on its connections
+	// controlPath is the control socket, once startControl has run.
+	controlPath string
 }
 
 // countingListener counts the server's writes to its clients, to check that
@@ -106,7 +108,8 @@ func newEnv(t testing.TB, accounts []account, mod func(*config.Config)) *env {
 	}
 	tl := &testLog{t: t}
 	log := slog.New(slog.NewTextHandler(tl, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	if _, fuzzing := t.(*testing.F); fuzzing {
+	switch t.(type) {
+	case *testing.F, *testing.B:
 		log = slog.New(slog.DiscardHandler) // millions of sessions
 	}
 	users, err := userdb.Open(usersPath, log)

@@ -189,7 +189,8 @@ func TestPrivilegeDrop(t *testing.T) {
 	ln, _ := net.Listen("tcp", "127.0.0.1:0")
 	addr := ln.Addr().String()
 	ln.Close()
-	cmd := exec.Command(bin, "-users", users, "-listen", addr, "-maildir", filepath.Join(dir, "%u"), "-user", "nobody")
+	cmd := exec.Command(bin, "-users", users, "-listen", addr, "-maildir", filepath.Join(dir, "%u"), "-user", "nobody",
+		"-control", filepath.Join(dir, "control.sock"))
 	out := &syncBuffer{}
 	cmd.Stderr = out
 	if err := cmd.Start(); err != nil {
@@ -204,7 +205,7 @@ func TestPrivilegeDrop(t *testing.T) {
 		}
 	}
 	// And as root without -user it refuses to serve.
-	b, err := exec.Command(bin, "-users", users, "-listen", "127.0.0.1:0").CombinedOutput()
+	b, err := exec.Command(bin, "-users", users, "-listen", "127.0.0.1:0", "-control", filepath.Join(dir, "c2.sock")).CombinedOutput()
 	if err == nil || !strings.Contains(string(b), "refusing to serve mail as root") {
 		t.Fatalf("root without -user: %v %s", err, b)
 	}

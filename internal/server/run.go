@@ -4,13 +4,17 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
+	"net/http"
 	"os"
 	"os/signal"
 	"syscall"
+	"time"
 
 	"popd/internal/config"
+	"popd/internal/control"
 	"popd/internal/userdb"
 )
 
@@ -34,20 +38,57 @@ func Run(ctx context.Context, cfg config.Config, log *slog.Logger, ready func(pl
 	if err != nil {
 		return fmt.Errorf("server: %w", err)
 	}
+	// Everything that may need root is bound before privileges go.
+	var closers []io.Closer
+	closeAll := func() {
+		for _, c := range closers {
+			c.Close()
+		}
+	}
+	closers = append(closers, ln)
 	var tlsLn net.Listener
 	if cfg.ListenTLS != "" {
 		if tlsLn, err = net.Listen("tcp", cfg.ListenTLS); err != nil {
-			ln.Close()
+			closeAll()
 			return fmt.Errorf("server: %w", err)
 		}
+		closers = append(closers, tlsLn)
+	}
+	var metricsLn net.Listener
+	if cfg.Metrics != "" {
+		if metricsLn, err = net.Listen("tcp", cfg.Metrics); err != nil {
+			closeAll()
+			return fmt.Errorf("server: metrics: %w", err)
+		}
+		closers = append(closers, metricsLn)
+	}
+	ccfg := control.ServerConfig{Path: cfg.ControlPath(), AdminGroup: cfg.AdminGroup,
+		MonitorGroup: cfg.MonitorGroup, Version: Version, Logger: log}
+	controlLn, err := control.Listen(ccfg)
+	if err != nil {
+		// POP3 matters more than the console: serve, but say it loudly.
+		log.Error("no control socket; popadm cannot connect", "path", ccfg.Path, "err", err)
+	} else {
+		closers = append(closers, controlLn)
 	}
 	if err := dropPrivileges(cfg, log); err != nil {
-		ln.Close()
-		if tlsLn != nil {
-			tlsLn.Close()
-		}
+		closeAll()
 		return err
 	}
+	defer closeAll()
+	if controlLn != nil {
+		cs := control.NewServer(ccfg, srv)
+		srv.SetPublisher(cs)
+		log.Info("control socket", "path", ccfg.Path)
+		go cs.Serve(ctx, controlLn)
+	}
+	if metricsLn != nil {
+		hs := &http.Server{Handler: control.MetricsHandler(srv), ReadHeaderTimeout: 10 * time.Second}
+		go hs.Serve(metricsLn)
+		context.AfterFunc(ctx, func() { hs.Close() })
+		log.Info("metrics", "addr", metricsLn.Addr().String())
+	}
+	go srv.WatchDeliveries(ctx)
 	ln = srv.wrapProxy(ln)
 	if !cfg.RequireTLS() {
 		log.Warn("passwords may cross unencrypted connections (no certificate, or plaintext-auth = always)")

@@ -32,7 +32,7 @@ type Server struct {
 	handshakeTimeout time.Duration
 	proxyFrom        []netip.Prefix // load balancers that send PROXY headers
 
-	pub         control.Publisher
+	pub         atomic.Pointer[control.Publisher]
 	started     time.Time
 	logins      minuteCounter
 	failures    minuteCounter

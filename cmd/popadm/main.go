@@ -1,0 +1,210 @@
+// Command popadm administers a running popd over its control socket, for
+// people and scripts:
+//
+//	popadm who [--json]               popadm kick ID | --user NAME
+//	popadm user list [--json]         popadm user add NAME [--password-stdin]
+//	popadm user passwd NAME [--password-stdin]
+//	popadm user del NAME [--purge-mail]
+//	popadm user disable NAME          popadm user enable NAME
+//	popadm locks [--json]             popadm unlock NAME
+//	popadm penalties [--json]         popadm penalty clear SOURCE
+//	popadm events [--json]            popadm stats [--json]
+//	popadm reload
+//
+// Every command takes -control PATH (default: $POPD_CONTROL; else
+// ./popd-demo/control.sock when it exists; else /run/popd/control.sock).
+// The "user" commands take -users FILE to edit a users file directly,
+// without popd, so that the first users can be made before popd starts;
+// "user add" creates the file (mode 0600) when it does not exist.
+//
+// Passwords come from the terminal, asked twice without echo, or with
+// --password-stdin as one line on standard input.
+//
+// Exit status: 0 on success, 1 on an error (one line on standard error,
+// "popadm: ..."), 2 on a usage error. With no command, popadm prints its
+// usage and exits 2.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+
+	"popd/internal/control"
+)
+
+const usage = `usage: popadm [-control PATH] COMMAND [ARGS]
+
+  who [--json]                          live sessions
+  kick ID | --user NAME                 end a session, or all of a user's
+  user list [--json]                    users and their maildrops
+  user add NAME [--password-stdin]      add a user
+  user passwd NAME [--password-stdin]   change a user's password
+  user del NAME [--purge-mail]          delete a user (and their mail)
+  user disable NAME | enable NAME       refuse or allow a user's logins
+  locks [--json]                        held maildrop locks
+  unlock NAME                           break the lock on NAME's maildrop
+  penalties [--json]                    sources slowed down by failed logins
+  penalty clear SOURCE                  forget a source's failed logins
+  events [--json]                       follow popd's events until interrupted
+  stats [--json]                        counters
+  reload                                reread the users file and certificate
+
+Every command takes -control PATH (default: $POPD_CONTROL, else
+./popd-demo/control.sock if present, else /run/popd/control.sock).
+The user commands take -users FILE to edit a users file without popd.
+`
+
+// commands is the command table.
+var commands = map[string]func(e *env, args []string) error{
+	"who":       who,
+	"kick":      kick,
+	"user":      userCmd,
+	"locks":     locks,
+	"unlock":    unlock,
+	"penalties": penalties,
+	"penalty":   penaltyCmd,
+	"events":    events,
+	"stats":     stats,
+	"reload":    reload,
+}
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	e := &env{ctx: ctx, stdin: os.Stdin, stdout: os.Stdout, stderr: os.Stderr, prompt: ttyPrompt}
+	code := e.run(os.Args[1:])
+	stop()
+	os.Exit(code)
+}
+
+// env is what a command runs with.
+type env struct {
+	ctx            context.Context
+	stdin          io.Reader
+	stdout, stderr io.Writer
+	// prompt shows a prompt and reads one line without echo (the
+	// terminal; replaced in tests).
+	prompt func(ctx context.Context, prompt string) (string, error)
+
+	control string // -control
+}
+
+// run runs the command line args and returns the exit status.
+func (e *env) run(args []string) int {
+	e.control = control.DefaultPath()
+	fs := flag.NewFlagSet("popadm", flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	fs.StringVar(&e.control, "control", e.control, "")
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			fmt.Fprint(e.stdout, usage)
+			return 0
+		}
+		fmt.Fprintf(e.stderr, "popadm: %v\n%s", err, usage)
+		return 2
+	}
+	args = fs.Args()
+	if len(args) == 0 {
+		fmt.Fprint(e.stderr, usage)
+		return 2
+	}
+	if args[0] == "help" {
+		fmt.Fprint(e.stdout, usage)
+		return 0
+	}
+	cmd, ok := commands[args[0]]
+	if !ok {
+		fmt.Fprintf(e.stderr, "popadm: unknown command %q\n%s", args[0], usage)
+		return 2
+	}
+	return e.exit(cmd(e, args[1:]))
+}
+
+// exit reports err and returns the exit status for it.
+func (e *env) exit(err error) int {
+	var ue *usageError
+	switch {
+	case err == nil:
+		return 0
+	case errors.As(err, &ue) && ue.help:
+		fmt.Fprintf(e.stdout, "usage: %s\n", ue.usage)
+		return 0
+	case errors.As(err, &ue):
+		fmt.Fprintf(e.stderr, "popadm: %s\nusage: %s\n", ue.msg, ue.usage)
+		return 2
+	}
+	if e.ctx.Err() != nil && errors.Is(err, context.Canceled) {
+		fmt.Fprintln(e.stderr, "popadm: interrupted")
+		return 1
+	}
+	fmt.Fprintf(e.stderr, "popadm: %s\n", message(err))
+	return 1
+}
+
+// message is err for a person: popd's message for its errors, without
+// the "control: " prefix otherwise.
+func message(err error) string {
+	var ce *control.Error
+	if errors.As(err, &ce) {
+		return clean(ce.Message)
+	}
+	return clean(strings.TrimPrefix(err.Error(), "control: "))
+}
+
+// usageError is a command line that cannot run: exit status 2 (0 for -h).
+type usageError struct {
+	msg, usage string
+	help       bool
+}
+
+func (u *usageError) Error() string { return u.msg }
+
+// flags returns a command's flag set, with -control.
+func (e *env) flags(name string) *flag.FlagSet {
+	fs := flag.NewFlagSet("popadm "+name, flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	fs.StringVar(&e.control, "control", e.control, "control socket `path`")
+	return fs
+}
+
+// parse parses args, where flags may come before, between or after the
+// positional arguments ("--" ends the flags), and checks that there are
+// min to max positional arguments.
+func parse(fs *flag.FlagSet, args []string, usage string, min, max int) ([]string, error) {
+	var pos []string
+	for {
+		if err := fs.Parse(args); err != nil {
+			if errors.Is(err, flag.ErrHelp) {
+				return nil, &usageError{usage: usage, help: true}
+			}
+			return nil, &usageError{msg: err.Error(), usage: usage}
+		}
+		rest := fs.Args()
+		if len(rest) == 0 {
+			break
+		}
+		if n := len(args) - len(rest); n > 0 && args[n-1] == "--" {
+			pos = append(pos, rest...)
+			break
+		}
+		pos, args = append(pos, rest[0]), rest[1:]
+	}
+	switch {
+	case len(pos) < min:
+		return nil, &usageError{msg: "missing argument", usage: usage}
+	case len(pos) > max:
+		return nil, &usageError{msg: fmt.Sprintf("unexpected argument %q", clean(pos[max])), usage: usage}
+	}
+	return pos, nil
+}
+
+// dial connects to popd.
+func (e *env) dial() (*control.Client, error) {
+	return control.Dial(e.ctx, e.control)
+}

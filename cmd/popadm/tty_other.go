@@ -1,0 +1,12 @@
+//go:build !(linux || darwin || dragonfly || freebsd || netbsd || openbsd)
+
+package main
+
+import (
+	"context"
+	"errors"
+)
+
+func ttyPrompt(context.Context, string) (string, error) {
+	return "", errors.New("cannot turn off the terminal's echo here; use --password-stdin")
+}

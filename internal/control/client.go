@@ -1,0 +1,329 @@
+package control
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"net"
+	"os"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"time"
+)
+
+// ErrClosed is returned by calls on a Client that was closed, or that
+// closed itself after an interrupted call or a broken connection.
+var ErrClosed = errors.New("control: connection closed")
+
+// Client is a connection to popd's control socket. Its methods are safe
+// for concurrent use; calls are serialised (one request on the wire at a
+// time, each waiting for its answer).
+type Client struct {
+	path  string
+	nc    net.Conn
+	dec   *json.Decoder
+	hello Hello
+
+	mu     sync.Mutex // held for a whole call
+	nextID int64
+	err    error // why the connection is unusable; guarded by mu
+
+	closed    atomic.Bool
+	closeOnce sync.Once
+	closeErr  error
+}
+
+// defaultHelloTimeout bounds Dial's hello exchange when ctx has no deadline.
+const defaultHelloTimeout = 10 * time.Second
+
+// Dial connects to the control socket at path and exchanges hellos. The
+// errors say what went wrong: no socket ("popd is not running?"), a
+// refusal (with popd's message, wrapping the *Error), a protocol version
+// mismatch (wrapping an *Error with code "unsupported-version").
+func Dial(ctx context.Context, path string) (*Client, error) {
+	var d net.Dialer
+	nc, err := d.DialContext(ctx, "unix", path)
+	if err != nil {
+		return nil, dialError(path, err)
+	}
+	c := &Client{path: path, nc: nc, dec: json.NewDecoder(nc)}
+	if err := c.handshake(ctx); err != nil {
+		nc.Close()
+		return nil, err
+	}
+	return c, nil
+}
+
+func dialError(path string, err error) error {
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		return fmt.Errorf("control: popd is not running? no control socket at %s", path)
+	case errors.Is(err, syscall.ECONNREFUSED):
+		return fmt.Errorf("control: popd is not running? nothing answers on %s", path)
+	case errors.Is(err, fs.ErrPermission):
+		return fmt.Errorf("control: no permission to use %s (popd's admin and monitor groups may)", path)
+	}
+	return fmt.Errorf("control: %w", err)
+}
+
+func (c *Client) handshake(ctx context.Context) error {
+	dl, ok := ctx.Deadline()
+	if !ok {
+		dl = time.Now().Add(defaultHelloTimeout)
+	}
+	c.nc.SetDeadline(dl)
+	stop := context.AfterFunc(ctx, func() { c.nc.SetDeadline(time.Unix(1, 0)) })
+	defer stop()
+
+	// A refused peer may find the connection closed before its hello is
+	// written; what popd said first is still there to read.
+	werr := writeFrame(c.nc, Hello{Hello: helloWord, Version: Version})
+	var h struct {
+		Hello
+		Error *Error `json:"error"`
+	}
+	if err := c.dec.Decode(&h); err != nil {
+		switch {
+		case ctx.Err() != nil:
+			return fmt.Errorf("control: %s: %w", c.path, ctx.Err())
+		case errors.Is(err, os.ErrDeadlineExceeded):
+			return fmt.Errorf("control: %s: no hello from popd in time", c.path)
+		case werr != nil:
+			return fmt.Errorf("control: %s: %w", c.path, werr)
+		case errors.Is(err, io.EOF):
+			return fmt.Errorf("control: %s: closed without a hello", c.path)
+		}
+		return fmt.Errorf("control: %s: no hello: %w", c.path, err)
+	}
+	switch {
+	case h.Error != nil:
+		return fmt.Errorf("control: %s: %w", c.path, h.Error)
+	case h.Hello.Hello != helloWord:
+		return fmt.Errorf("control: %s does not speak the popd control protocol", c.path)
+	case h.Version != Version:
+		return fmt.Errorf("control: %s: %w", c.path, &Error{Code: "unsupported-version",
+			Message: fmt.Sprintf("popd speaks control protocol version %d, this program version %d; use the popadm that came with popd", h.Version, Version)})
+	}
+	c.hello = h.Hello
+	c.nc.SetDeadline(time.Time{})
+	return nil
+}
+
+// Role is the role popd gave this client: RoleAdmin or RoleMonitor.
+func (c *Client) Role() string { return c.hello.Role }
+
+// ServerVersion is popd's version, from its hello.
+func (c *Client) ServerVersion() string { return c.hello.Server }
+
+// Close closes the connection; a call in progress fails.
+func (c *Client) Close() error {
+	c.closed.Store(true)
+	c.closeOnce.Do(func() { c.closeErr = c.nc.Close() })
+	return c.closeErr
+}
+
+// Call sends one request and waits for its answer, decoding the result
+// into result (which may be nil). Errors from popd are *Error. When ctx
+// ends before the answer, or the connection fails, the Client is closed:
+// later calls return an error wrapping ErrClosed.
+func (c *Client) Call(ctx context.Context, method string, params, result any) error {
+	var raw json.RawMessage
+	if params != nil {
+		b, err := json.Marshal(params)
+		if err != nil {
+			return fmt.Errorf("control: %s params: %w", method, err)
+		}
+		raw = b
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.closed.Load() && c.err == nil {
+		c.err = ErrClosed
+	}
+	if c.err != nil {
+		return c.err
+	}
+
+	// The deadline follows ctx; a cancel sets a past one, which stops a
+	// read or write in progress.
+	if dl, ok := ctx.Deadline(); ok {
+		c.nc.SetDeadline(dl)
+	} else {
+		c.nc.SetDeadline(time.Time{})
+	}
+	fired := make(chan struct{})
+	stop := context.AfterFunc(ctx, func() {
+		defer close(fired)
+		c.nc.SetDeadline(time.Unix(1, 0))
+	})
+	defer func() {
+		if !stop() {
+			<-fired // not to race with the next call's SetDeadline
+		}
+	}()
+
+	c.nextID++
+	id := c.nextID
+	if err := writeFrame(c.nc, Request{ID: id, Method: method, Params: raw}); err != nil {
+		return c.fail(ctx, method, err)
+	}
+	var resp Response
+	if err := c.dec.Decode(&resp); err != nil {
+		return c.fail(ctx, method, err)
+	}
+	if resp.ID != id {
+		if resp.Error != nil && resp.ID == 0 { // popd refused the frame and closes
+			c.fail(ctx, method, resp.Error)
+			return resp.Error
+		}
+		return c.fail(ctx, method, fmt.Errorf("answer %d to request %d", resp.ID, id))
+	}
+	if resp.Error != nil {
+		return resp.Error
+	}
+	if result != nil && len(resp.Result) > 0 {
+		if err := json.Unmarshal(resp.Result, result); err != nil {
+			return fmt.Errorf("control: %s result: %w", method, err)
+		}
+	}
+	return nil
+}
+
+// fail closes the connection after a call went wrong and returns why.
+func (c *Client) fail(ctx context.Context, method string, err error) error {
+	switch {
+	case ctx.Err() != nil:
+		err = ctx.Err()
+	case errors.Is(err, os.ErrDeadlineExceeded):
+		// Only ctx sets deadlines; the timer of its own may not have fired yet.
+		err = context.DeadlineExceeded
+	case errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF), errors.Is(err, syscall.ECONNRESET), errors.Is(err, syscall.EPIPE):
+		err = errors.New("popd closed the connection")
+	case c.closed.Load():
+		err = ErrClosed
+	}
+	c.err = fmt.Errorf("%w (after a failed %s)", ErrClosed, method)
+	c.Close()
+	if errors.Is(err, ErrClosed) {
+		return err
+	}
+	return fmt.Errorf("control: %s: %w", method, err)
+}
+
+// Events opens a second connection, subscribes to popd's events on it,
+// and returns them on a channel. The channel is closed when ctx is done or
+// the connection ends (popd stopped, or the stream failed). Events of type
+// EventDropped tell that this subscriber was too slow and lost Count
+// events.
+func (c *Client) Events(ctx context.Context) (<-chan Event, error) {
+	ec, err := Dial(ctx, c.path)
+	if err != nil {
+		return nil, err
+	}
+	var r subscribedResult
+	if err := ec.Call(ctx, "events", nil, &r); err != nil {
+		ec.Close()
+		return nil, err
+	}
+	ch := make(chan Event, 64)
+	stop := context.AfterFunc(ctx, func() { ec.Close() })
+	go func() {
+		defer close(ch)
+		defer stop()
+		defer ec.Close()
+		for {
+			var e Event
+			if err := ec.dec.Decode(&e); err != nil {
+				return
+			}
+			select {
+			case ch <- e:
+			case <-ctx.Done():
+				return
+			}
+		}
+	}()
+	return ch, nil
+}
+
+// Sessions lists the live POP3 sessions ("who").
+func (c *Client) Sessions(ctx context.Context) ([]Session, error) {
+	var v []Session
+	return v, c.Call(ctx, "who", nil, &v)
+}
+
+// Stats returns popd's counters.
+func (c *Client) Stats(ctx context.Context) (Stats, error) {
+	var v Stats
+	return v, c.Call(ctx, "stats", nil, &v)
+}
+
+// Users lists the users with their maildrops.
+func (c *Client) Users(ctx context.Context) ([]User, error) {
+	var v []User
+	return v, c.Call(ctx, "users", nil, &v)
+}
+
+// Locks lists the held maildrop locks.
+func (c *Client) Locks(ctx context.Context) ([]Lock, error) {
+	var v []Lock
+	return v, c.Call(ctx, "locks", nil, &v)
+}
+
+// Penalties lists the sources slowed down by failed logins.
+func (c *Client) Penalties(ctx context.Context) ([]Penalty, error) {
+	var v []Penalty
+	return v, c.Call(ctx, "penalties", nil, &v)
+}
+
+// Kick ends the session id without UPDATE (admin).
+func (c *Client) Kick(ctx context.Context, id string) error {
+	return c.Call(ctx, "kick", idParams{ID: id}, nil)
+}
+
+// KickUser ends every session of user and returns how many (admin).
+func (c *Client) KickUser(ctx context.Context, user string) (int, error) {
+	var v kickedResult
+	err := c.Call(ctx, "kick_user", userParams{User: user}, &v)
+	return v.Kicked, err
+}
+
+// AddUser adds a user to the users file (admin).
+func (c *Client) AddUser(ctx context.Context, name, password string) error {
+	return c.Call(ctx, "user_add", passwordParams{Name: name, Password: password}, nil)
+}
+
+// SetPassword changes a user's password (admin).
+func (c *Client) SetPassword(ctx context.Context, name, password string) error {
+	return c.Call(ctx, "user_passwd", passwordParams{Name: name, Password: password}, nil)
+}
+
+// DeleteUser removes a user, and their mail when purgeMail (admin).
+func (c *Client) DeleteUser(ctx context.Context, name string, purgeMail bool) error {
+	return c.Call(ctx, "user_del", deleteParams{Name: name, PurgeMail: purgeMail}, nil)
+}
+
+// SetDisabled disables or enables a user (admin).
+func (c *Client) SetDisabled(ctx context.Context, name string, disabled bool) error {
+	return c.Call(ctx, "user_disable", disableParams{Name: name, Disabled: &disabled}, nil)
+}
+
+// Unlock breaks the lock on a user's maildrop (admin).
+func (c *Client) Unlock(ctx context.Context, user string) error {
+	return c.Call(ctx, "unlock", userParams{User: user}, nil)
+}
+
+// ClearPenalty forgets the failed logins of source, an address or prefix
+// (admin).
+func (c *Client) ClearPenalty(ctx context.Context, source string) error {
+	return c.Call(ctx, "penalty_clear", sourceParams{Source: source}, nil)
+}
+
+// Reload makes popd read its users file and certificate again (admin).
+func (c *Client) Reload(ctx context.Context) error {
+	return c.Call(ctx, "reload", nil, nil)
+}

@@ -1,0 +1,83 @@
+// Package control is popd's control socket: the daemon side (Server,
+// Listen, MetricsHandler) and the client side (Client, used by popadm).
+//
+// # Protocol
+//
+// JSON lines over a Unix stream socket: one JSON object per line, each way.
+// Both sides first send a Hello. The server's says which role the peer has
+// and popd's version:
+//
+//	C: {"hello":"popd-control","version":1}
+//	S: {"hello":"popd-control","version":1,"server":"0.1.0","role":"admin"}
+//
+// A peer that may not use the socket gets, instead of a hello, one
+// {"error":{"code":"forbidden","message":"uid N is not allowed to use the
+// popd control socket"}} and the connection is closed; so does a client
+// whose Version differs (code "unsupported-version") or whose first line is
+// no hello (code "bad-request").
+//
+// Then the client sends Requests and the server answers each with a
+// Response carrying the same id, in order:
+//
+//	C: {"id":1,"method":"kick_user","params":{"user":"alice"}}
+//	S: {"id":1,"result":{"kicked":2}}
+//	C: {"id":2,"method":"kick","params":{"id":"7"}}
+//	S: {"id":2,"error":{"code":"not-found","message":"no session 7"}}
+//
+// A request line is at most 64 KiB (MaxFrame). A longer line, or one that is
+// not a JSON request, gets a "bad-request" error (id 0 when it cannot be
+// read from the line) and the connection is closed. An unknown method, or
+// params of the wrong shape (unknown fields included), get a "bad-request"
+// error and the connection stays open. Responses have no size limit.
+//
+// Methods (params are JSON objects; the methods marked admin need the admin
+// role and answer "forbidden" to a monitor):
+//
+//	who                                  → []Session
+//	stats                                → Stats
+//	users                                → []User
+//	locks                                → []Lock
+//	penalties                            → []Penalty
+//	events                               → {"subscribed":true}, then a stream of Events
+//	kick          {"id"}                 admin
+//	kick_user     {"user"}               admin → {"kicked":n}
+//	user_add      {"name","password"}    admin
+//	user_passwd   {"name","password"}    admin
+//	user_del      {"name","purge_mail"}  admin ("purge_mail" is optional, false)
+//	user_disable  {"name","disabled"}    admin ("disabled" is required)
+//	unlock        {"user"}               admin
+//	penalty_clear {"source"}             admin
+//	reload        {}                     admin
+//
+// Methods without a result answer {"id":n}. Errors the Daemon returns as
+// *Error reach the client as they are; any other error becomes code
+// "internal" with the error's text; a panic in the Daemon becomes
+// "internal" too, and is logged.
+//
+// # Events
+//
+// After "events" the connection is an event stream: the server writes one
+// Event per line and reads nothing more (anything the client sends ends the
+// stream). Each subscriber has a queue of SubscriberQueue events; Publish
+// never blocks the daemon: when a subscriber's queue is full its events are
+// dropped, and it later receives one Event{Type: "events.dropped", Count: n}
+// just before the next event it does get.
+//
+// # Access
+//
+// Each connection's peer is identified with SO_PEERCRED (Linux; elsewhere
+// every peer is refused). Root, popd's own uid, and members of the admin
+// group have RoleAdmin; members of the monitor group have RoleMonitor;
+// anyone else is refused, in one log line. A member is a user whose primary
+// gid is the group's, or whose supplementary groups (os/user) include it.
+// The socket is made mode 0660 and, with a group configured, given that
+// group, so that its members can connect at all (see Listen).
+//
+// # Clients
+//
+// A Client makes one call at a time on its connection: concurrent Calls
+// from several goroutines are serialised by a mutex, each waiting for the
+// previous answer. A call interrupted by its context leaves the connection
+// in an unknown state, so the Client is closed and later calls fail: Dial
+// again. Events uses a connection of its own.
+package control

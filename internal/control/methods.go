@@ -1,0 +1,131 @@
+package control
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+)
+
+// method is one entry of the command table.
+type method struct {
+	admin  bool   // needs RoleAdmin
+	stream bool   // the connection becomes an event stream after the answer
+	params string // the params' shape, for the bad-request message; "" for none
+	call   func(c *conn, params json.RawMessage) (any, error)
+}
+
+// errBadParams makes the dispatcher answer "bad-request" with the method's
+// params shape.
+var errBadParams = errors.New("control: bad params")
+
+// methods is the command table. The dispatcher (conn.handle) checks the
+// role and, for methods without params, that none were given.
+var methods = map[string]method{
+	"who": {call: func(c *conn, _ json.RawMessage) (any, error) {
+		return orEmpty(c.s.d.Sessions()), nil
+	}},
+	"stats": {call: func(c *conn, _ json.RawMessage) (any, error) {
+		st := c.s.d.Stats()
+		if st.Version == "" {
+			st.Version = c.s.cfg.Version
+		}
+		return st, nil
+	}},
+	"users": {call: func(c *conn, _ json.RawMessage) (any, error) {
+		us, err := c.s.d.Users()
+		return orEmpty(us), err
+	}},
+	"locks": {call: func(c *conn, _ json.RawMessage) (any, error) {
+		ls, err := c.s.d.Locks()
+		return orEmpty(ls), err
+	}},
+	"penalties": {call: func(c *conn, _ json.RawMessage) (any, error) {
+		return orEmpty(c.s.d.Penalties()), nil
+	}},
+	"events": {stream: true, call: func(*conn, json.RawMessage) (any, error) {
+		return subscribedResult{Subscribed: true}, nil
+	}},
+
+	"kick": {admin: true, params: `{"id":string}`, call: func(c *conn, raw json.RawMessage) (any, error) {
+		var p idParams
+		if !decodeParams(raw, &p) || p.ID == "" {
+			return nil, errBadParams
+		}
+		return nil, c.s.d.Kick(p.ID, c.by)
+	}},
+	"kick_user": {admin: true, params: `{"user":string}`, call: func(c *conn, raw json.RawMessage) (any, error) {
+		var p userParams
+		if !decodeParams(raw, &p) || p.User == "" {
+			return nil, errBadParams
+		}
+		n, err := c.s.d.KickUser(p.User, c.by)
+		return kickedResult{Kicked: n}, err
+	}},
+	"user_add": {admin: true, params: `{"name":string,"password":string}`, call: func(c *conn, raw json.RawMessage) (any, error) {
+		var p passwordParams
+		if !decodeParams(raw, &p) || p.Name == "" || p.Password == "" {
+			return nil, errBadParams
+		}
+		return nil, c.s.d.AddUser(p.Name, p.Password, c.by)
+	}},
+	"user_passwd": {admin: true, params: `{"name":string,"password":string}`, call: func(c *conn, raw json.RawMessage) (any, error) {
+		var p passwordParams
+		if !decodeParams(raw, &p) || p.Name == "" || p.Password == "" {
+			return nil, errBadParams
+		}
+		return nil, c.s.d.SetPassword(p.Name, p.Password, c.by)
+	}},
+	"user_del": {admin: true, params: `{"name":string,"purge_mail":bool}`, call: func(c *conn, raw json.RawMessage) (any, error) {
+		var p deleteParams
+		if !decodeParams(raw, &p) || p.Name == "" {
+			return nil, errBadParams
+		}
+		return nil, c.s.d.DeleteUser(p.Name, p.PurgeMail, c.by)
+	}},
+	"user_disable": {admin: true, params: `{"name":string,"disabled":bool}`, call: func(c *conn, raw json.RawMessage) (any, error) {
+		var p disableParams
+		if !decodeParams(raw, &p) || p.Name == "" || p.Disabled == nil {
+			return nil, errBadParams
+		}
+		return nil, c.s.d.SetDisabled(p.Name, *p.Disabled, c.by)
+	}},
+	"unlock": {admin: true, params: `{"user":string}`, call: func(c *conn, raw json.RawMessage) (any, error) {
+		var p userParams
+		if !decodeParams(raw, &p) || p.User == "" {
+			return nil, errBadParams
+		}
+		return nil, c.s.d.BreakLock(p.User, c.by)
+	}},
+	"penalty_clear": {admin: true, params: `{"source":string}`, call: func(c *conn, raw json.RawMessage) (any, error) {
+		var p sourceParams
+		if !decodeParams(raw, &p) || p.Source == "" {
+			return nil, errBadParams
+		}
+		return nil, c.s.d.ClearPenalty(p.Source, c.by)
+	}},
+	"reload": {admin: true, call: func(c *conn, _ json.RawMessage) (any, error) {
+		return nil, c.s.d.Reload(c.by)
+	}},
+}
+
+// decodeParams decodes a JSON object into p, refusing unknown fields (a
+// misspelt "purge_mail" must not be ignored). Absent params or null are {}.
+func decodeParams(raw json.RawMessage, p any) bool {
+	if len(raw) == 0 || string(raw) == "null" {
+		raw = json.RawMessage("{}")
+	}
+	if raw[0] != '{' {
+		return false
+	}
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	dec.DisallowUnknownFields()
+	return dec.Decode(p) == nil
+}
+
+// orEmpty makes a nil list encode as [] rather than null.
+func orEmpty[T any](v []T) []T {
+	if v == nil {
+		return []T{}
+	}
+	return v
+}

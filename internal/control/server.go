@@ -1,0 +1,316 @@
+package control
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"os"
+	"runtime/debug"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// ServerConfig configures Listen and NewServer.
+type ServerConfig struct {
+	// Path is the control socket's path.
+	Path string
+	// AdminGroup names the group whose members have RoleAdmin (besides
+	// root and popd's own uid). Optional; a number is taken as a gid.
+	AdminGroup string
+	// MonitorGroup names the group whose members have RoleMonitor: the
+	// read-only methods and events. Optional; a number is taken as a gid.
+	MonitorGroup string
+	// Version is popd's version, sent in the hello and in Stats when the
+	// Daemon leaves it empty.
+	Version string
+	// Logger receives one line per refused peer, per administrative call
+	// and per failure; nil discards. Passwords are never logged.
+	Logger *slog.Logger
+}
+
+// helloTimeout bounds the wait for the client's hello.
+const helloTimeout = 10 * time.Second
+
+// Server serves the control protocol for a Daemon and fans its events out
+// to subscribers (it is the daemon's Publisher).
+type Server struct {
+	cfg    ServerConfig
+	d      Daemon
+	log    *slog.Logger
+	roleOf func(uid, gid uint32) (string, bool)
+
+	subMu sync.Mutex                    // serialises changes to subs
+	subs  atomic.Pointer[[]*subscriber] // read by Publish without a lock
+
+	mu    sync.Mutex
+	conns map[net.Conn]struct{}
+	done  bool // Serve is ending: new connections are closed at once
+}
+
+var _ Publisher = (*Server)(nil)
+
+// NewServer returns a Server for d. Group names are resolved now; an
+// unknown one is logged and ignored (Listen, given the same cfg, fails on
+// it first).
+func NewServer(cfg ServerConfig, d Daemon) *Server {
+	log := cfg.Logger
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	r := rules{selfUID: uint32(os.Getuid()), groups: supplementaryGroups}
+	var err error
+	if r.adminGID, err = lookupGroup(cfg.AdminGroup); err != nil {
+		log.Error("control: admin group ignored", "err", err)
+	}
+	if r.monitorGID, err = lookupGroup(cfg.MonitorGroup); err != nil {
+		log.Error("control: monitor group ignored", "err", err)
+	}
+	return &Server{cfg: cfg, d: d, log: log, roleOf: r.role, conns: map[net.Conn]struct{}{}}
+}
+
+// Serve accepts connections on ln until ctx is done, then closes ln and
+// every connection (event subscribers included), waits for their
+// goroutines, and returns nil. It returns an error when ln fails otherwise.
+func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
+	var wg sync.WaitGroup
+	stop := context.AfterFunc(ctx, func() {
+		ln.Close()
+		s.closeAll()
+	})
+	defer func() {
+		stop()
+		ln.Close()
+		s.closeAll()
+		wg.Wait()
+	}()
+	var backoff time.Duration
+	for {
+		nc, err := ln.Accept()
+		if err != nil {
+			if ctx.Err() != nil {
+				return nil
+			}
+			if errors.Is(err, net.ErrClosed) {
+				return fmt.Errorf("control: %w", err)
+			}
+			// Out of descriptors and the like: wait, as net/http does.
+			backoff = min(max(2*backoff, 5*time.Millisecond), time.Second)
+			s.log.Error("control: accept", "err", err)
+			select {
+			case <-time.After(backoff):
+			case <-ctx.Done():
+			}
+			continue
+		}
+		backoff = 0
+		if !s.track(nc) {
+			nc.Close()
+			continue
+		}
+		wg.Go(func() {
+			defer s.untrack(nc)
+			s.serveConn(nc)
+		})
+	}
+}
+
+func (s *Server) track(nc net.Conn) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.done {
+		return false
+	}
+	s.conns[nc] = struct{}{}
+	return true
+}
+
+func (s *Server) untrack(nc net.Conn) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	delete(s.conns, nc)
+}
+
+func (s *Server) closeAll() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.done = true
+	for nc := range s.conns {
+		nc.Close()
+	}
+}
+
+// conn is one client's connection.
+type conn struct {
+	s    *Server
+	nc   net.Conn
+	r    *bufio.Reader
+	role string
+	by   string // "uid N (name)", for the Daemon
+	log  *slog.Logger
+}
+
+func (s *Server) serveConn(nc net.Conn) {
+	defer nc.Close()
+	uid, gid, pid, err := peerCred(nc)
+	if err != nil {
+		s.log.Error("control: cannot identify a peer", "err", err)
+		s.refuse(nc, &Error{Code: "forbidden", Message: "popd cannot identify the peer"})
+		return
+	}
+	role, ok := s.roleOf(uid, gid)
+	if !ok {
+		s.log.Warn("control: peer refused", "uid", uid, "gid", gid, "pid", pid)
+		s.refuse(nc, &Error{Code: "forbidden", Message: fmt.Sprintf("uid %d is not allowed to use the popd control socket", uid)})
+		return
+	}
+	c := &conn{s: s, nc: nc, r: bufio.NewReaderSize(nc, MaxFrame+2), role: role, by: describePeer(uid)}
+	c.log = s.log.With("peer", c.by, "pid", pid, "role", role)
+	c.serve()
+}
+
+// refuse sends a hello-level error; the caller closes.
+func (s *Server) refuse(nc net.Conn, e *Error) {
+	nc.SetWriteDeadline(time.Now().Add(5 * time.Second))
+	writeFrame(nc, helloError{Error: e})
+}
+
+func (c *conn) serve() {
+	c.log.Debug("control: connected")
+	defer c.log.Debug("control: disconnected")
+	if err := writeFrame(c.nc, Hello{Hello: helloWord, Version: Version, Server: c.s.cfg.Version, Role: c.role}); err != nil {
+		return
+	}
+	c.nc.SetReadDeadline(time.Now().Add(helloTimeout))
+	line, err := readFrame(c.r)
+	if err != nil {
+		if errors.Is(err, errFrameTooLong) {
+			c.s.refuse(c.nc, &Error{Code: "bad-request", Message: "frame longer than 64 KiB"})
+		}
+		return
+	}
+	var h Hello
+	if err := json.Unmarshal(line, &h); err != nil || h.Hello != helloWord {
+		c.s.refuse(c.nc, &Error{Code: "bad-request",
+			Message: fmt.Sprintf(`expected a hello: {"hello":%q,"version":%d}`, helloWord, Version)})
+		return
+	}
+	if h.Version != Version {
+		c.log.Info("control: client speaks another protocol version", "version", h.Version)
+		c.s.refuse(c.nc, &Error{Code: "unsupported-version",
+			Message: fmt.Sprintf("popd speaks control protocol version %d only", Version)})
+		return
+	}
+	c.nc.SetReadDeadline(time.Time{})
+
+	for {
+		line, err := readFrame(c.r)
+		if err != nil {
+			switch {
+			case errors.Is(err, errFrameTooLong):
+				c.log.Info("control: request too long")
+				c.reply(Response{Error: &Error{Code: "bad-request", Message: "frame longer than 64 KiB"}})
+			case errors.Is(err, io.ErrUnexpectedEOF):
+				c.reply(Response{Error: &Error{Code: "bad-request", Message: "request without a line ending"}})
+			}
+			return
+		}
+		var req Request
+		if err := json.Unmarshal(line, &req); err != nil {
+			c.log.Info("control: malformed request")
+			c.reply(Response{ID: req.ID, Error: &Error{Code: "bad-request", Message: "malformed request: want one JSON object per line"}})
+			return
+		}
+		resp, stream := c.handle(req)
+		var sub *subscriber
+		if stream {
+			// Subscribed before the answer: the client misses nothing
+			// published after it has read {"subscribed":true}.
+			sub = c.s.subscribe()
+		}
+		if err := c.reply(resp); err != nil {
+			if sub != nil {
+				c.s.unsubscribe(sub)
+			}
+			return
+		}
+		if sub != nil {
+			c.stream(sub)
+			return
+		}
+	}
+}
+
+func (c *conn) reply(r Response) error {
+	return writeFrame(c.nc, r)
+}
+
+// handle runs one request: the one place that checks roles and turns
+// errors into their wire form.
+func (c *conn) handle(req Request) (resp Response, stream bool) {
+	resp.ID = req.ID
+	m, ok := methods[req.Method]
+	switch {
+	case !ok:
+		resp.Error = &Error{Code: "bad-request", Message: "unknown method"}
+		return resp, false
+	case m.admin && c.role != RoleAdmin:
+		c.log.Info("control: forbidden", "method", req.Method)
+		resp.Error = &Error{Code: "forbidden", Message: req.Method + " needs the admin role"}
+		return resp, false
+	case m.params == "" && !decodeParams(req.Params, &struct{}{}):
+		resp.Error = &Error{Code: "bad-request", Message: req.Method + " takes no params"}
+		return resp, false
+	}
+	result, err := c.call(req.Method, m, req.Params)
+	if err == nil && result != nil {
+		b, merr := json.Marshal(result)
+		if merr != nil {
+			err = fmt.Errorf("encoding the result: %w", merr)
+		} else {
+			resp.Result = b
+		}
+	}
+	if err != nil {
+		var e *Error
+		switch {
+		case errors.Is(err, errBadParams):
+			e = &Error{Code: "bad-request", Message: "params for " + req.Method + ": want " + m.params}
+		case errors.As(err, &e):
+		default:
+			e = &Error{Code: "internal", Message: err.Error()}
+		}
+		resp.Result, resp.Error = nil, e
+	}
+	switch {
+	case m.admin:
+		c.log.Info("control: call", "method", req.Method, "err", errCode(resp.Error))
+	case resp.Error != nil:
+		c.log.Debug("control: call", "method", req.Method, "err", errCode(resp.Error))
+	}
+	return resp, m.stream && resp.Error == nil
+}
+
+func errCode(e *Error) any {
+	if e == nil {
+		return nil
+	}
+	return e.Code
+}
+
+// call runs a method, turning a panic in the Daemon into an error: a bad
+// request must never bring popd down.
+func (c *conn) call(name string, m method, params json.RawMessage) (result any, err error) {
+	defer func() {
+		if v := recover(); v != nil {
+			c.log.Error("control: panic in a call", "method", name, "panic", v, "stack", string(debug.Stack()))
+			result, err = nil, &Error{Code: "internal", Message: "internal error"}
+		}
+	}()
+	return m.call(c, params)
+}

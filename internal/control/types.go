@@ -1,0 +1,166 @@
+package control
+
+import (
+	"encoding/json"
+	"time"
+)
+
+// Version is the control protocol's version, exchanged in the hello.
+const Version = 1
+
+// Roles a peer may have, decided from its credentials (SO_PEERCRED).
+const (
+	RoleAdmin   = "admin"   // root, popd's own uid, members of -admin-group
+	RoleMonitor = "monitor" // members of -monitor-group: read-only methods
+)
+
+// Request is one call from a client: {"id":1,"method":"who","params":{}}.
+type Request struct {
+	ID     int64           `json:"id"`
+	Method string          `json:"method"`
+	Params json.RawMessage `json:"params,omitempty"`
+}
+
+// Response answers the Request with the same ID: a result or an error.
+type Response struct {
+	ID     int64           `json:"id"`
+	Result json.RawMessage `json:"result,omitempty"`
+	Error  *Error          `json:"error,omitempty"`
+}
+
+// Error is a failed call. Code is a stable word for scripts ("not-found",
+// "forbidden", "invalid", "conflict", "internal", "unsupported-version",
+// "bad-request"); Message is for people.
+type Error struct {
+	Code    string `json:"code"`
+	Message string `json:"message"`
+}
+
+func (e *Error) Error() string { return e.Code + ": " + e.Message }
+
+// Hello is the first frame each side sends. The server's says which role
+// the peer was given.
+type Hello struct {
+	Hello   string `json:"hello"` // "popd-control"
+	Version int    `json:"version"`
+	Server  string `json:"server,omitempty"` // popd's version, from the server
+	Role    string `json:"role,omitempty"`   // from the server
+}
+
+// Session is one live POP3 session.
+type Session struct {
+	ID          string        `json:"id"`
+	User        string        `json:"user,omitempty"`
+	Remote      string        `json:"remote"`
+	Local       string        `json:"local"`
+	TLS         bool          `json:"tls"`
+	State       string        `json:"state"`
+	LastCommand string        `json:"last_command,omitempty"`
+	Retrieved   int           `json:"retrieved"`
+	Octets      int64         `json:"octets"`
+	Since       time.Time     `json:"since"`
+	Idle        time.Duration `json:"idle_ns"`
+	Locked      bool          `json:"locked"` // holds its maildrop's lock
+}
+
+// User is one entry of the users file, with its maildrop.
+type User struct {
+	Name      string    `json:"name"`
+	Scheme    string    `json:"scheme"`
+	Disabled  bool      `json:"disabled"`
+	Messages  int       `json:"messages"`
+	Octets    int64     `json:"octets"` // raw file sizes
+	Locked    bool      `json:"locked"`
+	LastLogin time.Time `json:"last_login,omitzero"`
+}
+
+// Lock is a held maildrop lock.
+type Lock struct {
+	User      string    `json:"user"`
+	Session   string    `json:"session,omitempty"` // when held by a session of this popd
+	Owner     string    `json:"owner"`
+	Host      string    `json:"host"`
+	PID       int       `json:"pid"`
+	Since     time.Time `json:"since"`
+	Refreshed time.Time `json:"refreshed"`
+	Stale     bool      `json:"stale"`
+}
+
+// Penalty is a source slowed down by failed logins.
+type Penalty struct {
+	Source   string        `json:"source"`
+	Failures int           `json:"failures"`
+	Last     time.Time     `json:"last"`
+	Delay    time.Duration `json:"delay_ns"`
+}
+
+// Stats are the daemon's counters.
+type Stats struct {
+	Version        string        `json:"version"`
+	Uptime         time.Duration `json:"uptime_ns"`
+	Sessions       int           `json:"sessions"`
+	Logins         int64         `json:"logins"`   // since start
+	Failures       int64         `json:"failures"` // failed logins since start
+	LoginsPerMin   float64       `json:"logins_per_min"`
+	FailuresPerMin float64       `json:"failures_per_min"`
+	BytesSent      int64         `json:"bytes_sent"`
+}
+
+// Event types.
+const (
+	EventSessionOpened = "session.opened"
+	EventLogin         = "login"
+	EventLoginFailed   = "login.failed"
+	EventCommand       = "command"
+	EventSessionClosed = "session.closed"
+	EventKicked        = "session.kicked"
+	EventDelivered     = "mail.delivered"
+	EventUsersReloaded = "users.reloaded"
+	EventUserChanged   = "user.changed"
+	EventLockBroken    = "lock.broken"
+	EventPenalty       = "penalty"
+	EventDropped       = "events.dropped" // this subscriber lost Count events
+)
+
+// Event is one thing that happened in the daemon.
+type Event struct {
+	Type    string    `json:"type"`
+	Time    time.Time `json:"time"`
+	Session string    `json:"session,omitempty"`
+	User    string    `json:"user,omitempty"`
+	Remote  string    `json:"remote,omitempty"`
+	Reason  string    `json:"reason,omitempty"`
+	// Counts: messages retrieved and deleted, octets sent (session.closed);
+	// events lost (events.dropped); users (users.reloaded).
+	Retrieved int   `json:"retrieved,omitempty"`
+	Deleted   int   `json:"deleted,omitempty"`
+	Octets    int64 `json:"octets,omitempty"`
+	Count     int   `json:"count,omitempty"`
+	// By is who did an administrative action (e.g. "uid 0").
+	By string `json:"by,omitempty"`
+}
+
+// Daemon is what the control server serves: popd implements it. Methods
+// return *Error values for errors the client should see by code.
+type Daemon interface {
+	Sessions() []Session
+	Kick(id, by string) error
+	KickUser(user, by string) (int, error)
+	Users() ([]User, error)
+	AddUser(name, password, by string) error
+	SetPassword(name, password, by string) error
+	DeleteUser(name string, purgeMail bool, by string) error
+	SetDisabled(name string, disabled bool, by string) error
+	Locks() ([]Lock, error)
+	BreakLock(user, by string) error
+	Penalties() []Penalty
+	ClearPenalty(source, by string) error
+	Reload(by string) error
+	Stats() Stats
+}
+
+// Publisher receives the daemon's events; the control server implements it
+// and fans events out to subscribers.
+type Publisher interface {
+	Publish(Event)
+}
