@@ -33,6 +33,9 @@ type backend struct {
 	apop        bool
 	apopUsers   atomic.Bool // some user has a secret APOP can use
 	log         *slog.Logger
+	// onPenalty, if set, is told when a source's failures in a row grow
+	// its delay.
+	onPenalty func(source string, failures int, delay time.Duration)
 
 	mu         sync.Mutex
 	lastLogins map[string]time.Time // for LOGIN-DELAY and the console
@@ -89,7 +92,11 @@ func (b *backend) failed(ctx context.Context, c pop3.ConnInfo, start time.Time) 
 	src := source(c.RemoteAddr)
 	d := b.penalties.delay(src)
 	if n := b.penalties.fail(src); n > 1 {
-		b.log.Info("login penalty", "source", src.String(), "failures", n, "delay", d)
+		next := b.penalties.delayAfter(n)
+		b.log.Info("login penalty", "source", src.String(), "failures", n, "next_delay", next)
+		if b.onPenalty != nil {
+			b.onPenalty(src.String(), n, next)
+		}
 	}
 	wait(ctx, start.Add(d))
 	return pop3.ErrAuth

@@ -204,12 +204,21 @@ func TestControlLocksAndPenalties(t *testing.T) {
 	if locks, _ := ctl.Locks(ctx); len(locks) != 0 {
 		t.Fatalf("locks after unlock: %+v", locks)
 	}
-	// Penalties: two failures from us, listed, then cleared.
+	// Penalties: two failures from us, an event, listed, then cleared.
+	events, err := ctl.Events(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
 	c = e.dial()
-	c.ok("USER alice")
-	c.err("PASS x", "-ERR [AUTH] invalid user name or password")
+	for i := 0; i < 2; i++ {
+		c.ok("USER alice")
+		c.err("PASS x", "-ERR [AUTH] invalid user name or password")
+	}
+	if ev := nextEvent(t, events, control.EventPenalty, 2*time.Second); ev.Remote != "127.0.0.1/32" || ev.Count != 2 {
+		t.Fatalf("penalty event: %+v", ev)
+	}
 	p, _ := ctl.Penalties(ctx)
-	if len(p) != 1 || p[0].Source != "127.0.0.1/32" || p[0].Failures != 1 {
+	if len(p) != 1 || p[0].Source != "127.0.0.1/32" || p[0].Failures != 2 {
 		t.Fatalf("penalties: %+v", p)
 	}
 	if err := ctl.ClearPenalty(ctx, "127.0.0.1"); err != nil {

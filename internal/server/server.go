@@ -89,6 +89,10 @@ func New(cfg config.Config, users *userdb.File, log *slog.Logger) (*Server, erro
 		sessions:         map[string]*pop3.Session{},
 	}
 	pc.OnEvent = srv.onSessionEvent
+	be.onPenalty = func(src string, n int, next time.Duration) {
+		srv.publish(control.Event{Type: control.EventPenalty, Remote: src, Count: n,
+			Reason: "next failure waits " + next.String()})
+	}
 	users.OnReload = func(n int, err error) {
 		if err != nil {
 			log.Error("users file not reloaded; keeping the old table", "err", err)
