@@ -6,6 +6,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
 	"os"
@@ -49,11 +50,25 @@ func main() {
 			fmt.Fprintf(os.Stderr, "\npopd demo is running. Try:\n"+
 				"  curl pop3://%s:%s@%s/       (list the messages)\n"+
 				"  curl pop3://%s:%s@%s/1      (read the first one)\n"+
+				"  go run ./cmd/popadm          (the console; run it from this directory)\n"+
 				"Demo files: %s   Stop with Ctrl-C.\n\n",
 				demo.User, demo.Password, a, demo.User, demo.Password, a, args.DemoDir)
 		}
 	}
-	if err := server.Run(ctx, cfg, log, ready); err != nil {
+	// A reload (SIGHUP, popadm reload) reads the file and the flags again.
+	source := func() (config.Config, error) {
+		a, err := config.Parse(os.Args[1:], io.Discard)
+		if err != nil {
+			return config.Config{}, err
+		}
+		c := a.Config
+		if a.Demo {
+			c.AllowRoot = cfg.AllowRoot
+			err = demo.Paths(a.DemoDir, &c)
+		}
+		return c, err
+	}
+	if err := server.Run(ctx, cfg, source, log, ready); err != nil {
 		log.Error("popd stopped", "err", err)
 		os.Exit(1)
 	}

@@ -20,18 +20,31 @@ const (
 	Password = "demo"
 )
 
-// Setup prepares dir (creating it if needed) and points cfg at it: users
-// file, maildir template and control socket. An existing users file is kept;
-// an empty demo maildrop is filled again, so the demo always has mail.
-func Setup(dir string, cfg *config.Config) error {
+// Paths points cfg at the demo directory: users file, maildir template and
+// control socket. It touches no file.
+func Paths(dir string, cfg *config.Config) error {
 	abs, err := filepath.Abs(dir)
 	if err != nil {
 		return err
 	}
+	cfg.Users = filepath.Join(abs, "users")
+	cfg.Maildir = filepath.Join(abs, "mail", "%u")
+	cfg.Control = filepath.Join(abs, "control.sock")
+	return nil
+}
+
+// Setup prepares dir (creating it if needed) and points cfg at it (Paths).
+// An existing users file is kept; an empty demo maildrop is filled again,
+// so the demo always has mail.
+func Setup(dir string, cfg *config.Config) error {
+	if err := Paths(dir, cfg); err != nil {
+		return err
+	}
+	abs := filepath.Dir(cfg.Users)
 	if err := os.MkdirAll(abs, 0o750); err != nil {
 		return fmt.Errorf("demo: %w", err)
 	}
-	users := filepath.Join(abs, "users")
+	users := cfg.Users
 	if _, err := os.Stat(users); os.IsNotExist(err) {
 		hash, err := userdb.Hash("", Password)
 		if err != nil {
@@ -42,9 +55,6 @@ func Setup(dir string, cfg *config.Config) error {
 			return fmt.Errorf("demo: %w", err)
 		}
 	}
-	cfg.Users = users
-	cfg.Maildir = filepath.Join(abs, "mail", "%u")
-	cfg.Control = filepath.Join(abs, "control.sock")
 	return fill(filepath.Join(abs, "mail", User))
 }
 

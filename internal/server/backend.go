@@ -24,15 +24,11 @@ var _ pop3.Mailbox = (*maildir.Mailbox)(nil)
 // It also applies the login policies: failure delays growing per source,
 // and LOGIN-DELAY.
 type backend struct {
-	users       *userdb.File
-	template    string
-	penalties   *penalties
-	loginDelay  time.Duration
-	lockOptions maildir.Options
-	hostname    string
-	apop        bool
-	apopUsers   atomic.Bool // some user has a secret APOP can use
-	log         *slog.Logger
+	users     *userdb.File
+	penalties *penalties
+	set       atomic.Pointer[settings] // swapped whole by a reload
+	apopUsers atomic.Bool              // some user has a secret APOP can use
+	log       *slog.Logger
 	// onPenalty, if set, is told when a source's failures in a row grow
 	// its delay.
 	onPenalty func(source string, failures int, delay time.Duration)
@@ -53,21 +49,48 @@ func (b *backend) lastLogin(user string) time.Time {
 	return b.lastLogins[user]
 }
 
-func newBackend(cfg config.Config, users *userdb.File, hostname string, log *slog.Logger) *backend {
-	b := &backend{
-		users:       users,
-		template:    cfg.Maildir,
-		penalties:   newPenalties(cfg.AuthFailureDelay.Duration, cfg.AuthPenaltyMax.Duration),
-		loginDelay:  cfg.LoginDelay.Duration,
-		lockOptions: maildir.Options{StaleLock: cfg.LockStale.Duration, Logger: log},
-		hostname:    hostname,
-		apop:        cfg.APOP,
-		log:         log,
-		lastLogins:  map[string]time.Time{},
+// settings are the backend's parts of the configuration, replaced whole
+// when the configuration is reloaded.
+type settings struct {
+	template   string // maildir template
+	loginDelay time.Duration
+	apop       bool
+	hostname   string
+	lock       maildir.Options
+}
+
+func newSettings(cfg config.Config, log *slog.Logger) *settings {
+	return &settings{
+		template:   cfg.Maildir,
+		loginDelay: cfg.LoginDelay.Duration,
+		apop:       cfg.APOP,
+		hostname:   hostname(cfg),
+		lock:       maildir.Options{StaleLock: cfg.LockStale.Duration, Logger: log},
 	}
+}
+
+// hostname is cfg.Hostname, else the system's.
+func hostname(cfg config.Config) string {
+	if cfg.Hostname != "" {
+		return cfg.Hostname
+	}
+	h, _ := os.Hostname()
+	return h
+}
+
+func newBackend(cfg config.Config, users *userdb.File, log *slog.Logger) *backend {
+	b := &backend{
+		users:      users,
+		penalties:  newPenalties(cfg.AuthFailureDelay.Duration, cfg.AuthPenaltyMax.Duration),
+		log:        log,
+		lastLogins: map[string]time.Time{},
+	}
+	b.set.Store(newSettings(cfg, log))
 	b.refreshAPOP()
 	return b
 }
+
+func (b *backend) settings() *settings { return b.set.Load() }
 
 func (b *backend) Login(ctx context.Context, c pop3.ConnInfo, name, password string) (pop3.Mailbox, error) {
 	start := time.Now()
@@ -91,8 +114,7 @@ func (b *backend) Login(ctx context.Context, c pop3.ConnInfo, name, password str
 func (b *backend) failed(ctx context.Context, c pop3.ConnInfo, start time.Time) error {
 	src := source(c.RemoteAddr)
 	d := b.penalties.delay(src)
-	if n := b.penalties.fail(src); n > 1 {
-		next := b.penalties.delayAfter(n)
+	if n, next := b.penalties.fail(src); n > 1 {
 		b.log.Info("login penalty", "source", src.String(), "failures", n, "next_delay", next)
 		if b.onPenalty != nil {
 			b.onPenalty(src.String(), n, next)
@@ -108,22 +130,23 @@ var errLoginDelay = &pop3.Error{Code: "LOGIN-DELAY", Text: "minimum time between
 // open opens u's maildrop for an authenticated session.
 func (b *backend) open(ctx context.Context, c pop3.ConnInfo, u userdb.User) (pop3.Mailbox, error) {
 	b.penalties.succeed(source(c.RemoteAddr))
-	if b.loginDelay > 0 {
+	set := b.settings()
+	if set.loginDelay > 0 {
 		b.mu.Lock()
 		last, seen := b.lastLogins[u.Name]
-		if seen && time.Since(last) < b.loginDelay {
+		if seen && time.Since(last) < set.loginDelay {
 			b.mu.Unlock()
 			return nil, errLoginDelay
 		}
 		b.lastLogins[u.Name] = time.Now() // taken now: two racing logins cannot both pass
 		b.mu.Unlock()
 	}
-	dir, err := MaildirPath(b.template, u)
+	dir, err := MaildirPath(set.template, u)
 	if err != nil {
 		b.log.Error("locating maildrop", "user", u.Name, "err", err)
 		return nil, pop3.ErrPerm
 	}
-	opt := b.lockOptions
+	opt := set.lock
 	opt.Owner = fmt.Sprintf("popd session %s from %s", c.SessionID, addrString(c.RemoteAddr))
 	mb, err := maildir.Open(dir, opt)
 	switch {

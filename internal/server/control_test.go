@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net"
 	"path/filepath"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -305,4 +306,46 @@ func BenchmarkControlEvents(b *testing.B) {
 	el := time.Since(start).Seconds()
 	b.ReportMetric(float64(received.Load())/el, "events/s")
 	b.ReportMetric(float64(dropped.Load())/el, "dropped/s")
+}
+
+func TestControlReloadConfiguration(t *testing.T) {
+	e := newEnv(t, []account{alice}, nil)
+	ctl := e.startControl(t)
+	ctx := context.Background()
+	next := e.cfg
+	var sourceErr error
+	e.srv.SetConfigSource(func() (config.Config, error) { return next, sourceErr })
+	old := e.dial() // a session opened before the reload keeps its settings
+
+	next.LoginDelay.Duration = time.Hour
+	next.Expire = "NEVER"
+	next.Listen = "127.0.0.1:1" // needs a restart: logged, not applied
+	if err := ctl.Reload(ctx); err != nil {
+		t.Fatal(err)
+	}
+	capa := e.dial().capa()
+	if !containsLine(capa, "LOGIN-DELAY 3600") || !containsLine(capa, "EXPIRE NEVER") {
+		t.Fatalf("new session after reload: CAPA %q", capa)
+	}
+	if containsLine(old.capa(), "EXPIRE NEVER") {
+		t.Fatal("an open session changed settings under its feet")
+	}
+	// LOGIN-DELAY is enforced from now on.
+	e.login(alice).ok("QUIT")
+	c := e.dial()
+	c.ok("USER alice")
+	c.err("PASS "+alice.pass, "-ERR [LOGIN-DELAY] minimum time between logins has not elapsed")
+
+	// A configuration that does not validate changes nothing.
+	next.IdleTimeout.Duration = 0
+	var ce *control.Error
+	if err := ctl.Reload(ctx); !errors.As(err, &ce) || ce.Code != "invalid" {
+		t.Fatalf("reload of a bad configuration: %v", err)
+	}
+	if !containsLine(e.dial().capa(), "EXPIRE NEVER") {
+		t.Fatal("a bad configuration replaced the good one")
+	}
+	if got := needsRestart(e.cfg, next); !slices.Contains(got, "listen") {
+		t.Fatalf("needsRestart = %q", got)
+	}
 }

@@ -10,6 +10,7 @@ import (
 	"sync"
 	"time"
 
+	"popd/internal/config"
 	"popd/internal/control"
 	"popd/internal/maildir"
 	"popd/internal/pop3"
@@ -106,7 +107,7 @@ func (s *Server) maildirOf(name string) (userdb.User, string, error) {
 	if !ok {
 		return u, "", notFound("no user %q", name)
 	}
-	dir, err := MaildirPath(s.be.template, u)
+	dir, err := MaildirPath(s.be.settings().template, u)
 	return u, dir, err
 }
 
@@ -115,7 +116,7 @@ func (s *Server) Users() ([]control.User, error) {
 	var out []control.User
 	for _, u := range s.be.users.Users() {
 		cu := control.User{Name: u.Name, Scheme: u.Scheme, Disabled: u.Disabled, LastLogin: s.be.lastLogin(u.Name)}
-		if dir, err := MaildirPath(s.be.template, u); err == nil {
+		if dir, err := MaildirPath(s.be.settings().template, u); err == nil {
 			cu.Messages, cu.Octets = maildropUsage(dir)
 			_, cu.Locked, _ = maildir.ReadLock(dir)
 		}
@@ -233,7 +234,7 @@ func (s *Server) Locks() ([]control.Lock, error) {
 	}
 	var out []control.Lock
 	for _, u := range s.be.users.Users() {
-		dir, err := MaildirPath(s.be.template, u)
+		dir, err := MaildirPath(s.be.settings().template, u)
 		if err != nil {
 			continue
 		}
@@ -243,7 +244,7 @@ func (s *Server) Locks() ([]control.Lock, error) {
 		}
 		out = append(out, control.Lock{User: u.Name, Session: holders[u.Name], Owner: li.Owner, Host: li.Host,
 			PID: li.PID, Since: li.Since, Refreshed: li.Refreshed,
-			Stale: time.Since(li.Refreshed) > s.be.lockOptions.StaleLock})
+			Stale: time.Since(li.Refreshed) > s.be.settings().lock.StaleLock})
 	}
 	return out, nil
 }
@@ -299,9 +300,36 @@ func (s *Server) ClearPenalty(src, by string) error {
 	return nil
 }
 
-// Reload implements control.Daemon: the users file and the certificate.
+// SetConfigSource gives Reload a way to read the configuration again (the
+// -config file and the command line).
+func (s *Server) SetConfigSource(f func() (config.Config, error)) {
+	s.reloadMu.Lock()
+	s.cfgSource = f
+	s.reloadMu.Unlock()
+}
+
+// Reload implements control.Daemon: the configuration (when there is a
+// source for it), the users file and the certificate. Settings that can
+// change live apply to new sessions; the others are named in the log as
+// needing a restart. A configuration that does not validate changes
+// nothing.
 func (s *Server) Reload(by string) error {
+	s.reloadMu.Lock()
+	defer s.reloadMu.Unlock()
 	var errs []error
+	if s.cfgSource != nil {
+		cfg, err := s.cfgSource()
+		if err == nil {
+			err = cfg.Validate()
+		}
+		if err != nil {
+			return &control.Error{Code: "invalid", Message: "configuration not reloaded: " + err.Error()}
+		}
+		if restart := needsRestart(s.cfg, cfg); len(restart) > 0 {
+			s.log.Warn("configuration reloaded; these changes need a restart", "settings", strings.Join(restart, ", "))
+		}
+		s.applyConfig(cfg)
+	}
 	if err := s.be.users.Reload(); err != nil {
 		errs = append(errs, err)
 	}
@@ -371,4 +399,38 @@ func (m *minuteCounter) lastMinute() int64 {
 		}
 	}
 	return n
+}
+
+// applyConfig puts the live-changeable settings of cfg in force for new
+// sessions and logins. Called with reloadMu held.
+func (s *Server) applyConfig(cfg config.Config) {
+	s.be.set.Store(newSettings(cfg, s.log))
+	s.be.penalties.setLimits(cfg.AuthFailureDelay.Duration, cfg.AuthPenaltyMax.Duration)
+	s.conns.setLimits(cfg.MaxConnections, cfg.MaxConnectionsPerIP)
+	s.pop3.Store(s.pop3Config(cfg))
+	s.be.refreshAPOP()
+	s.cfg = cfg
+}
+
+// needsRestart names the settings that differ between old and new and
+// that only take effect at start: sockets, files, identities, logging.
+func needsRestart(old, new config.Config) []string {
+	var out []string
+	for _, f := range []struct {
+		name     string
+		old, new any
+	}{
+		{"listen", old.Listen, new.Listen}, {"listen-tls", old.ListenTLS, new.ListenTLS},
+		{"users", old.Users, new.Users}, {"control", old.Control, new.Control},
+		{"tls-cert", old.TLSCert, new.TLSCert}, {"tls-key", old.TLSKey, new.TLSKey},
+		{"proxy-from", old.ProxyFrom, new.ProxyFrom}, {"metrics", old.Metrics, new.Metrics},
+		{"user", old.User, new.User}, {"group", old.Group, new.Group}, {"allow-root", old.AllowRoot, new.AllowRoot},
+		{"admin-group", old.AdminGroup, new.AdminGroup}, {"monitor-group", old.MonitorGroup, new.MonitorGroup},
+		{"log-level", old.LogLevel, new.LogLevel}, {"log-format", old.LogFormat, new.LogFormat},
+	} {
+		if f.old != f.new {
+			out = append(out, f.name)
+		}
+	}
+	return out
 }

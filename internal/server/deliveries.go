@@ -32,7 +32,7 @@ func (s *Server) WatchDeliveries(ctx context.Context) error {
 	// arrived before the watch: they are announced now.
 	scan := func(announce bool) {
 		for _, u := range s.be.users.Users() {
-			dir, err := MaildirPath(s.be.template, u)
+			dir, err := MaildirPath(s.be.settings().template, u)
 			if err != nil {
 				continue
 			}

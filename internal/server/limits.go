@@ -62,7 +62,7 @@ func (p *penalties) delay(src netip.Prefix) time.Duration {
 	return p.delayAfter(e.failures)
 }
 
-// delayAfter is the delay earned by n failures in a row.
+// delayAfter is the delay earned by n failures in a row. Called with mu held.
 func (p *penalties) delayAfter(n int) time.Duration {
 	d := p.base
 	for i := 0; i < n && d < p.max; i++ {
@@ -71,8 +71,16 @@ func (p *penalties) delayAfter(n int) time.Duration {
 	return min(d, max(p.max, p.base))
 }
 
-// fail records a failed login from src and returns its failures in a row.
-func (p *penalties) fail(src netip.Prefix) int {
+// setLimits changes the delays (a configuration reload).
+func (p *penalties) setLimits(base, max time.Duration) {
+	p.mu.Lock()
+	p.base, p.max = base, max
+	p.mu.Unlock()
+}
+
+// fail records a failed login from src and returns its failures in a row
+// and the delay the next one will earn.
+func (p *penalties) fail(src netip.Prefix) (int, time.Duration) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	e, ok := p.m[src]
@@ -85,7 +93,7 @@ func (p *penalties) fail(src netip.Prefix) int {
 	}
 	e.failures++
 	e.last = time.Now()
-	return e.failures
+	return e.failures, p.delayAfter(e.failures)
 }
 
 // succeed clears src's penalty.
@@ -156,6 +164,14 @@ func (c *conns) add(src netip.Prefix) (ok bool, why string) {
 	c.total++
 	c.by[src]++
 	return true, ""
+}
+
+// setLimits changes the limits (a configuration reload); connections
+// already open stay.
+func (c *conns) setLimits(max, perSource int) {
+	c.mu.Lock()
+	c.max, c.perSource = max, perSource
+	c.mu.Unlock()
 }
 
 func (c *conns) remove(src netip.Prefix) {

@@ -37,7 +37,9 @@ func TestPenaltyGrowsAndResets(t *testing.T) {
 	var got []time.Duration
 	for i := 0; i < 6; i++ {
 		got = append(got, p.delay(src))
-		p.fail(src)
+		if _, next := p.fail(src); next != p.delay(src) {
+			t.Fatalf("fail says the next delay is %v, delay says %v", next, p.delay(src))
+		}
 	}
 	want := []time.Duration{100, 200, 400, 800, 1000, 1000}
 	for i := range want {

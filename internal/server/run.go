@@ -20,9 +20,13 @@ import (
 
 // Run is the whole daemon: it validates cfg, opens the users file and
 // follows its changes, binds the listeners, drops privileges, and serves
-// until ctx is done. SIGHUP reloads the certificate. ready, if not nil, is
+// until ctx is done. SIGHUP reloads the configuration, the users file and
+// the certificate. ready, if not nil, is
 // called with the listening addresses once connections are accepted.
-func Run(ctx context.Context, cfg config.Config, log *slog.Logger, ready func(plain, tls net.Addr)) error {
+//
+// source, if not nil, reads the configuration again for a reload (SIGHUP
+// or popadm reload).
+func Run(ctx context.Context, cfg config.Config, source func() (config.Config, error), log *slog.Logger, ready func(plain, tls net.Addr)) error {
 	if err := cfg.Validate(); err != nil {
 		return err
 	}
@@ -34,6 +38,7 @@ func Run(ctx context.Context, cfg config.Config, log *slog.Logger, ready func(pl
 	if err != nil {
 		return err
 	}
+	srv.SetConfigSource(source)
 	ln, err := net.Listen("tcp", cfg.Listen)
 	if err != nil {
 		return fmt.Errorf("server: %w", err)
@@ -101,20 +106,22 @@ func Run(ctx context.Context, cfg config.Config, log *slog.Logger, ready func(pl
 	}()
 	if srv.certs != nil {
 		go srv.certs.Watch(ctx)
-		hup := make(chan os.Signal, 1)
-		signal.Notify(hup, syscall.SIGHUP)
-		defer signal.Stop(hup)
-		go func() {
-			for {
-				select {
-				case <-ctx.Done():
-					return
-				case <-hup:
-					srv.certs.reloadAndLog("SIGHUP")
+	}
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	defer signal.Stop(hup)
+	go func() {
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-hup:
+				if err := srv.Reload("SIGHUP"); err != nil {
+					log.Error("reload on SIGHUP", "err", err)
 				}
 			}
-		}()
-	}
+		}
+	}()
 
 	errc := make(chan error, 2)
 	log.Info("listening", "addr", ln.Addr().String())

@@ -20,7 +20,7 @@ var (
 // Mechanisms implements pop3.SASLBackend. CRAM-MD5 needs a plaintext-
 // equivalent secret, so it is offered only with -apop.
 func (b *backend) Mechanisms(pop3.ConnInfo) []string {
-	if b.apop {
+	if b.settings().apop {
 		return []string{"PLAIN", "LOGIN", "CRAM-MD5", "SCRAM-SHA-256"}
 	}
 	return []string{"PLAIN", "LOGIN", "SCRAM-SHA-256"}
@@ -29,7 +29,7 @@ func (b *backend) Mechanisms(pop3.ConnInfo) []string {
 // NewSASL implements pop3.SASLBackend: a mechanism from package sasl whose
 // failures are answered like any failed login (delay, penalty).
 func (b *backend) NewSASL(ctx context.Context, c pop3.ConnInfo, name string) (pop3.SASL, error) {
-	m, err := sasl.New(name, credentials{b}, nil, b.hostname)
+	m, err := sasl.New(name, credentials{b}, nil, b.settings().hostname)
 	if err != nil {
 		return nil, err
 	}
@@ -72,7 +72,7 @@ func (c credentials) Verify(user, password string) error {
 // Plaintext is for CRAM-MD5: only with -apop, only for {PLAIN} secrets.
 func (c credentials) Plaintext(user string) (string, bool) {
 	u, ok := c.b.users.Lookup(user)
-	if !ok || !c.b.apop || !u.AllowsCleartextEquivalent() {
+	if !ok || !c.b.settings().apop || !u.AllowsCleartextEquivalent() {
 		return "", false
 	}
 	return u.Plaintext()
@@ -89,7 +89,7 @@ func (c credentials) SCRAM(user string) (sasl.SCRAMCredentials, bool) {
 
 // APOPEnabled implements pop3.APOPBackend: with -apop, when some user has
 // a secret APOP can use.
-func (b *backend) APOPEnabled() bool { return b.apop && b.apopUsers.Load() }
+func (b *backend) APOPEnabled() bool { return b.settings().apop && b.apopUsers.Load() }
 
 // refreshAPOP notes whether any user can use APOP; called on every reload.
 func (b *backend) refreshAPOP() {

@@ -8,7 +8,6 @@ import (
 	"log/slog"
 	"net"
 	"net/netip"
-	"os"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -23,14 +22,16 @@ import (
 // Server serves POP3 on any number of listeners and keeps the registry of
 // live sessions.
 type Server struct {
-	log   *slog.Logger
-	pop3  *pop3.Config
-	be    *backend
-	certs *certStore // nil without a certificate
-	conns *conns
-	// handshakeTimeout bounds implicit-TLS handshakes.
-	handshakeTimeout time.Duration
-	proxyFrom        []netip.Prefix // load balancers that send PROXY headers
+	log       *slog.Logger
+	pop3      atomic.Pointer[pop3.Config] // for new sessions; swapped by a reload
+	be        *backend
+	certs     *certStore // nil without a certificate
+	conns     *conns
+	proxyFrom []netip.Prefix // load balancers that send PROXY headers
+
+	reloadMu  sync.Mutex
+	cfg       config.Config                 // as last applied
+	cfgSource func() (config.Config, error) // re-reads the configuration; nil: none
 
 	pub         atomic.Pointer[control.Publisher]
 	started     time.Time
@@ -57,38 +58,18 @@ func New(cfg config.Config, users *userdb.File, log *slog.Logger) (*Server, erro
 			return nil, err
 		}
 	}
-	hostname := cfg.Hostname
-	if hostname == "" {
-		hostname, _ = os.Hostname()
-	}
-	be := newBackend(cfg, users, hostname, log)
-	pc := &pop3.Config{
-		Backend:          be,
-		Logger:           log,
-		IdleTimeout:      cfg.IdleTimeout.Duration,
-		LoginDelay:       cfg.LoginDelay.Duration,
-		Expire:           cfg.Expire,
-		RequireTLS:       cfg.RequireTLS(),
-		LoginTimeout:     cfg.LoginTimeout.Duration,
-		MaxAuthFailures:  cfg.MaxAuthFailures,
-		Hostname:         hostname,
-		HandshakeTimeout: cfg.HandshakeTimeout.Duration,
-	}
-	if certs != nil {
-		pc.TLS = certs.Config()
-	}
+	be := newBackend(cfg, users, log)
 	srv := &Server{
-		started:          time.Now(),
-		log:              log,
-		pop3:             pc,
-		be:               be,
-		certs:            certs,
-		conns:            &conns{max: cfg.MaxConnections, perSource: cfg.MaxConnectionsPerIP, by: map[netip.Prefix]int{}},
-		handshakeTimeout: cfg.HandshakeTimeout.Duration,
-		proxyFrom:        proxyFrom,
-		sessions:         map[string]*pop3.Session{},
+		started:   time.Now(),
+		log:       log,
+		be:        be,
+		certs:     certs,
+		conns:     &conns{max: cfg.MaxConnections, perSource: cfg.MaxConnectionsPerIP, by: map[netip.Prefix]int{}},
+		proxyFrom: proxyFrom,
+		cfg:       cfg,
+		sessions:  map[string]*pop3.Session{},
 	}
-	pc.OnEvent = srv.onSessionEvent
+	srv.pop3.Store(srv.pop3Config(cfg))
 	be.onPenalty = func(src string, n int, next time.Duration) {
 		srv.publish(control.Event{Type: control.EventPenalty, Remote: src, Count: n,
 			Reason: "next failure waits " + next.String()})
@@ -102,6 +83,27 @@ func New(cfg config.Config, users *userdb.File, log *slog.Logger) (*Server, erro
 		srv.publish(control.Event{Type: control.EventUsersReloaded, Count: n})
 	}
 	return srv, nil
+}
+
+// pop3Config is the protocol's configuration for new sessions under cfg.
+func (s *Server) pop3Config(cfg config.Config) *pop3.Config {
+	pc := &pop3.Config{
+		Backend:          s.be,
+		Logger:           s.log,
+		IdleTimeout:      cfg.IdleTimeout.Duration,
+		LoginDelay:       cfg.LoginDelay.Duration,
+		Expire:           cfg.Expire,
+		RequireTLS:       cfg.RequireTLS(),
+		LoginTimeout:     cfg.LoginTimeout.Duration,
+		MaxAuthFailures:  cfg.MaxAuthFailures,
+		Hostname:         hostname(cfg),
+		HandshakeTimeout: cfg.HandshakeTimeout.Duration,
+		OnEvent:          s.onSessionEvent,
+	}
+	if s.certs != nil {
+		pc.TLS = s.certs.Config()
+	}
+	return pc
 }
 
 // ShutdownGrace is how long Serve waits for sessions to end after telling
@@ -169,9 +171,10 @@ func (s *Server) handle(ctx context.Context, conn net.Conn, implicitTLS bool) {
 		return
 	}
 	defer s.conns.remove(src)
+	pc := s.pop3.Load()
 	if implicitTLS {
-		tc := tls.Server(conn, s.pop3.TLS)
-		hctx, cancel := context.WithTimeout(ctx, s.handshakeTimeout)
+		tc := tls.Server(conn, pc.TLS)
+		hctx, cancel := context.WithTimeout(ctx, pc.HandshakeTimeout)
 		err := tc.HandshakeContext(hctx)
 		cancel()
 		if err != nil {
@@ -183,7 +186,7 @@ func (s *Server) handle(ctx context.Context, conn net.Conn, implicitTLS bool) {
 	}
 	id := strconv.FormatUint(s.nextID.Add(1), 10)
 	info := pop3.ConnInfo{SessionID: id, RemoteAddr: remote, LocalAddr: conn.LocalAddr(), TLS: implicitTLS}
-	sess := pop3.NewSession(conn, s.pop3, info)
+	sess := pop3.NewSession(conn, pc, info)
 	s.mu.Lock()
 	s.sessions[id] = sess
 	s.mu.Unlock()
