@@ -39,7 +39,10 @@ import (
 	"popd/internal/control"
 )
 
-const usage = `usage: popadm [-control PATH] COMMAND [ARGS]
+const usage = `usage: popadm [-control PATH] [--theme NAME] [--readonly] [--mouse]
+       popadm [-control PATH] COMMAND [ARGS]
+
+With no command, popadm opens the live dashboard (? in it lists the keys).
 
   who [--json]                          live sessions
   kick ID | --user NAME                 end a session, or all of a user's
@@ -54,7 +57,8 @@ const usage = `usage: popadm [-control PATH] COMMAND [ARGS]
   penalty clear SOURCE                  forget a source's failed logins
   events [--json]                       follow popd's events until interrupted
   stats [--json]                        counters
-  reload                                reread the users file and certificate
+  reload                                reread the configuration, users and certificate
+  themes                                list the dashboard's colour themes
 
 Every command takes -control PATH (default: $POPD_CONTROL, else
 ./popd-demo/control.sock if present, else /run/popd/control.sock).
@@ -73,11 +77,13 @@ var commands = map[string]func(e *env, args []string) error{
 	"events":    events,
 	"stats":     stats,
 	"reload":    reload,
+	"themes":    themesCmd,
 }
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	e := &env{ctx: ctx, stdin: os.Stdin, stdout: os.Stdout, stderr: os.Stderr, prompt: ttyPrompt}
+	e := &env{ctx: ctx, stdin: os.Stdin, stdout: os.Stdout, stderr: os.Stderr, prompt: ttyPrompt,
+		terminal: isTerminal(os.Stdin) && isTerminal(os.Stdout)}
 	code := e.run(os.Args[1:])
 	stop()
 	os.Exit(code)
@@ -92,7 +98,11 @@ type env struct {
 	// terminal; replaced in tests).
 	prompt func(ctx context.Context, prompt string) (string, error)
 
-	control string // -control
+	control  string // -control
+	theme    string // --theme, for the dashboard
+	readonly bool   // --readonly
+	mouse    bool   // --mouse
+	terminal bool   // standard input and output are a terminal
 }
 
 // run runs the command line args and returns the exit status.
@@ -101,6 +111,9 @@ func (e *env) run(args []string) int {
 	fs := flag.NewFlagSet("popadm", flag.ContinueOnError)
 	fs.SetOutput(io.Discard)
 	fs.StringVar(&e.control, "control", e.control, "")
+	fs.StringVar(&e.theme, "theme", "", "")
+	fs.BoolVar(&e.readonly, "readonly", false, "")
+	fs.BoolVar(&e.mouse, "mouse", false, "")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			fmt.Fprint(e.stdout, usage)
@@ -111,8 +124,11 @@ func (e *env) run(args []string) int {
 	}
 	args = fs.Args()
 	if len(args) == 0 {
-		fmt.Fprint(e.stderr, usage)
-		return 2
+		if !e.terminal {
+			fmt.Fprint(e.stderr, "popadm: the dashboard needs a terminal; the commands work anywhere\n"+usage)
+			return 2
+		}
+		return e.exit(e.dashboard())
 	}
 	if args[0] == "help" {
 		fmt.Fprint(e.stdout, usage)

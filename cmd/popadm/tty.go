@@ -68,3 +68,9 @@ func ttyPrompt(ctx context.Context, prompt string) (string, error) {
 		return "", ctx.Err()
 	}
 }
+
+// isTerminal reports whether f is a terminal.
+func isTerminal(f *os.File) bool {
+	_, err := unix.IoctlGetTermios(int(f.Fd()), ioctlGetTermios)
+	return err == nil
+}

@@ -191,6 +191,7 @@ func (s *Session) cmdQuit(context.Context, string) error {
 			s.log.Error("update", "err", err)
 			return errNotRemoved
 		}
+		s.removed = len(dele)
 		s.reply("+OK bye, %d messages left", left)
 		return nil
 	}
@@ -314,7 +315,6 @@ func (s *Session) cmdDele(_ context.Context, arg string) error {
 		return err
 	}
 	s.deleted[i] = true
-	s.nDeleted++
 	s.accessed(i)
 	s.reply("+OK message %d deleted", i+1)
 	return nil
@@ -335,7 +335,6 @@ func (s *Session) cmdRset(_ context.Context, arg string) error {
 		return err
 	}
 	clear(s.deleted)
-	s.nDeleted = 0
 	s.last = 0
 	s.reply("+OK %d messages", len(s.deleted))
 	return nil

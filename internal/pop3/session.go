@@ -132,8 +132,8 @@ type Session struct {
 	start    time.Time
 	mbox     Mailbox
 	deleted  []bool
-	last     int // RFC 1081 LAST: highest message number accessed
-	nDeleted int
+	last     int          // RFC 1081 LAST: highest message number accessed
+	removed  int          // messages UPDATE removed
 	seen     map[int]bool // indexes retrieved, for the S flag at UPDATE
 	scratch  []byte       // reused by listings
 
@@ -311,10 +311,10 @@ func (s *Session) finish(end string) {
 	s.setState(StateClosed)
 	info := s.Info()
 	s.log.Info("session end", "user", info.User, "reason", end,
-		"retr", info.Retrieved, "dele", s.nDeleted, "bytes", info.Octets,
+		"retr", info.Retrieved, "dele", s.removed, "bytes", info.Octets,
 		"duration", time.Since(info.Since).Round(time.Millisecond))
 	s.event(Event{Type: "session.closed", User: info.User, Reason: end,
-		Retrieved: info.Retrieved, Deleted: s.nDeleted, Octets: info.Octets})
+		Retrieved: info.Retrieved, Deleted: s.removed, Octets: info.Octets})
 }
 
 func (s *Session) setState(st State) {

@@ -96,11 +96,18 @@ func TestControlKickKeepsMail(t *testing.T) {
 	if ev := nextEvent(t, events, control.EventKicked, 2*time.Second); ev.Session != s.ID || ev.By == "" {
 		t.Fatalf("kick event: %+v", ev)
 	}
-	if ev := nextEvent(t, events, control.EventSessionClosed, 2*time.Second); ev.Deleted != 2 || ev.Reason != "stopped" {
+	if ev := nextEvent(t, events, control.EventSessionClosed, 2*time.Second); ev.Deleted != 0 || ev.Reason != "stopped" {
 		t.Fatalf("closed event: %+v", ev)
 	}
 	if n := len(e.files("alice")); n != 2 {
 		t.Fatalf("a kick deleted mail: %d messages left", n)
+	}
+	// A QUIT does remove, and the event counts what was removed.
+	c = e.login(alice)
+	c.ok("DELE 1")
+	c.ok("QUIT")
+	if ev := nextEvent(t, events, control.EventSessionClosed, 2*time.Second); ev.Deleted != 1 || ev.Reason != "quit" {
+		t.Fatalf("closed event after QUIT: %+v", ev)
 	}
 	var nf *control.Error
 	if err := ctl.Kick(ctx, "999"); !errors.As(err, &nf) || nf.Code != "not-found" {

@@ -1,0 +1,272 @@
+package tui
+
+import (
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"popd/internal/control"
+)
+
+const (
+	maxEvents = 5000 // kept in memory
+	maxBatch  = 500  // events coalesced into one message
+)
+
+// evRow is an event formatted once, when it arrives.
+type evRow struct {
+	e     control.Event
+	clock string // 15:04:05
+	mark  string // "!" failed login or penalty, "*" an admin action or loss, " "
+	k     kind
+	rest  string
+	lower string // the whole line in lower case, for the filter
+}
+
+// classify says how an event stands out: colour and a marker that still
+// shows without colour.
+func classify(t string) (string, kind) {
+	switch t {
+	case control.EventLoginFailed, control.EventPenalty:
+		return "!", kErr
+	case control.EventKicked, control.EventLockBroken, control.EventDropped:
+		return "*", kWarn
+	case control.EventLogin:
+		return " ", kOK
+	case control.EventCommand:
+		return " ", kMuted
+	}
+	return " ", kText
+}
+
+func newEvRow(e control.Event, loc *time.Location) evRow {
+	mark, k := classify(e.Type)
+	var parts []string
+	if e.Session != "" {
+		parts = append(parts, "#"+e.Session)
+	}
+	if e.User != "" {
+		parts = append(parts, e.User)
+	}
+	if e.Remote != "" {
+		parts = append(parts, e.Remote)
+	}
+	switch e.Type {
+	case control.EventSessionClosed:
+		parts = append(parts, fmt.Sprintf("retrieved %d, deleted %d, sent %s", e.Retrieved, e.Deleted, humanBytes(e.Octets)))
+	case control.EventDropped:
+		parts = append(parts, fmt.Sprintf("lost %d events (the console was too slow)", e.Count))
+	case control.EventUsersReloaded:
+		parts = append(parts, strconv.Itoa(e.Count)+" users")
+	default:
+		if e.Count != 0 {
+			parts = append(parts, "count "+strconv.Itoa(e.Count))
+		}
+	}
+	if e.Reason != "" {
+		parts = append(parts, "("+e.Reason+")")
+	}
+	if e.By != "" {
+		parts = append(parts, "by "+e.By)
+	}
+	r := evRow{e: e, mark: mark, k: k, rest: strings.Join(parts, " ")}
+	if !e.Time.IsZero() {
+		r.clock = e.Time.In(loc).Format("15:04:05")
+	} else {
+		r.clock = "--:--:--"
+	}
+	r.lower = strings.ToLower(r.clock + " " + e.Type + " " + r.rest)
+	return r
+}
+
+// eventLog is the live event stream: newest last, at most maxEvents.
+type eventLog struct {
+	rows    []evRow
+	pending []evRow // arrived while paused
+	missed  int     // pending events dropped while paused, over maxEvents
+	paused  bool
+	follow  bool
+	filter  string
+	shown   []int // with a filter: indices of the rows that match
+	off     int   // first line in view when not following
+	height  int
+}
+
+func (l *eventLog) add(evs []control.Event, loc *time.Location) {
+	rows := make([]evRow, len(evs))
+	for i, e := range evs {
+		rows[i] = newEvRow(e, loc)
+	}
+	if l.paused {
+		l.pending = append(l.pending, rows...)
+		if n := len(l.pending) - maxEvents; n > 0 {
+			l.pending = l.pending[n:]
+			l.missed += n
+		}
+		return
+	}
+	l.append(rows)
+}
+
+func (l *eventLog) append(rows []evRow) {
+	before := l.count()
+	l.rows = append(l.rows, rows...)
+	if n := len(l.rows) - maxEvents; n > 0 {
+		l.rows = l.rows[n:]
+	}
+	l.refilter()
+	if !l.follow {
+		// Keep the same lines in view as older ones fall off the top.
+		l.off -= before + l.countNew(rows) - l.count()
+		l.clamp()
+	}
+}
+
+// countNew is how many of rows the filter shows.
+func (l *eventLog) countNew(rows []evRow) int {
+	if l.filter == "" {
+		return len(rows)
+	}
+	n := 0
+	q := strings.ToLower(l.filter)
+	for i := range rows {
+		if strings.Contains(rows[i].lower, q) {
+			n++
+		}
+	}
+	return n
+}
+
+func (l *eventLog) setPaused(p bool) {
+	l.paused = p
+	if !p {
+		rows := l.pending
+		l.pending, l.missed = nil, 0
+		l.append(rows)
+	}
+}
+
+func (l *eventLog) setFilter(q string) {
+	l.filter = q
+	l.refilter()
+	l.clamp()
+}
+
+func (l *eventLog) refilter() {
+	if l.filter == "" {
+		l.shown = nil
+		return
+	}
+	q := strings.ToLower(l.filter)
+	l.shown = l.shown[:0:0]
+	for i := range l.rows {
+		if strings.Contains(l.rows[i].lower, q) {
+			l.shown = append(l.shown, i)
+		}
+	}
+}
+
+// count is the number of lines the filter lets through.
+func (l *eventLog) count() int {
+	if l.filter == "" {
+		return len(l.rows)
+	}
+	return len(l.shown)
+}
+
+func (l *eventLog) at(i int) *evRow {
+	if l.filter != "" {
+		i = l.shown[i]
+	}
+	return &l.rows[i]
+}
+
+// top is the first line in view.
+func (l *eventLog) top() int {
+	if l.follow {
+		return max(0, l.count()-l.height)
+	}
+	return l.off
+}
+
+func (l *eventLog) clamp() {
+	l.off = min(l.off, l.count()-l.height)
+	l.off = max(l.off, 0)
+}
+
+// scroll moves the view; scrolling stops following.
+func (l *eventLog) scroll(delta int) {
+	l.off = l.top() + delta
+	l.follow = false
+	l.clamp()
+}
+
+func (l *eventLog) setHeight(h int) {
+	l.height = max(h, 1)
+	l.clamp()
+}
+
+// forSession returns the last n events of one session, oldest first.
+func (l *eventLog) forSession(id string, n int) []*evRow {
+	var out []*evRow
+	for i := len(l.rows) - 1; i >= 0 && len(out) < n; i-- {
+		if l.rows[i].e.Session == id {
+			out = append(out, &l.rows[i])
+		}
+	}
+	for i, j := 0, len(out)-1; i < j; i, j = i+1, j-1 {
+		out[i], out[j] = out[j], out[i]
+	}
+	return out
+}
+
+// eventLine draws one event w cells wide. compact leaves out the session
+// (the detail pane is about one session already).
+func (m Model) eventLine(r *evRow, w int, compact bool) string {
+	st := &m.st
+	typ := fit(r.e.Type, 14, false)
+	rest := r.rest
+	if compact {
+		rest = strings.TrimPrefix(rest, "#"+r.e.Session)
+		rest = strings.TrimPrefix(rest, " ")
+	}
+	if w < 26 {
+		return st.fg[r.k].s(fit(r.clock+" "+r.mark+" "+r.e.Type, w, false))
+	}
+	return st.fg[kMuted].s(r.clock+" ") + st.bold[r.k].s(r.mark+" "+typ) + " " + st.fg[kText].s(fit(rest, w-26, false))
+}
+
+// eventsView is the Events page, w×h.
+func (m Model) eventsView(w, h int) []string {
+	st := &m.st
+	l := &m.ev
+	lines := make([]string, 0, h)
+	if l.paused {
+		n := len(l.pending) + l.missed
+		msg := fmt.Sprintf("‖ PAUSED — %d new event%s · space resumes", n, plural(n))
+		lines = append(lines, st.bold[kWarn].s(fit(msg, w, false)))
+	}
+	if l.count() == 0 {
+		msg := "  waiting for events…"
+		if l.filter != "" {
+			msg = "  no events match the filter"
+		}
+		lines = append(lines, st.fg[kMuted].s(fit(msg, w, false)))
+	}
+	top := l.top()
+	for i := top; i < l.count() && len(lines) < h; i++ {
+		lines = append(lines, "  "+m.eventLine(l.at(i), w-2, false))
+	}
+	for len(lines) < h {
+		lines = append(lines, strings.Repeat(" ", w))
+	}
+	return lines
+}
+
+func plural(n int) string {
+	if n == 1 {
+		return ""
+	}
+	return "s"
+}

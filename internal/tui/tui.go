@@ -1,0 +1,78 @@
+package tui
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	tea "github.com/charmbracelet/bubbletea"
+	"github.com/charmbracelet/lipgloss"
+
+	"popd/internal/control"
+)
+
+// Backend is the control connection as the dashboard needs it;
+// *control.Client satisfies it.
+type Backend interface {
+	Sessions(ctx context.Context) ([]control.Session, error)
+	Stats(ctx context.Context) (control.Stats, error)
+	Users(ctx context.Context) ([]control.User, error)
+	Locks(ctx context.Context) ([]control.Lock, error)
+	Kick(ctx context.Context, id string) error
+	AddUser(ctx context.Context, name, password string) error
+	SetPassword(ctx context.Context, name, password string) error
+	DeleteUser(ctx context.Context, name string, purgeMail bool) error
+	SetDisabled(ctx context.Context, name string, disabled bool) error
+	Unlock(ctx context.Context, user string) error
+	Events(ctx context.Context) (<-chan control.Event, error)
+	Role() string // control.RoleAdmin or control.RoleMonitor
+	Close() error
+}
+
+// Options configure the dashboard.
+type Options struct {
+	// Dial connects to popd. It is called again, with backoff, after the
+	// connection is lost.
+	Dial func(ctx context.Context) (Backend, error)
+	// Theme names the colour theme; "" is $POPADM_THEME, else "default".
+	Theme string
+	// ReadOnly disables every action. It is also on when popd gives the
+	// connection the monitor role.
+	ReadOnly bool
+	// Mouse turns on mouse reporting (wheel scrolls, click selects). Off by
+	// default so that the terminal's text selection works.
+	Mouse bool
+	// Refresh is how often sessions, stats, users and locks are polled;
+	// 0 is a second. Events stream live.
+	Refresh time.Duration
+}
+
+// Run runs the dashboard on the terminal, in the alternate screen, until
+// the user quits or ctx is done.
+func Run(ctx context.Context, opt Options) error {
+	if opt.Dial == nil {
+		return errors.New("tui: Options.Dial is nil")
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	m := newModel(opt, lipgloss.DefaultRenderer())
+	m.ctx = ctx
+	popts := []tea.ProgramOption{tea.WithAltScreen()}
+	if opt.Mouse {
+		popts = append(popts, tea.WithMouseCellMotion())
+	}
+	p := tea.NewProgram(m, popts...)
+	stop := context.AfterFunc(ctx, p.Quit)
+	defer stop()
+	final, err := p.Run()
+	if fm, ok := final.(Model); ok {
+		fm.shutdown()
+	}
+	return err
+}
+
+// NewModel returns the dashboard's model, for tests and for embedding in
+// another program; Run is the usual way in.
+func NewModel(opt Options) Model {
+	return newModel(opt, lipgloss.DefaultRenderer())
+}
