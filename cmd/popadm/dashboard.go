@@ -2,8 +2,13 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"io/fs"
 	"os"
+	"path/filepath"
+
+	"github.com/BurntSushi/toml"
 
 	"popd/internal/control"
 	"popd/internal/tui"
@@ -15,27 +20,75 @@ import (
 // file is briefly gone.
 func (e *env) dashboard() error {
 	path := e.control
-	if _, err := themes.Load(themeName(e.theme)); err != nil {
+	prefs, err := loadPrefs()
+	if err != nil {
+		return err
+	}
+	theme := e.themeName(prefs)
+	if _, err := themes.Load(theme); err != nil {
 		return err // a broken theme file: say so before taking the screen
 	}
 	return tui.Run(e.ctx, tui.Options{
 		Dial: func(ctx context.Context) (tui.Backend, error) {
 			return control.Dial(ctx, path)
 		},
-		Theme:    e.theme,
-		ReadOnly: e.readonly,
-		Mouse:    e.mouse,
+		Theme:    theme,
+		ReadOnly: e.readonly || prefs.ReadOnly,
+		Mouse:    e.mouse || prefs.Mouse,
 	})
 }
 
-// themeName is the theme the dashboard will use: --theme, else
-// $POPADM_THEME, else the default.
-func themeName(flag string) string {
-	if flag != "" {
-		return flag
+// prefs is the console's configuration file, popadm.toml beside the user
+// themes ($XDG_CONFIG_HOME/popadm/, else ~/.config/popadm/):
+//
+//	theme = "dark"
+//	mouse = true
+//	readonly = true
+type prefs struct {
+	Theme    string `toml:"theme"`
+	Mouse    bool   `toml:"mouse"`
+	ReadOnly bool   `toml:"readonly"`
+}
+
+func prefsPath() (string, error) {
+	dir, err := themes.Dir()
+	if err != nil {
+		return "", err
 	}
-	if t := os.Getenv("POPADM_THEME"); t != "" {
-		return t
+	return filepath.Join(filepath.Dir(dir), "popadm.toml"), nil
+}
+
+// loadPrefs reads the configuration file; a missing one is no error, a
+// broken one names the file and what is wrong.
+func loadPrefs() (prefs, error) {
+	var p prefs
+	path, err := prefsPath()
+	if err != nil {
+		return p, nil
+	}
+	md, err := toml.DecodeFile(path, &p)
+	if errors.Is(err, fs.ErrNotExist) {
+		return prefs{}, nil
+	}
+	if err != nil {
+		return p, fmt.Errorf("%s: %w", path, err)
+	}
+	if und := md.Undecoded(); len(und) > 0 {
+		return p, fmt.Errorf("%s: unknown key %q (known: theme, mouse, readonly)", path, und[0].String())
+	}
+	return p, nil
+}
+
+// themeName is the theme the dashboard will use: --theme, else
+// $POPADM_THEME, else the configuration file, else the default.
+func (e *env) themeName(p prefs) string {
+	switch {
+	case e.theme != "":
+		return e.theme
+	case os.Getenv("POPADM_THEME") != "":
+		return os.Getenv("POPADM_THEME")
+	case p.Theme != "":
+		return p.Theme
 	}
 	return themes.Default
 }
@@ -49,7 +102,11 @@ func themesCmd(e *env, args []string) error {
 	if err != nil {
 		return err
 	}
-	current := themeName(e.theme)
+	p, err := loadPrefs()
+	if err != nil {
+		return err
+	}
+	current := e.themeName(p)
 	for _, n := range names {
 		mark := "  "
 		if n == current {
