@@ -8,6 +8,8 @@ import (
 	"text/tabwriter"
 	"time"
 	"unicode"
+
+	"popd/internal/control"
 )
 
 // printJSON writes v as indented JSON.
@@ -102,4 +104,36 @@ func dash(s string) string {
 		return "-"
 	}
 	return s
+}
+
+// list is a read-only listing command: fetch the values from popd, then
+// print them as JSON (--json), as the empty message, or as a table.
+func list[T any](e *env, name, usage string, args []string, fetch func(*control.Client) ([]T, error),
+	empty string, header []string, row func(T) []string) error {
+	fs := e.flags(name)
+	asJSON := fs.Bool("json", false, "")
+	if _, err := parse(fs, args, usage, 0, 0); err != nil {
+		return err
+	}
+	c, err := e.dial()
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+	vs, err := fetch(c)
+	if err != nil {
+		return err
+	}
+	if *asJSON {
+		return e.printJSON(vs)
+	}
+	if len(vs) == 0 {
+		fmt.Fprintln(e.stdout, empty)
+		return nil
+	}
+	t := e.table(header...)
+	for _, v := range vs {
+		t.row(row(v)...)
+	}
+	return t.flush()
 }

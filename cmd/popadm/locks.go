@@ -3,6 +3,8 @@ package main
 import (
 	"fmt"
 	"strconv"
+
+	"popd/internal/control"
 )
 
 const (
@@ -12,33 +14,14 @@ const (
 
 // locks lists the held maildrop locks.
 func locks(e *env, args []string) error {
-	fs := e.flags("locks")
-	asJSON := fs.Bool("json", false, "")
-	if _, err := parse(fs, args, locksUsage, 0, 0); err != nil {
-		return err
-	}
-	c, err := e.dial()
-	if err != nil {
-		return err
-	}
-	defer c.Close()
-	ls, err := c.Locks(e.ctx)
-	if err != nil {
-		return err
-	}
-	if *asJSON {
-		return e.printJSON(ls)
-	}
-	if len(ls) == 0 {
-		fmt.Fprintln(e.stdout, "no locks")
-		return nil
-	}
-	t := e.table("USER", "SESSION", "OWNER", "HOST", "PID", "AGE", "REFRESHED", "STALE")
-	for _, l := range ls {
-		t.row(l.User, dash(l.Session), dash(l.Owner), dash(l.Host), strconv.Itoa(l.PID), since(l.Since),
-			since(l.Refreshed)+" ago", yesNo(l.Stale))
-	}
-	return t.flush()
+	return list(e, "locks", locksUsage, args,
+		func(c *control.Client) ([]control.Lock, error) { return c.Locks(e.ctx) },
+		"no locks",
+		[]string{"USER", "SESSION", "OWNER", "HOST", "PID", "AGE", "REFRESHED", "STALE"},
+		func(l control.Lock) []string {
+			return []string{l.User, dash(l.Session), dash(l.Owner), dash(l.Host), strconv.Itoa(l.PID), since(l.Since),
+				since(l.Refreshed) + " ago", yesNo(l.Stale)}
+		})
 }
 
 // unlock breaks the lock on a user's maildrop.

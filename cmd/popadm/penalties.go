@@ -3,6 +3,8 @@ package main
 import (
 	"fmt"
 	"strconv"
+
+	"popd/internal/control"
 )
 
 const (
@@ -12,32 +14,13 @@ const (
 
 // penalties lists the sources slowed down by failed logins.
 func penalties(e *env, args []string) error {
-	fs := e.flags("penalties")
-	asJSON := fs.Bool("json", false, "")
-	if _, err := parse(fs, args, penaltiesUsage, 0, 0); err != nil {
-		return err
-	}
-	c, err := e.dial()
-	if err != nil {
-		return err
-	}
-	defer c.Close()
-	ps, err := c.Penalties(e.ctx)
-	if err != nil {
-		return err
-	}
-	if *asJSON {
-		return e.printJSON(ps)
-	}
-	if len(ps) == 0 {
-		fmt.Fprintln(e.stdout, "no penalties")
-		return nil
-	}
-	t := e.table("SOURCE", "FAILURES", "LAST", "DELAY")
-	for _, p := range ps {
-		t.row(p.Source, strconv.Itoa(p.Failures), since(p.Last)+" ago", duration(p.Delay))
-	}
-	return t.flush()
+	return list(e, "penalties", penaltiesUsage, args,
+		func(c *control.Client) ([]control.Penalty, error) { return c.Penalties(e.ctx) },
+		"no penalties",
+		[]string{"SOURCE", "FAILURES", "LAST", "DELAY"},
+		func(p control.Penalty) []string {
+			return []string{p.Source, strconv.Itoa(p.Failures), since(p.Last) + " ago", duration(p.Delay)}
+		})
 }
 
 // penaltyCmd is "penalty clear SOURCE".

@@ -3,6 +3,8 @@ package main
 import (
 	"fmt"
 	"strconv"
+
+	"popd/internal/control"
 )
 
 const (
@@ -12,33 +14,14 @@ const (
 
 // who lists the live sessions.
 func who(e *env, args []string) error {
-	fs := e.flags("who")
-	asJSON := fs.Bool("json", false, "")
-	if _, err := parse(fs, args, whoUsage, 0, 0); err != nil {
-		return err
-	}
-	c, err := e.dial()
-	if err != nil {
-		return err
-	}
-	defer c.Close()
-	ss, err := c.Sessions(e.ctx)
-	if err != nil {
-		return err
-	}
-	if *asJSON {
-		return e.printJSON(ss)
-	}
-	if len(ss) == 0 {
-		fmt.Fprintln(e.stdout, "no sessions")
-		return nil
-	}
-	t := e.table("ID", "USER", "REMOTE", "STATE", "TLS", "AGE", "IDLE", "RETR", "SENT", "LAST")
-	for _, s := range ss {
-		t.row(s.ID, dash(s.User), s.Remote, s.State, yesNo(s.TLS), since(s.Since), duration(s.Idle),
-			strconv.Itoa(s.Retrieved), size(s.Octets), dash(s.LastCommand))
-	}
-	return t.flush()
+	return list(e, "who", whoUsage, args,
+		func(c *control.Client) ([]control.Session, error) { return c.Sessions(e.ctx) },
+		"no sessions",
+		[]string{"ID", "USER", "REMOTE", "STATE", "TLS", "AGE", "IDLE", "RETR", "SENT", "LAST"},
+		func(s control.Session) []string {
+			return []string{s.ID, dash(s.User), s.Remote, s.State, yesNo(s.TLS), since(s.Since), duration(s.Idle),
+				strconv.Itoa(s.Retrieved), size(s.Octets), dash(s.LastCommand)}
+		})
 }
 
 // kick ends a session, or every session of a user, without UPDATE.

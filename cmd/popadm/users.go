@@ -139,36 +139,24 @@ func userList(e *env, args []string) error {
 }
 
 func userAdd(e *env, args []string) error {
-	fs, file := e.userFlags("add")
-	fromStdin := fs.Bool("password-stdin", false, "")
-	pos, err := parse(fs, args, userAddUsage, 1, 1)
-	if err != nil {
-		return err
-	}
-	st, err := e.users(*file, true)
-	if err != nil {
-		return err
-	}
-	defer st.close()
-	pw, err := e.password(*fromStdin)
-	if err != nil {
-		return err
-	}
-	if err := st.add(e.ctx, pos[0], pw); err != nil {
-		return err
-	}
-	fmt.Fprintf(e.stdout, "added user %s\n", clean(pos[0]))
-	return nil
+	return userPassword(e, args, "add", userAddUsage, true, userStore.add, "added user %s\n")
 }
 
 func userPasswd(e *env, args []string) error {
-	fs, file := e.userFlags("passwd")
+	return userPassword(e, args, "passwd", userPasswdUsage, false, userStore.passwd, "changed the password of %s\n")
+}
+
+// userPassword is "user add" and "user passwd": a name, a password asked
+// for (or read from stdin), and one change through popd or the file.
+func userPassword(e *env, args []string, name, usage string, create bool,
+	do func(st userStore, ctx context.Context, name, pw string) error, done string) error {
+	fs, file := e.userFlags(name)
 	fromStdin := fs.Bool("password-stdin", false, "")
-	pos, err := parse(fs, args, userPasswdUsage, 1, 1)
+	pos, err := parse(fs, args, usage, 1, 1)
 	if err != nil {
 		return err
 	}
-	st, err := e.users(*file, false)
+	st, err := e.users(*file, create)
 	if err != nil {
 		return err
 	}
@@ -177,10 +165,10 @@ func userPasswd(e *env, args []string) error {
 	if err != nil {
 		return err
 	}
-	if err := st.passwd(e.ctx, pos[0], pw); err != nil {
+	if err := do(st, e.ctx, pos[0], pw); err != nil {
 		return err
 	}
-	fmt.Fprintf(e.stdout, "changed the password of %s\n", clean(pos[0]))
+	fmt.Fprintf(e.stdout, done, clean(pos[0]))
 	return nil
 }
 
