@@ -240,7 +240,7 @@ func (s *Session) cmdList(_ context.Context, arg string) error {
 			continue
 		}
 		if size, err := s.mbox.Size(i); err == nil {
-			s.listing(i+1, strconv.AppendInt(s.scratch[:0], size, 10))
+			s.listing(i+1, "", size)
 		}
 	}
 	s.reply(".")
@@ -362,7 +362,7 @@ func (s *Session) cmdUidl(_ context.Context, arg string) error {
 	s.reply("+OK unique-id listing follows")
 	for i, d := range s.deleted {
 		if !d {
-			s.listing(i+1, append(s.scratch[:0], s.mbox.UID(i)...))
+			s.listing(i+1, s.mbox.UID(i), 0)
 		}
 	}
 	s.reply(".")
