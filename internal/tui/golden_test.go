@@ -6,6 +6,7 @@ package tui
 import (
 	"fmt"
 	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -114,16 +115,22 @@ func TestGoldenThemes(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, n := range names {
-		// In the ASCII profile the themes differ only in name; the
-		// TrueColor snapshots hold their colours.
-		t.Run(n, func(t *testing.T) {
-			d := sample(t, 80, 24)
-			d.keys(":")
-			d.typeText("theme " + n)
-			d.keys("enter")
-			d.m.flash = flash{}
-			golden(t, d.view())
-		})
+		// Every view at both sizes in every theme, in the ASCII profile
+		// (where themes differ little: the marker, the name); the
+		// TrueColor snapshots below hold their colours.
+		for _, size := range [][2]int{{80, 24}, {160, 48}} {
+			for key, view := range []string{"sessions", "users", "locks", "events"} {
+				t.Run(fmt.Sprintf("%s_%s_%dx%d", n, view, size[0], size[1]), func(t *testing.T) {
+					d := sample(t, size[0], size[1])
+					d.keys(":")
+					d.typeText("theme " + n)
+					d.keys("enter")
+					d.m.flash = flash{}
+					d.keys(strconv.Itoa(key + 1))
+					golden(t, d.view())
+				})
+			}
+		}
 		t.Run(n+"_truecolor", func(t *testing.T) {
 			d := sample(t, 80, 24)
 			th, err := themes.Load(n)
