@@ -175,7 +175,7 @@ func (s *Session) cmdAuth(ctx context.Context, arg string) error {
 			if !errors.As(err, &pe) {
 				err = ErrAuth
 			}
-			return s.loggedIn(sasl.User(), "AUTH "+name, nil, err)
+			return s.loggedIn(logName(sasl.Attempted()), "AUTH "+name, nil, err)
 		}
 		if done {
 			break
@@ -203,6 +203,14 @@ func (s *Session) cmdAuth(ctx context.Context, arg string) error {
 	user := sasl.User()
 	mbox, err := s.cfg.Backend.(SASLBackend).OpenAuthenticated(ctx, s.info, user)
 	return s.loggedIn(user, "AUTH "+name, mbox, err)
+}
+
+// logName bounds a client-given user name for logs and events.
+func logName(n string) string {
+	if len(n) > 255 {
+		return n[:255] + "…"
+	}
+	return n
 }
 
 // decodeSASL decodes a client's base64 response; "=" is an empty one

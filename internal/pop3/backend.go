@@ -73,6 +73,8 @@ type SASL interface {
 	// it is, any other error as -ERR [AUTH].
 	Next(response []byte) (challenge []byte, done bool, err error)
 	User() string
+	// Attempted is the user name the client gave, for logging a failure.
+	Attempted() string
 }
 
 // APOPBackend is an optional add-on to Backend for APOP (RFC 1939 §7).

@@ -54,6 +54,7 @@ func (m *cramMD5) Next(response []byte) ([]byte, bool, error) {
 		return m.fail(malformed("CRAM-MD5: no user name"))
 	}
 	user, hexDigest := string(response[:i]), response[i+1:]
+	m.attempted = user
 	if !validIdentity(user) {
 		return m.fail(malformed("CRAM-MD5: user name not UTF-8"))
 	}

@@ -34,7 +34,7 @@ func (m *loginMech) Next(response []byte) ([]byte, bool, error) {
 		if name == "" || !validIdentity(name) {
 			return m.fail(malformed("LOGIN: empty or invalid user name"))
 		}
-		m.name, m.step = name, 2
+		m.name, m.step, m.attempted = name, 2, name
 		return loginPassword, false, nil
 	default:
 		if err := m.creds.Verify(m.name, string(response)); err != nil {

@@ -28,6 +28,7 @@ func (m *plainMech) Next(response []byte) ([]byte, bool, error) {
 		return m.fail(malformed("PLAIN: not three NUL-separated fields"))
 	}
 	authzid, authcid, passwd := string(f[0]), string(f[1]), string(f[2])
+	m.attempted = authcid
 	if authcid == "" || passwd == "" {
 		return m.fail(malformed("PLAIN: empty authentication identity or password"))
 	}

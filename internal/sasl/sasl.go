@@ -64,6 +64,10 @@ type Mechanism interface {
 	// authorization identity; authzid != authcid is refused with ErrAuthz
 	// unless authzid is empty), and "" before that or after a failure.
 	User() string
+	// Attempted is the user name the client gave, once it has, whether
+	// the exchange succeeded or not: for logs of failed logins. It is the
+	// client's word, not an authenticated identity.
+	Attempted() string
 }
 
 var (
@@ -139,11 +143,14 @@ func authFailed(err error) error {
 
 // state is what every mechanism keeps about the end of its exchange.
 type state struct {
-	done bool
-	user string
+	done      bool
+	user      string
+	attempted string
 }
 
 func (s *state) User() string { return s.user }
+
+func (s *state) Attempted() string { return s.attempted }
 
 // fail ends the exchange with err.
 func (s *state) fail(err error) ([]byte, bool, error) {

@@ -213,6 +213,7 @@ func (m *scramMech) clientFirst(msg string) ([]byte, bool, error) {
 	if !validExtensions(attrs[2:]) {
 		return m.fail(malformed("SCRAM: bad extension"))
 	}
+	m.attempted = name
 	// popd lets users act only as themselves.
 	if authzid != "" && authzid != name {
 		return m.fail(ErrAuthz)

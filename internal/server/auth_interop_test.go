@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"popd/internal/config"
 )
@@ -169,9 +170,14 @@ func TestAuthTranscript(t *testing.T) {
 	if got := c.expect("+ "); got != "+ VXNlcm5hbWU6" { // "Username:"
 		t.Fatalf("LOGIN challenge %q", got)
 	}
+	events := e.srv.sessionEvents()
 	c.send(b64(plainUser.name))
 	c.expect("+ UGFzc3dvcmQ6") // "Password:"
 	c.err(b64("nope"), "-ERR [AUTH] invalid user name or password")
+	// The failure names the user the client tried, for logs and popadm.
+	if ev := nextEvent(t, events, "login.failed", 2*time.Second); ev.User != plainUser.name {
+		t.Fatalf("failed AUTH LOGIN event: %+v", ev)
+	}
 	// After failures the session is as before: PLAIN with an initial
 	// response logs in.
 	c.ok("AUTH PLAIN " + b64("\x00"+plainUser.name+"\x00"+plainUser.pass))

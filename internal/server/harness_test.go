@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"popd/internal/config"
+	"popd/internal/control"
 	"popd/internal/userdb"
 )
 
@@ -333,4 +334,22 @@ func (c *client) closed(d time.Duration) bool {
 			return !os.IsTimeout(err)
 		}
 	}
+}
+
+// chanPublisher hands the server's events to a test.
+type chanPublisher chan control.Event
+
+func (c chanPublisher) Publish(e control.Event) {
+	select {
+	case c <- e:
+	default: // a test that stopped listening must not block the server
+	}
+}
+
+// sessionEvents makes the server publish its events to the returned
+// channel from now on.
+func (s *Server) sessionEvents() <-chan control.Event {
+	ch := make(chanPublisher, 1000)
+	s.SetPublisher(ch)
+	return ch
 }
