@@ -201,3 +201,56 @@ func TestFileDescriptorLimit(t *testing.T) {
 		time.Sleep(100 * time.Millisecond)
 	}
 }
+
+// TestSIGHUPReloadsConfiguration: edit the -config file, send SIGHUP, and
+// new sessions get the new settings; the log names what needs a restart.
+func TestSIGHUPReloadsConfiguration(t *testing.T) {
+	bin := buildPopd(t)
+	dir := t.TempDir()
+	conf := filepath.Join(dir, "popd.toml")
+	write := func(extra string) {
+		os.WriteFile(conf, []byte("listen = \"127.0.0.1:0\"\n"+extra), 0o600)
+	}
+	write("")
+	addr, cmd, log := startPopdLog(t, bin, "-demo", "-demo-dir", filepath.Join(dir, "demo"), "-config", conf)
+	capa := func() string {
+		t.Helper()
+		conn, err := net.Dial("tcp", addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer conn.Close()
+		conn.SetDeadline(time.Now().Add(10 * time.Second))
+		io.WriteString(conn, "CAPA\r\nQUIT\r\n")
+		b, _ := io.ReadAll(conn)
+		return string(b)
+	}
+	if strings.Contains(capa(), "EXPIRE") {
+		t.Fatal("EXPIRE before it was configured")
+	}
+	write("expire = \"NEVER\"\nmetrics = \"127.0.0.1:0\"\n")
+	cmd.Process.Signal(syscall.SIGHUP)
+	deadline := time.Now().Add(10 * time.Second)
+	for !strings.Contains(capa(), "EXPIRE NEVER") {
+		if time.Now().After(deadline) {
+			t.Fatalf("no EXPIRE NEVER after SIGHUP; log:\n%s", log.String())
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	if !strings.Contains(log.String(), "need a restart") || !strings.Contains(log.String(), "metrics") {
+		t.Fatalf("the log does not name metrics as needing a restart:\n%s", log.String())
+	}
+	// A broken file changes nothing and says why.
+	write("expire = \n")
+	cmd.Process.Signal(syscall.SIGHUP)
+	deadline = time.Now().Add(10 * time.Second)
+	for !strings.Contains(log.String(), "configuration not reloaded") {
+		if time.Now().After(deadline) {
+			t.Fatalf("no error logged for a broken configuration; log:\n%s", log.String())
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	if !strings.Contains(capa(), "EXPIRE NEVER") {
+		t.Fatal("a broken configuration undid the good one")
+	}
+}
