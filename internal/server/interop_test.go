@@ -126,3 +126,58 @@ func TestPythonPoplib(t *testing.T) {
 	// poplib deleted everything and said QUIT.
 	waitFor(t, func() bool { return len(e.files("alice")) == 0 })
 }
+
+// TestFetchmail: fetchmail reads with TOP n 99999999 and keeps UIDLs
+// between polls; with "keep", a second poll must fetch nothing.
+func TestFetchmail(t *testing.T) {
+	fm := need(t, "fetchmail")
+	// (sslproto '': this server has no certificate; fetchmail 6.4 would
+	// otherwise insist on STLS.)
+	e := newEnv(t, []account{alice}, nil)
+	for _, m := range tricky {
+		if m.name != "empty" { // fetchmail delivers no empty message
+			e.deliver("alice", m.stored)
+		}
+	}
+	dir := t.TempDir()
+	host, port, _ := strings.Cut(e.addr, ":")
+	rc := filepath.Join(dir, "fetchmailrc")
+	os.WriteFile(rc, []byte(fmt.Sprintf(`poll %s service %s protocol pop3 uidl
+  user %s password "%s" is root here
+  keep
+  sslproto ''
+  mda "/bin/sh -c 'cat > %s/msg.$$'"
+`, host, port, alice.name, alice.pass, dir)), 0o600)
+	poll := func() string {
+		cmd := exec.Command(fm, "-f", rc, "-i", filepath.Join(dir, "ids"), "--nodetach", "-v")
+		cmd.Env = append(os.Environ(), "HOME="+dir, "FETCHMAILHOME="+dir)
+		out, err := cmd.CombinedOutput()
+		// fetchmail exits 1 for "no mail", 0 when it fetched some.
+		if code := cmd.ProcessState.ExitCode(); err != nil && code != 1 {
+			t.Fatalf("fetchmail: %v\n%s", err, out)
+		}
+		return string(out)
+	}
+	out := poll()
+	if !strings.Contains(out, "TOP 1 99999999") {
+		t.Errorf("fetchmail did not use TOP n 99999999:\n%s", out)
+	}
+	msgs, _ := filepath.Glob(filepath.Join(dir, "msg.*"))
+	if len(msgs) != len(tricky)-1 {
+		t.Fatalf("fetchmail delivered %d messages, want %d:\n%s", len(msgs), len(tricky)-1, out)
+	}
+	for _, want := range []string{"last line", strings.Repeat("L", 5000), "\xe9t\xe9"} {
+		found := false
+		for _, m := range msgs {
+			b, _ := os.ReadFile(m)
+			found = found || strings.Contains(string(b), want)
+		}
+		if !found {
+			t.Errorf("no fetched message contains %.20q", want)
+		}
+	}
+	poll()
+	if again, _ := filepath.Glob(filepath.Join(dir, "msg.*")); len(again) != len(msgs) {
+		t.Fatalf("the second poll fetched %d more: UIDLs not stable to fetchmail", len(again)-len(msgs))
+	}
+}
