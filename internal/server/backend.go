@@ -186,6 +186,13 @@ func MaildirPath(template string, u userdb.User) (string, error) {
 	if i := strings.LastIndexByte(u.Name, '@'); i >= 0 {
 		local, domain = u.Name[:i], u.Name[i+1:]
 	}
+	// A second guard behind userdb.ValidName: nothing substituted may be a
+	// path of its own or climb out of the mail root.
+	for _, part := range []string{u.Name, local, domain} {
+		if part == "." || part == ".." || strings.ContainsAny(part, "/\x00") {
+			return "", fmt.Errorf("server: user name %q cannot be used in a maildir path", u.Name)
+		}
+	}
 	var b strings.Builder
 	t := template
 	if strings.HasPrefix(t, "~") {

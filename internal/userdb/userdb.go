@@ -168,5 +168,16 @@ func ValidName(name string) error {
 			return fmt.Errorf("%w: character %U not allowed", ErrInvalidName, r)
 		}
 	}
+	// Maildir templates use the local part (%n) and the domain (%d) as
+	// path components too: neither may be empty, ".." or start with a dot
+	// ("a@.." would otherwise climb out of the mail root).
+	if i := strings.LastIndexByte(name, '@'); i >= 0 {
+		local, domain := name[:i], name[i+1:]
+		for _, part := range []string{local, domain} {
+			if part == "" || part[0] == '.' || strings.Contains(part, "@") {
+				return fmt.Errorf("%w: local part and domain must be non-empty, without a leading dot or a second @", ErrInvalidName)
+			}
+		}
+	}
 	return nil
 }

@@ -51,6 +51,18 @@ func TestValidName(t *testing.T) {
 		{"a*", false},
 		{"a\u200bb", false}, // zero-width space: format character
 		{"a\u2028b", false}, // line separator
+		// The parts of user@domain become path components in maildir
+		// templates (%n, %d): none may climb out of the mail root.
+		{"a@..", false},
+		{"a@.", false},
+		{"a@.example.org", false},
+		{"..@example.org", false},
+		{"a@", false},
+		{"@b", false},
+		{"a@@b", false},
+		{"a@b@c", false},
+		{"first.last@example.org", true},
+		{"x..y", true}, // dots inside a component are harmless
 	}
 	for _, tt := range tests {
 		err := ValidName(tt.name)
