@@ -249,6 +249,7 @@ func (m *Model) update(msg tea.Msg) tea.Cmd {
 		if msg.gen != m.gen || !m.connected {
 			return nil
 		}
+		sanitizePoll(&msg)
 		return m.applyPoll(msg)
 	case eventsSubMsg:
 		if msg.gen != m.gen || !m.connected {
@@ -269,6 +270,7 @@ func (m *Model) update(msg tea.Msg) tea.Cmd {
 			return nil
 		}
 		if len(msg.evs) > 0 {
+			sanitizeEvents(msg.evs)
 			m.ev.add(msg.evs, m.loc)
 		}
 		if msg.closed {
