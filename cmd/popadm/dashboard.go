@@ -7,6 +7,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"sync/atomic"
 
 	"github.com/BurntSushi/toml"
 
@@ -28,15 +29,28 @@ func (e *env) dashboard() error {
 	if _, err := themes.Load(theme); err != nil {
 		return err // a broken theme file: say so before taking the screen
 	}
+	var connected atomic.Bool
 	return tui.Run(e.ctx, tui.Options{
 		Dial: func(ctx context.Context) (tui.Backend, error) {
-			return control.Dial(ctx, path)
+			c, err := control.Dial(ctx, path)
+			if err != nil {
+				return nil, err
+			}
+			// What just happened, on opening; not again on a reconnect,
+			// where the view still shows it.
+			if !connected.Swap(true) {
+				c.SetEventBacklog(eventBacklog)
+			}
+			return c, nil
 		},
 		Theme:    theme,
 		ReadOnly: e.readonly || prefs.ReadOnly,
 		Mouse:    e.mouse || prefs.Mouse,
 	})
 }
+
+// eventBacklog is how many past events the Events view starts with.
+const eventBacklog = 200
 
 // prefs is the console's configuration file, popadm.toml beside the user
 // themes ($XDG_CONFIG_HOME/popadm/, else ~/.config/popadm/):

@@ -10,20 +10,26 @@ import (
 	"popd/internal/control"
 )
 
-const eventsUsage = "popadm events [--json]"
+const eventsUsage = "popadm events [--json] [--backlog N]"
 
 // events follows popd's events, like tail -f, until interrupted (exit 0)
-// or popd goes away (exit 1).
+// or popd goes away (exit 1). --backlog N starts with up to N past events
+// (popd keeps the last 256).
 func events(e *env, args []string) error {
 	fs := e.flags("events")
 	asJSON := fs.Bool("json", false, "")
+	backlog := fs.Int("backlog", 0, "")
 	if _, err := parse(fs, args, eventsUsage, 0, 0); err != nil {
 		return err
+	}
+	if *backlog < 0 {
+		return &usageError{msg: "--backlog must be 0 or more", usage: eventsUsage}
 	}
 	c, err := e.dial()
 	if err != nil {
 		return err
 	}
+	c.SetEventBacklog(*backlog)
 	ch, err := c.Events(e.ctx)
 	c.Close() // the events have a connection of their own
 	if err != nil {

@@ -8,7 +8,7 @@
 //	popadm user disable NAME          popadm user enable NAME
 //	popadm locks [--json]             popadm unlock NAME
 //	popadm penalties [--json]         popadm penalty clear SOURCE
-//	popadm events [--json]            popadm stats [--json]
+//	popadm events [--json] [--backlog N]  popadm stats [--json]
 //	popadm reload
 //
 // Every command takes -control PATH (default: $POPD_CONTROL; else
@@ -55,7 +55,7 @@ With no command, popadm opens the live dashboard (? in it lists the keys).
   unlock NAME                           break the lock on NAME's maildrop
   penalties [--json]                    sources slowed down by failed logins
   penalty clear SOURCE                  forget a source's failed logins
-  events [--json]                       follow popd's events until interrupted
+  events [--json] [--backlog N]         follow popd's events until interrupted
   stats [--json]                        counters
   reload                                reread the configuration, users and certificate
   themes                                list the dashboard's colour themes

@@ -35,6 +35,8 @@ type Client struct {
 	closed    atomic.Bool
 	closeOnce sync.Once
 	closeErr  error
+
+	backlog atomic.Int64 // past events Events asks for
 }
 
 // defaultHelloTimeout bounds Dial's hello exchange when ctx has no deadline.
@@ -224,8 +226,12 @@ func (c *Client) Events(ctx context.Context) (<-chan Event, error) {
 	if err != nil {
 		return nil, err
 	}
+	var params any
+	if n := c.backlog.Load(); n > 0 {
+		params = eventsParams{Backlog: int(n)}
+	}
 	var r subscribedResult
-	if err := ec.Call(ctx, "events", nil, &r); err != nil {
+	if err := ec.Call(ctx, "events", params, &r); err != nil {
 		ec.Close()
 		return nil, err
 	}
@@ -249,6 +255,11 @@ func (c *Client) Events(ctx context.Context) (<-chan Event, error) {
 	}()
 	return ch, nil
 }
+
+// SetEventBacklog makes later Events streams start with up to n of the
+// events popd published before (at most Backlog); 0, the default, streams
+// only what happens from now on.
+func (c *Client) SetEventBacklog(n int) { c.backlog.Store(int64(n)) }
 
 // Sessions lists the live POP3 sessions ("who").
 func (c *Client) Sessions(ctx context.Context) ([]Session, error) {

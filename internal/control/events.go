@@ -11,6 +11,11 @@ import (
 // newer ones are dropped.
 const SubscriberQueue = 1024
 
+// Backlog is how many past events the server keeps for subscribers that
+// ask for them ("events" with {"backlog":n}): the console shows what just
+// happened when it opens.
+const Backlog = 256
+
 // subscriber is one event stream's queue.
 type subscriber struct {
 	ch      chan queued
@@ -23,17 +28,24 @@ type queued struct {
 	dropped int64
 }
 
-// Publish sends e to every subscriber. It never blocks: a subscriber whose
-// queue is full loses the event, and is told how many it lost before the
-// next event it gets. Safe from any goroutine, before, during and after
-// Serve. A zero e.Time is set to now.
+// Publish keeps e for the backlog and sends it to every subscriber. It
+// never blocks: a subscriber whose queue is full loses the event, and is
+// told how many it lost before the next event it gets. Safe from any
+// goroutine, before, during and after Serve. A zero e.Time is set to now.
 func (s *Server) Publish(e Event) {
-	subs := s.subs.Load()
-	if subs == nil || len(*subs) == 0 {
-		return
-	}
 	if e.Time.IsZero() {
 		e.Time = time.Now()
+	}
+	s.evMu.Lock()
+	defer s.evMu.Unlock()
+	if len(s.recent) == Backlog {
+		copy(s.recent, s.recent[1:])
+		s.recent = s.recent[:Backlog-1]
+	}
+	s.recent = append(s.recent, e)
+	subs := s.subs.Load()
+	if subs == nil {
+		return
 	}
 	for _, sub := range *subs {
 		n := sub.dropped.Swap(0)
@@ -45,10 +57,16 @@ func (s *Server) Publish(e Event) {
 	}
 }
 
-func (s *Server) subscribe() *subscriber {
+// subscribe adds a subscriber whose queue starts with the last backlog
+// events (at most Backlog).
+func (s *Server) subscribe(backlog int) *subscriber {
 	sub := &subscriber{ch: make(chan queued, SubscriberQueue)}
-	s.subMu.Lock()
-	defer s.subMu.Unlock()
+	s.evMu.Lock()
+	defer s.evMu.Unlock()
+	backlog = min(max(backlog, 0), len(s.recent))
+	for _, e := range s.recent[len(s.recent)-backlog:] {
+		sub.ch <- queued{e: e}
+	}
 	var next []*subscriber
 	if old := s.subs.Load(); old != nil {
 		next = slices.Clone(*old)
@@ -59,8 +77,8 @@ func (s *Server) subscribe() *subscriber {
 }
 
 func (s *Server) unsubscribe(sub *subscriber) {
-	s.subMu.Lock()
-	defer s.subMu.Unlock()
+	s.evMu.Lock()
+	defer s.evMu.Unlock()
 	old := s.subs.Load()
 	if old == nil {
 		return

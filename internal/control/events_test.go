@@ -3,6 +3,7 @@ package control_test
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"testing"
 	"time"
@@ -171,4 +172,47 @@ func TestEventsInputEndsStream(t *testing.T) {
 	r.send(`{"id":2,"method":"who"}`)
 	r.expectClosed()
 	srv.Publish(control.Event{Type: "x"})
+}
+
+func TestEventsBacklog(t *testing.T) {
+	d := controltest.NewDaemon()
+	path, srv := serve(t, d, "", nil)
+	for i := 0; i < control.Backlog+10; i++ {
+		srv.Publish(control.Event{Type: control.EventLogin, Count: i})
+	}
+	ctx := t.Context()
+	c := dial(t, path)
+	live, err := c.Events(ctx) // no backlog asked: only what comes next
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.SetEventBacklog(3)
+	recent, err := c.Events(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv.Publish(control.Event{Type: control.EventLogin, Count: -1})
+	next := func(ch <-chan control.Event) int {
+		t.Helper()
+		select {
+		case e := <-ch:
+			return e.Count
+		case <-time.After(5 * time.Second):
+			t.Fatal("no event")
+			return 0
+		}
+	}
+	last := control.Backlog + 9
+	for _, want := range []int{last - 2, last - 1, last, -1} {
+		if got := next(recent); got != want {
+			t.Fatalf("with a backlog of 3: event %d, want %d", got, want)
+		}
+	}
+	if got := next(live); got != -1 {
+		t.Fatalf("without a backlog: first event %d, want the live one", got)
+	}
+	var ce *control.Error
+	if err := c.Call(ctx, "events", map[string]int{"backlog": -1}, nil); !errors.As(err, &ce) || ce.Code != "bad-request" {
+		t.Fatalf("backlog -1: %v", err)
+	}
 }

@@ -42,7 +42,12 @@ var methods = map[string]method{
 	"penalties": {call: func(c *conn, _ json.RawMessage) (any, error) {
 		return orEmpty(c.s.d.Penalties()), nil
 	}},
-	"events": {stream: true, call: func(*conn, json.RawMessage) (any, error) {
+	"events": {stream: true, params: `{"backlog"?:int}`, call: func(c *conn, raw json.RawMessage) (any, error) {
+		var p eventsParams
+		if !decodeParams(raw, &p) || p.Backlog < 0 {
+			return nil, errBadParams
+		}
+		c.backlog = p.Backlog
 		return subscribedResult{Subscribed: true}, nil
 	}},
 

@@ -2,6 +2,11 @@ package control
 
 // The params and results of the methods, shared by Server and Client.
 
+// eventsParams asks for up to Backlog past events before the live ones.
+type eventsParams struct {
+	Backlog int `json:"backlog,omitempty"`
+}
+
 type idParams struct {
 	ID string `json:"id"`
 }

@@ -45,8 +45,12 @@ type Server struct {
 	log    *slog.Logger
 	roleOf func(uid, gid uint32) (string, bool)
 
-	subMu sync.Mutex                    // serialises changes to subs
-	subs  atomic.Pointer[[]*subscriber] // read by Publish without a lock
+	// evMu serialises Publish with subscribing, so that a new subscriber's
+	// backlog and its live events meet without a gap or a repeat. It is
+	// held only for non-blocking sends.
+	evMu   sync.Mutex
+	subs   atomic.Pointer[[]*subscriber]
+	recent []Event // the last Backlog events, oldest first
 
 	mu    sync.Mutex
 	conns map[net.Conn]struct{}
@@ -153,6 +157,8 @@ type conn struct {
 	role string
 	by   string // "uid N (name)", for the Daemon
 	log  *slog.Logger
+	// backlog is how many past events an "events" call asked for.
+	backlog int
 }
 
 func (s *Server) serveConn(nc net.Conn) {
@@ -231,7 +237,7 @@ func (c *conn) serve() {
 		if stream {
 			// Subscribed before the answer: the client misses nothing
 			// published after it has read {"subscribed":true}.
-			sub = c.s.subscribe()
+			sub = c.s.subscribe(c.backlog)
 		}
 		if err := c.reply(resp); err != nil {
 			if sub != nil {
