@@ -117,7 +117,7 @@ func (s *Server) Users() ([]control.User, error) {
 	for _, u := range s.be.users.Users() {
 		cu := control.User{Name: u.Name, Scheme: u.Scheme, Disabled: u.Disabled, LastLogin: s.be.lastLogin(u.Name)}
 		if dir, err := MaildirPath(s.be.settings().template, u); err == nil {
-			cu.Messages, cu.Octets = maildropUsage(dir)
+			cu.Messages, cu.Octets = s.usage.get(dir)
 			_, cu.Locked, _ = maildir.ReadLock(dir)
 		}
 		out = append(out, cu)
@@ -125,8 +125,37 @@ func (s *Server) Users() ([]control.User, error) {
 	return out, nil
 }
 
-// maildropUsage counts the messages in new/ and cur/ and their file sizes.
-func maildropUsage(dir string) (n int, octets int64) {
+// usageCache remembers each maildrop's message count and size, keyed by
+// the modification times of its new/ and cur/ folders, which every
+// delivery, deletion and rename changes: the console polls the users list
+// every second, and a large maildrop must not be re-read each time.
+type usageCache struct {
+	mu sync.Mutex
+	m  map[string]usage
+}
+
+type usage struct {
+	stamp    [2]time.Time // mtimes of new/ and cur/
+	messages int
+	octets   int64
+}
+
+// get counts the messages in dir's new/ and cur/ and their file sizes,
+// reading the folders only when they changed since the last count.
+func (c *usageCache) get(dir string) (int, int64) {
+	var stamp [2]time.Time
+	for i, sub := range []string{"new", "cur"} {
+		if fi, err := os.Stat(filepath.Join(dir, sub)); err == nil {
+			stamp[i] = fi.ModTime()
+		}
+	}
+	c.mu.Lock()
+	u, ok := c.m[dir]
+	c.mu.Unlock()
+	if ok && u.stamp == stamp {
+		return u.messages, u.octets
+	}
+	u = usage{stamp: stamp}
 	for _, sub := range []string{"new", "cur"} {
 		ents, _ := os.ReadDir(filepath.Join(dir, sub))
 		for _, e := range ents {
@@ -134,13 +163,28 @@ func maildropUsage(dir string) (n int, octets int64) {
 				continue
 			}
 			if fi, err := e.Info(); err == nil && fi.Mode().IsRegular() {
-				n++
-				octets += fi.Size()
+				u.messages++
+				u.octets += fi.Size()
 			}
 		}
 	}
-	return n, octets
+	// Folder times are coarse (a clock tick): a count made just after a
+	// change might share its stamp with a change still to come, so only a
+	// count of folders quiet for a while is kept.
+	if time.Since(stamp[0]) > usageQuiet && time.Since(stamp[1]) > usageQuiet {
+		c.mu.Lock()
+		if c.m == nil {
+			c.m = map[string]usage{}
+		}
+		c.m[dir] = u
+		c.mu.Unlock()
+	}
+	return u.messages, u.octets
 }
+
+// usageQuiet is how long a maildrop's folders must have been unchanged for
+// its count to be kept.
+const usageQuiet = 2 * time.Second
 
 // userChanged reloads the users table at once after an edit, and tells.
 func (s *Server) userChanged(name, what, by string) error {

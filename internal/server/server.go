@@ -38,6 +38,7 @@ type Server struct {
 	logins      minuteCounter
 	failures    minuteCounter
 	bytesClosed atomic.Int64
+	usage       usageCache // maildrop sizes for the users list
 
 	nextID   atomic.Uint64
 	mu       sync.Mutex
