@@ -90,23 +90,9 @@ func (m Model) body(w, h int) []string {
 		}
 		return append(table, m.detailPane(pw, ph, false)...)
 	case viewUsers:
-		empty := "no users"
-		switch {
-		case !m.loaded[viewUsers]:
-			empty = "waiting for popd…"
-		case m.users.filter != "":
-			empty = "no users match the filter"
-		}
-		return m.users.view(st, w, h, now, empty)
+		return m.users.view(st, w, h, now, m.emptyText(viewUsers, m.users.filter, "no users", "users"))
 	case viewLocks:
-		empty := "no maildrop is locked"
-		switch {
-		case !m.loaded[viewLocks]:
-			empty = "waiting for popd…"
-		case m.locks.filter != "":
-			empty = "no locks match the filter"
-		}
-		return m.locks.view(st, w, h, now, empty)
+		return m.locks.view(st, w, h, now, m.emptyText(viewLocks, m.locks.filter, "no maildrop is locked", "locks"))
 	}
 	return m.eventsView(w, h)
 }
@@ -297,4 +283,16 @@ func padTo(s string, w int) string {
 		return s + strings.Repeat(" ", w-n)
 	}
 	return s
+}
+
+// emptyText is what an empty table of view v says: still loading, nothing
+// matching the filter, or none at all.
+func (m *Model) emptyText(v view, filter, none, what string) string {
+	switch {
+	case !m.loaded[v]:
+		return "waiting for popd…"
+	case filter != "":
+		return "no " + what + " match the filter"
+	}
+	return none
 }
