@@ -57,7 +57,7 @@ func events(e *env, args []string) error {
 // "15:04:05  login            user=alice session=7 remote=192.0.2.1:50123".
 func eventLine(ev control.Event) string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "%s  %-16s", ev.Time.Local().Format("15:04:05"), clean(ev.Type))
+	fmt.Fprintf(&b, "%s  %-16s", ev.Time.Local().Format("15:04:05"), clean(string(ev.Type)))
 	str := func(k, v string) {
 		if v == "" {
 			return

@@ -15,6 +15,7 @@ import (
 
 	"popd/internal/control"
 	"popd/internal/control/controltest"
+	"popd/internal/event"
 	"popd/internal/userdb"
 )
 
@@ -375,7 +376,7 @@ func TestEvents(t *testing.T) {
 		line := strings.SplitN(got, "\n", 2)[0]
 		if asJSON {
 			var ev control.Event
-			if err := json.Unmarshal([]byte(line), &ev); err != nil || ev.Type != control.EventKicked || ev.Session != "7" {
+			if err := json.Unmarshal([]byte(line), &ev); err != nil || ev.Type != event.Kicked || ev.Session != "7" {
 				t.Errorf("json event %q: %v", line, err)
 			}
 		} else if !regexp.MustCompile(`^\d\d:\d\d:\d\d  session\.kicked +user=alice session=7 by="uid \d+.*"$`).MatchString(line) {

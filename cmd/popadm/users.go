@@ -277,11 +277,11 @@ func fileError(name string, err error) error {
 	case err == nil:
 		return nil
 	case errors.Is(err, userdb.ErrUnknownUser):
-		return &control.Error{Code: "not-found", Message: fmt.Sprintf("no user %q", name)}
+		return &control.Error{Code: control.CodeNotFound, Message: fmt.Sprintf("no user %q", name)}
 	case errors.Is(err, userdb.ErrUserExists):
-		return &control.Error{Code: "conflict", Message: fmt.Sprintf("user %q already exists", name)}
+		return &control.Error{Code: control.CodeConflict, Message: fmt.Sprintf("user %q already exists", name)}
 	case errors.Is(err, userdb.ErrInvalidName), errors.Is(err, userdb.ErrInvalidPassword):
-		return &control.Error{Code: "invalid", Message: err.Error()}
+		return &control.Error{Code: control.CodeInvalid, Message: err.Error()}
 	}
 	return err
 }

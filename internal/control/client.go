@@ -107,7 +107,7 @@ func (c *Client) handshake(ctx context.Context) error {
 	case h.Hello.Hello != helloWord:
 		return fmt.Errorf("control: %s does not speak the popd control protocol", c.path)
 	case h.Version != Version:
-		return fmt.Errorf("control: %s: %w", c.path, &Error{Code: "unsupported-version",
+		return fmt.Errorf("control: %s: %w", c.path, &Error{Code: CodeUnsupportedVersion,
 			Message: fmt.Sprintf("popd speaks control protocol version %d, this program version %d; use the popadm that came with popd", h.Version, Version)})
 	}
 	c.hello = h.Hello

@@ -5,6 +5,8 @@ import (
 	"slices"
 	"sync/atomic"
 	"time"
+
+	"popd/internal/event"
 )
 
 // SubscriberQueue is how many events wait for one slow subscriber before
@@ -108,7 +110,7 @@ func (c *conn) stream(sub *subscriber) {
 		select {
 		case q := <-sub.ch:
 			if q.dropped > 0 {
-				if writeFrame(w, Event{Type: EventDropped, Time: q.e.Time, Count: int(q.dropped)}) != nil {
+				if writeFrame(w, Event{Type: event.Dropped, Time: q.e.Time, Count: int(q.dropped)}) != nil {
 					return
 				}
 			}

@@ -10,6 +10,7 @@ import (
 
 	"popd/internal/control"
 	"popd/internal/control/controltest"
+	"popd/internal/event"
 )
 
 func TestEventsFanOut(t *testing.T) {
@@ -28,12 +29,12 @@ func TestEventsFanOut(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	srv.Publish(control.Event{Type: control.EventLogin, User: "alice", Session: "7"})
+	srv.Publish(control.Event{Type: event.Login, User: "alice", Session: "7"})
 	if err := c.Kick(ctx, "7"); err != nil { // the daemon publishes session.kicked
 		t.Fatal(err)
 	}
-	srv.Publish(control.Event{Type: control.EventSessionClosed, Session: "7", Octets: 1234})
-	want := []string{control.EventLogin, control.EventKicked, control.EventSessionClosed}
+	srv.Publish(control.Event{Type: event.SessionClosed, Session: "7", Octets: 1234})
+	want := []event.Kind{event.Login, event.Kicked, event.SessionClosed}
 	for name, ch := range map[string]<-chan control.Event{"a": a, "b": b} {
 		for _, typ := range want {
 			select {
@@ -41,7 +42,7 @@ func TestEventsFanOut(t *testing.T) {
 				if e.Type != typ || e.Time.IsZero() {
 					t.Errorf("%s: got %+v, want %s", name, e, typ)
 				}
-				if e.Type == control.EventKicked && e.By != me(t) {
+				if e.Type == event.Kicked && e.By != me(t) {
 					t.Errorf("kicked by %q", e.By)
 				}
 			case <-time.After(10 * time.Second):
@@ -54,8 +55,8 @@ func TestEventsFanOut(t *testing.T) {
 	stopB()
 	for range b {
 	}
-	srv.Publish(control.Event{Type: control.EventDelivered, User: "alice"})
-	if e := <-a; e.Type != control.EventDelivered {
+	srv.Publish(control.Event{Type: event.Delivered, User: "alice"})
+	if e := <-a; e.Type != event.Delivered {
 		t.Errorf("a after b left: %+v", e)
 	}
 	// The client is still usable for calls.
@@ -79,7 +80,7 @@ func TestSlowSubscriber(t *testing.T) {
 	const n = 100_000
 	start := time.Now()
 	var worst time.Duration
-	e := control.Event{Type: control.EventCommand, Time: time.Now(), Session: "1", Reason: "RETR"}
+	e := control.Event{Type: event.Delivered, Time: time.Now(), Session: "1", Reason: "RETR"}
 	for range n {
 		t0 := time.Now()
 		srv.Publish(e)
@@ -116,7 +117,7 @@ func TestSlowSubscriber(t *testing.T) {
 				done <- r
 				return
 			}
-			if ev.Type == control.EventDropped {
+			if ev.Type == event.Dropped {
 				if lastWasNotice || ev.Count <= 0 {
 					r.err = fmt.Errorf("bad drop notice %+v (after a notice: %v)", ev, lastWasNotice)
 					done <- r
@@ -178,7 +179,7 @@ func TestEventsBacklog(t *testing.T) {
 	d := controltest.NewDaemon()
 	path, srv := serve(t, d, "", nil)
 	for i := 0; i < control.Backlog+10; i++ {
-		srv.Publish(control.Event{Type: control.EventLogin, Count: i})
+		srv.Publish(control.Event{Type: event.Login, Count: i})
 	}
 	ctx := t.Context()
 	c := dial(t, path)
@@ -191,7 +192,7 @@ func TestEventsBacklog(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv.Publish(control.Event{Type: control.EventLogin, Count: -1})
+	srv.Publish(control.Event{Type: event.Login, Count: -1})
 	next := func(ch <-chan control.Event) int {
 		t.Helper()
 		select {
@@ -212,7 +213,7 @@ func TestEventsBacklog(t *testing.T) {
 		t.Fatalf("without a backlog: first event %d, want the live one", got)
 	}
 	var ce *control.Error
-	if err := c.Call(ctx, "events", map[string]int{"backlog": -1}, nil); !errors.As(err, &ce) || ce.Code != "bad-request" {
+	if err := c.Call(ctx, "events", map[string]int{"backlog": -1}, nil); !errors.As(err, &ce) || ce.Code != control.CodeBadRequest {
 		t.Fatalf("backlog -1: %v", err)
 	}
 }

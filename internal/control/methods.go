@@ -99,7 +99,7 @@ var methods = map[string]method{
 		if !decodeParams(raw, &p) || p.User == "" {
 			return nil, errBadParams
 		}
-		return nil, c.s.d.BreakLock(p.User, c.by)
+		return nil, c.s.d.Unlock(p.User, c.by)
 	}},
 	"penalty_clear": {admin: true, params: `{"source":string}`, call: func(c *conn, raw json.RawMessage) (any, error) {
 		var p sourceParams

@@ -166,13 +166,13 @@ func (s *Server) serveConn(nc net.Conn) {
 	uid, gid, pid, err := peerCred(nc)
 	if err != nil {
 		s.log.Error("control: cannot identify a peer", "err", err)
-		s.refuse(nc, &Error{Code: "forbidden", Message: "popd cannot identify the peer"})
+		s.refuse(nc, &Error{Code: CodeForbidden, Message: "popd cannot identify the peer"})
 		return
 	}
 	role, ok := s.roleOf(uid, gid)
 	if !ok {
 		s.log.Warn("control: peer refused", "uid", uid, "gid", gid, "pid", pid)
-		s.refuse(nc, &Error{Code: "forbidden", Message: fmt.Sprintf("uid %d is not allowed to use the popd control socket", uid)})
+		s.refuse(nc, &Error{Code: CodeForbidden, Message: fmt.Sprintf("uid %d is not allowed to use the popd control socket", uid)})
 		return
 	}
 	c := &conn{s: s, nc: nc, r: bufio.NewReaderSize(nc, MaxFrame+2), role: role, by: describePeer(uid)}
@@ -196,19 +196,19 @@ func (c *conn) serve() {
 	line, err := readFrame(c.r)
 	if err != nil {
 		if errors.Is(err, errFrameTooLong) {
-			c.s.refuse(c.nc, &Error{Code: "bad-request", Message: "frame longer than 64 KiB"})
+			c.s.refuse(c.nc, &Error{Code: CodeBadRequest, Message: "frame longer than 64 KiB"})
 		}
 		return
 	}
 	var h Hello
 	if err := json.Unmarshal(line, &h); err != nil || h.Hello != helloWord {
-		c.s.refuse(c.nc, &Error{Code: "bad-request",
+		c.s.refuse(c.nc, &Error{Code: CodeBadRequest,
 			Message: fmt.Sprintf(`expected a hello: {"hello":%q,"version":%d}`, helloWord, Version)})
 		return
 	}
 	if h.Version != Version {
 		c.log.Info("control: client speaks another protocol version", "version", h.Version)
-		c.s.refuse(c.nc, &Error{Code: "unsupported-version",
+		c.s.refuse(c.nc, &Error{Code: CodeUnsupportedVersion,
 			Message: fmt.Sprintf("popd speaks control protocol version %d only", Version)})
 		return
 	}
@@ -220,16 +220,16 @@ func (c *conn) serve() {
 			switch {
 			case errors.Is(err, errFrameTooLong):
 				c.log.Info("control: request too long")
-				c.reply(Response{Error: &Error{Code: "bad-request", Message: "frame longer than 64 KiB"}})
+				c.reply(Response{Error: &Error{Code: CodeBadRequest, Message: "frame longer than 64 KiB"}})
 			case errors.Is(err, io.ErrUnexpectedEOF):
-				c.reply(Response{Error: &Error{Code: "bad-request", Message: "request without a line ending"}})
+				c.reply(Response{Error: &Error{Code: CodeBadRequest, Message: "request without a line ending"}})
 			}
 			return
 		}
 		var req Request
 		if err := json.Unmarshal(line, &req); err != nil {
 			c.log.Info("control: malformed request")
-			c.reply(Response{ID: req.ID, Error: &Error{Code: "bad-request", Message: "malformed request: want one JSON object per line"}})
+			c.reply(Response{ID: req.ID, Error: &Error{Code: CodeBadRequest, Message: "malformed request: want one JSON object per line"}})
 			return
 		}
 		resp, stream := c.handle(req)
@@ -263,14 +263,14 @@ func (c *conn) handle(req Request) (resp Response, stream bool) {
 	m, ok := methods[req.Method]
 	switch {
 	case !ok:
-		resp.Error = &Error{Code: "bad-request", Message: "unknown method"}
+		resp.Error = &Error{Code: CodeBadRequest, Message: "unknown method"}
 		return resp, false
 	case m.admin && c.role != RoleAdmin:
 		c.log.Info("control: forbidden", "method", req.Method)
-		resp.Error = &Error{Code: "forbidden", Message: req.Method + " needs the admin role"}
+		resp.Error = &Error{Code: CodeForbidden, Message: req.Method + " needs the admin role"}
 		return resp, false
 	case m.params == "" && !decodeParams(req.Params, &struct{}{}):
-		resp.Error = &Error{Code: "bad-request", Message: req.Method + " takes no params"}
+		resp.Error = &Error{Code: CodeBadRequest, Message: req.Method + " takes no params"}
 		return resp, false
 	}
 	result, err := c.call(req.Method, m, req.Params)
@@ -286,10 +286,10 @@ func (c *conn) handle(req Request) (resp Response, stream bool) {
 		var e *Error
 		switch {
 		case errors.Is(err, errBadParams):
-			e = &Error{Code: "bad-request", Message: "params for " + req.Method + ": want " + m.params}
+			e = &Error{Code: CodeBadRequest, Message: "params for " + req.Method + ": want " + m.params}
 		case errors.As(err, &e):
 		default:
-			e = &Error{Code: "internal", Message: err.Error()}
+			e = &Error{Code: CodeInternal, Message: err.Error()}
 		}
 		resp.Result, resp.Error = nil, e
 	}
@@ -315,7 +315,7 @@ func (c *conn) call(name string, m method, params json.RawMessage) (result any, 
 	defer func() {
 		if v := recover(); v != nil {
 			c.log.Error("control: panic in a call", "method", name, "panic", v, "stack", string(debug.Stack()))
-			result, err = nil, &Error{Code: "internal", Message: "internal error"}
+			result, err = nil, &Error{Code: CodeInternal, Message: "internal error"}
 		}
 	}()
 	return m.call(c, params)

@@ -18,6 +18,7 @@ import (
 
 	"popd/internal/control"
 	"popd/internal/control/controltest"
+	"popd/internal/event"
 )
 
 // serve runs a control server for d at path (a new short temporary
@@ -111,7 +112,7 @@ func (r *raw) read(v any) {
 }
 
 // expectError reads a Response and checks its id and error code.
-func (r *raw) expectError(id int64, code string) *control.Error {
+func (r *raw) expectError(id int64, code control.ErrorCode) *control.Error {
 	r.t.Helper()
 	var resp control.Response
 	r.read(&resp)
@@ -161,7 +162,7 @@ func TestHelloVersionMismatch(t *testing.T) {
 	r.send(`{"hello":"popd-control","version":99}`)
 	var e struct{ Error *control.Error }
 	r.read(&e)
-	if e.Error == nil || e.Error.Code != "unsupported-version" {
+	if e.Error == nil || e.Error.Code != control.CodeUnsupportedVersion {
 		t.Errorf("got %+v", e.Error)
 	}
 	r.expectClosed()
@@ -171,7 +172,7 @@ func TestHelloVersionMismatch(t *testing.T) {
 		r.send(first)
 		var e struct{ Error *control.Error }
 		r.read(&e)
-		if e.Error == nil || e.Error.Code != "bad-request" {
+		if e.Error == nil || e.Error.Code != control.CodeBadRequest {
 			t.Errorf("%.20q: got %+v", first, e.Error)
 		}
 		r.expectClosed()
@@ -199,7 +200,7 @@ func TestClientVersionMismatch(t *testing.T) {
 	}()
 	_, err = control.Dial(t.Context(), path)
 	var ce *control.Error
-	if !errors.As(err, &ce) || ce.Code != "unsupported-version" {
+	if !errors.As(err, &ce) || ce.Code != control.CodeUnsupportedVersion {
 		t.Fatalf("got %v", err)
 	}
 	t.Log(err)
@@ -321,13 +322,13 @@ func TestErrors(t *testing.T) {
 	ctx := t.Context()
 
 	var ce *control.Error
-	if err := c.Kick(ctx, "nope"); !errors.As(err, &ce) || ce.Code != "not-found" || ce.Message != "no session nope" {
+	if err := c.Kick(ctx, "nope"); !errors.As(err, &ce) || ce.Code != control.CodeNotFound || ce.Message != "no session nope" {
 		t.Errorf("Kick: %v", err)
 	}
-	if err := c.SetPassword(ctx, "nobody", "x"); !errors.As(err, &ce) || ce.Code != "not-found" {
+	if err := c.SetPassword(ctx, "nobody", "x"); !errors.As(err, &ce) || ce.Code != control.CodeNotFound {
 		t.Errorf("SetPassword: %v", err)
 	}
-	if _, err := c.Sessions(ctx); !errors.As(err, &ce) || ce.Code != "internal" {
+	if _, err := c.Sessions(ctx); !errors.As(err, &ce) || ce.Code != control.CodeInternal {
 		t.Errorf("panicking Sessions: %v", err)
 	}
 	// Still serving on the same connection.
@@ -339,7 +340,7 @@ func TestErrors(t *testing.T) {
 	d2 := controltest.NewDaemon()
 	d2.FailReload(errors.New("userdb: users: permission denied"))
 	path2, _ := serve(t, d2, "", nil)
-	if err := dial(t, path2).Reload(ctx); !errors.As(err, &ce) || ce.Code != "internal" || ce.Message != "userdb: users: permission denied" {
+	if err := dial(t, path2).Reload(ctx); !errors.As(err, &ce) || ce.Code != control.CodeInternal || ce.Message != "userdb: users: permission denied" {
 		t.Errorf("Reload: %v", err)
 	}
 
@@ -479,8 +480,8 @@ func TestMonitorRole(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv.Publish(control.Event{Type: control.EventLogin, User: "alice"})
-	if e := <-events; e.Type != control.EventLogin {
+	srv.Publish(control.Event{Type: event.Login, User: "alice"})
+	if e := <-events; e.Type != event.Login {
 		t.Errorf("event %+v", e)
 	}
 
@@ -497,7 +498,7 @@ func TestMonitorRole(t *testing.T) {
 	}
 	for name, f := range admin {
 		var ce *control.Error
-		if err := f(); !errors.As(err, &ce) || ce.Code != "forbidden" {
+		if err := f(); !errors.As(err, &ce) || ce.Code != control.CodeForbidden {
 			t.Errorf("%s as monitor: %v", name, err)
 		}
 	}
@@ -513,7 +514,7 @@ func TestRefusedByRole(t *testing.T) {
 	_, err := control.Dial(t.Context(), path)
 	want := fmt.Sprintf("uid %d is not allowed to use the popd control socket", os.Getuid())
 	var ce *control.Error
-	if !errors.As(err, &ce) || ce.Code != "forbidden" || ce.Message != want {
+	if !errors.As(err, &ce) || ce.Code != control.CodeForbidden || ce.Message != want {
 		t.Fatalf("got %v", err)
 	}
 	if !strings.Contains(err.Error(), path) {

@@ -3,6 +3,8 @@ package control
 import (
 	"encoding/json"
 	"time"
+
+	"popd/internal/event"
 )
 
 // Version is the control protocol's version, exchanged in the hello.
@@ -28,15 +30,27 @@ type Response struct {
 	Error  *Error          `json:"error,omitempty"`
 }
 
-// Error is a failed call. Code is a stable word for scripts ("not-found",
-// "forbidden", "invalid", "conflict", "internal", "unsupported-version",
-// "bad-request"); Message is for people.
+// ErrorCode is a stable word for scripts, telling why a call failed.
+type ErrorCode string
+
+// The error codes.
+const (
+	CodeNotFound           ErrorCode = "not-found"           // no such session, user or lock
+	CodeForbidden          ErrorCode = "forbidden"           // the peer's role does not allow it
+	CodeInvalid            ErrorCode = "invalid"             // a bad name, password, address or configuration
+	CodeConflict           ErrorCode = "conflict"            // exists already, or is in use
+	CodeInternal           ErrorCode = "internal"            // popd failed; its log says why
+	CodeUnsupportedVersion ErrorCode = "unsupported-version" // the peers speak different versions
+	CodeBadRequest         ErrorCode = "bad-request"         // not a request this API understands
+)
+
+// Error is a failed call: a Code for scripts, a Message for people.
 type Error struct {
-	Code    string `json:"code"`
-	Message string `json:"message"`
+	Code    ErrorCode `json:"code"`
+	Message string    `json:"message"`
 }
 
-func (e *Error) Error() string { return e.Code + ": " + e.Message }
+func (e *Error) Error() string { return string(e.Code) + ": " + e.Message }
 
 // Hello is the first frame each side sends. The server's says which role
 // the peer was given.
@@ -106,30 +120,14 @@ type Stats struct {
 	BytesSent      int64         `json:"bytes_sent"`
 }
 
-// Event types.
-const (
-	EventSessionOpened = "session.opened"
-	EventLogin         = "login"
-	EventLoginFailed   = "login.failed"
-	EventCommand       = "command"
-	EventSessionClosed = "session.closed"
-	EventKicked        = "session.kicked"
-	EventDelivered     = "mail.delivered"
-	EventUsersReloaded = "users.reloaded"
-	EventUserChanged   = "user.changed"
-	EventLockBroken    = "lock.broken"
-	EventPenalty       = "penalty"
-	EventDropped       = "events.dropped" // this subscriber lost Count events
-)
-
 // Event is one thing that happened in the daemon.
 type Event struct {
-	Type    string    `json:"type"`
-	Time    time.Time `json:"time"`
-	Session string    `json:"session,omitempty"`
-	User    string    `json:"user,omitempty"`
-	Remote  string    `json:"remote,omitempty"`
-	Reason  string    `json:"reason,omitempty"`
+	Type    event.Kind `json:"type"`
+	Time    time.Time  `json:"time"`
+	Session string     `json:"session,omitempty"`
+	User    string     `json:"user,omitempty"`
+	Remote  string     `json:"remote,omitempty"`
+	Reason  string     `json:"reason,omitempty"`
 	// Counts: messages retrieved and deleted, octets sent (session.closed);
 	// events lost (events.dropped); users (users.reloaded).
 	Retrieved int   `json:"retrieved,omitempty"`
@@ -152,7 +150,7 @@ type Daemon interface {
 	DeleteUser(name string, purgeMail bool, by string) error
 	SetDisabled(name string, disabled bool, by string) error
 	Locks() ([]Lock, error)
-	BreakLock(user, by string) error
+	Unlock(user, by string) error
 	Penalties() []Penalty
 	ClearPenalty(source, by string) error
 	Reload(by string) error

@@ -11,6 +11,8 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"popd/internal/event"
 )
 
 var (
@@ -92,7 +94,7 @@ func (s *Session) loggedIn(user, method string, mbox Mailbox, err error) error {
 	if err != nil {
 		code := wireError(err).Code
 		s.log.Info("login failed", "user", user, "method", method, "remote", addr(s.info.RemoteAddr), "reason", code)
-		s.event(Event{Type: "login.failed", User: user, Reason: code})
+		s.event(Event{Type: event.LoginFailed, User: user, Reason: code})
 		s.failures++
 		max := s.cfg.MaxAuthFailures
 		if max <= 0 {
@@ -113,7 +115,7 @@ func (s *Session) loggedIn(user, method string, mbox Mailbox, err error) error {
 	s.snap.User = user
 	s.mu.Unlock()
 	s.log.Info("login", "user", user, "method", method, "remote", addr(s.info.RemoteAddr), "tls", s.info.TLS, "messages", mbox.Count())
-	s.event(Event{Type: "login", User: user, Reason: method})
+	s.event(Event{Type: event.Login, User: user, Reason: method})
 	s.reply("+OK maildrop locked and ready, %d messages", mbox.Count())
 	return nil
 }

@@ -13,6 +13,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"popd/internal/event"
 )
 
 // Config is what every session of a server shares.
@@ -54,7 +56,7 @@ type Config struct {
 
 // Event is something that happened in a session, for the live registry.
 type Event struct {
-	Type      string // "login", "login.failed" or "session.closed"
+	Type      event.Kind // event.Login, event.LoginFailed or event.SessionClosed
 	Session   string
 	User      string
 	Remote    string
@@ -312,7 +314,7 @@ func (s *Session) finish(end string) {
 	s.log.Info("session end", "user", info.User, "reason", end,
 		"retr", info.Retrieved, "dele", s.removed, "bytes", info.Octets,
 		"duration", time.Since(info.Since).Round(time.Millisecond))
-	s.event(Event{Type: "session.closed", User: info.User, Reason: end,
+	s.event(Event{Type: event.SessionClosed, User: info.User, Reason: end,
 		Retrieved: info.Retrieved, Deleted: s.removed, Octets: info.Octets})
 }
 

@@ -14,6 +14,7 @@ import (
 
 	"popd/internal/config"
 	"popd/internal/control"
+	"popd/internal/event"
 )
 
 // startControl serves the control API for e's daemon on a Unix socket in a
@@ -43,7 +44,7 @@ func (e *env) startControl(t testing.TB) *control.Client {
 }
 
 // nextEvent waits up to d for an event of type typ.
-func nextEvent(t *testing.T, ch <-chan control.Event, typ string, d time.Duration) control.Event {
+func nextEvent(t *testing.T, ch <-chan control.Event, typ event.Kind, d time.Duration) control.Event {
 	t.Helper()
 	timeout := time.After(d)
 	for {
@@ -93,10 +94,10 @@ func TestControlKickKeepsMail(t *testing.T) {
 	if !c.closed(2 * time.Second) {
 		t.Fatal("kicked client still connected")
 	}
-	if ev := nextEvent(t, events, control.EventKicked, 2*time.Second); ev.Session != s.ID || ev.By == "" {
+	if ev := nextEvent(t, events, event.Kicked, 2*time.Second); ev.Session != s.ID || ev.By == "" {
 		t.Fatalf("kick event: %+v", ev)
 	}
-	if ev := nextEvent(t, events, control.EventSessionClosed, 2*time.Second); ev.Deleted != 0 || ev.Reason != "stopped" {
+	if ev := nextEvent(t, events, event.SessionClosed, 2*time.Second); ev.Deleted != 0 || ev.Reason != "stopped" {
 		t.Fatalf("closed event: %+v", ev)
 	}
 	if n := len(e.files("alice")); n != 2 {
@@ -106,11 +107,11 @@ func TestControlKickKeepsMail(t *testing.T) {
 	c = e.login(alice)
 	c.ok("DELE 1")
 	c.ok("QUIT")
-	if ev := nextEvent(t, events, control.EventSessionClosed, 2*time.Second); ev.Deleted != 1 || ev.Reason != "quit" {
+	if ev := nextEvent(t, events, event.SessionClosed, 2*time.Second); ev.Deleted != 1 || ev.Reason != "quit" {
 		t.Fatalf("closed event after QUIT: %+v", ev)
 	}
 	var nf *control.Error
-	if err := ctl.Kick(ctx, "999"); !errors.As(err, &nf) || nf.Code != "not-found" {
+	if err := ctl.Kick(ctx, "999"); !errors.As(err, &nf) || nf.Code != control.CodeNotFound {
 		t.Fatalf("kick of an unknown session: %v", err)
 	}
 }
@@ -152,10 +153,10 @@ func TestControlUsers(t *testing.T) {
 		}
 	}
 	var ce *control.Error
-	if err := ctl.AddUser(ctx, "dave", "x"); !errors.As(err, &ce) || ce.Code != "conflict" {
+	if err := ctl.AddUser(ctx, "dave", "x"); !errors.As(err, &ce) || ce.Code != control.CodeConflict {
 		t.Fatalf("adding dave twice: %v", err)
 	}
-	if err := ctl.AddUser(ctx, "../evil", "x"); !errors.As(err, &ce) || ce.Code != "invalid" {
+	if err := ctl.AddUser(ctx, "../evil", "x"); !errors.As(err, &ce) || ce.Code != control.CodeInvalid {
 		t.Fatalf("adding ../evil: %v", err)
 	}
 	e.deliver("dave", "Subject: kept\n\n")
@@ -180,17 +181,17 @@ func TestControlDeliveryEvent(t *testing.T) {
 	}
 	time.Sleep(100 * time.Millisecond) // the watches are set up
 	name := e.deliver("alice", "Subject: second\n\n")
-	if ev := nextEvent(t, events, control.EventDelivered, time.Second); ev.User != "alice" || ev.Reason != name {
+	if ev := nextEvent(t, events, event.Delivered, time.Second); ev.User != "alice" || ev.Reason != name {
 		t.Fatalf("delivery event: %+v", ev)
 	}
 	// A maildir created by a first delivery is picked up, and that
 	// delivery announced, within the rescan period.
 	first := e.deliver("newbie", "Subject: hello\n\n")
-	if ev := nextEvent(t, events, control.EventDelivered, time.Second+deliveryRescan); ev.User != "newbie" || ev.Reason != first {
+	if ev := nextEvent(t, events, event.Delivered, time.Second+deliveryRescan); ev.User != "newbie" || ev.Reason != first {
 		t.Fatalf("first delivery into a new maildir: %+v", ev)
 	}
 	second := e.deliver("newbie", "Subject: again\n\n")
-	if ev := nextEvent(t, events, control.EventDelivered, time.Second); ev.User != "newbie" || ev.Reason != second {
+	if ev := nextEvent(t, events, event.Delivered, time.Second); ev.User != "newbie" || ev.Reason != second {
 		t.Fatalf("second delivery: %+v", ev)
 	}
 }
@@ -222,7 +223,7 @@ func TestControlLocksAndPenalties(t *testing.T) {
 		c.ok("USER alice")
 		c.err("PASS x", "-ERR [AUTH] invalid user name or password")
 	}
-	if ev := nextEvent(t, events, control.EventPenalty, 2*time.Second); ev.Remote != "127.0.0.1/32" || ev.Count != 2 {
+	if ev := nextEvent(t, events, event.Penalty, 2*time.Second); ev.Remote != "127.0.0.1/32" || ev.Count != 2 {
 		t.Fatalf("penalty event: %+v", ev)
 	}
 	p, _ := ctl.Penalties(ctx)
@@ -285,7 +286,7 @@ func BenchmarkControlEvents(b *testing.B) {
 	go func() {
 		for ev := range events {
 			received.Add(1)
-			if ev.Type == control.EventDropped {
+			if ev.Type == event.Dropped {
 				dropped.Add(int64(ev.Count))
 			}
 		}
@@ -346,7 +347,7 @@ func TestControlReloadConfiguration(t *testing.T) {
 	// A configuration that does not validate changes nothing.
 	next.IdleTimeout.Duration = 0
 	var ce *control.Error
-	if err := ctl.Reload(ctx); !errors.As(err, &ce) || ce.Code != "invalid" {
+	if err := ctl.Reload(ctx); !errors.As(err, &ce) || ce.Code != control.CodeInvalid {
 		t.Fatalf("reload of a bad configuration: %v", err)
 	}
 	if !containsLine(e.dial().capa(), "EXPIRE NEVER") {

@@ -12,6 +12,7 @@ import (
 
 	"popd/internal/config"
 	"popd/internal/control"
+	"popd/internal/event"
 	"popd/internal/maildir"
 	"popd/internal/pop3"
 	"popd/internal/userdb"
@@ -37,12 +38,12 @@ func (s *Server) publish(e control.Event) {
 // onSessionEvent turns a session's events into counters and control events.
 func (s *Server) onSessionEvent(e pop3.Event) {
 	switch e.Type {
-	case "login":
+	case event.Login:
 		s.logins.add()
 		s.be.recordLogin(e.User)
-	case "login.failed":
+	case event.LoginFailed:
 		s.failures.add()
-	case "session.closed":
+	case event.SessionClosed:
 		s.bytesClosed.Add(e.Octets)
 	}
 	s.publish(control.Event{Type: e.Type, Session: e.Session, User: e.User, Remote: e.Remote,
@@ -50,11 +51,11 @@ func (s *Server) onSessionEvent(e pop3.Event) {
 }
 
 func notFound(format string, args ...any) error {
-	return &control.Error{Code: "not-found", Message: fmt.Sprintf(format, args...)}
+	return &control.Error{Code: control.CodeNotFound, Message: fmt.Sprintf(format, args...)}
 }
 
 func invalid(err error) error {
-	return &control.Error{Code: "invalid", Message: err.Error()}
+	return &control.Error{Code: control.CodeInvalid, Message: err.Error()}
 }
 
 // Sessions implements control.Daemon.
@@ -86,7 +87,7 @@ func (s *Server) Kick(id, by string) error {
 	in := sess.Info()
 	sess.Stop(kickReason)
 	s.log.Info("session kicked", "session", id, "user", in.User, "by", by)
-	s.publish(control.Event{Type: control.EventKicked, Session: id, User: in.User, Remote: in.RemoteAddr, By: by})
+	s.publish(control.Event{Type: event.Kicked, Session: id, User: in.User, Remote: in.RemoteAddr, By: by})
 	return nil
 }
 
@@ -193,7 +194,7 @@ func (s *Server) userChanged(name, what, by string) error {
 	}
 	s.be.refreshAPOP()
 	s.log.Info("user changed", "user", name, "change", what, "by", by)
-	s.publish(control.Event{Type: control.EventUserChanged, User: name, Reason: what, By: by})
+	s.publish(control.Event{Type: event.UserChanged, User: name, Reason: what, By: by})
 	return nil
 }
 
@@ -203,11 +204,11 @@ func userError(err error) error {
 	msg := strings.TrimPrefix(err.Error(), "userdb: ")
 	switch {
 	case errors.Is(err, userdb.ErrUnknownUser):
-		return &control.Error{Code: "not-found", Message: msg}
+		return &control.Error{Code: control.CodeNotFound, Message: msg}
 	case errors.Is(err, userdb.ErrUserExists):
-		return &control.Error{Code: "conflict", Message: msg}
+		return &control.Error{Code: control.CodeConflict, Message: msg}
 	case errors.Is(err, userdb.ErrInvalidName), errors.Is(err, userdb.ErrInvalidPassword):
-		return &control.Error{Code: "invalid", Message: msg}
+		return &control.Error{Code: control.CodeInvalid, Message: msg}
 	}
 	return err
 }
@@ -249,7 +250,7 @@ func (s *Server) DeleteUser(name string, purgeMail bool, by string) error {
 	}
 	if purgeMail {
 		if _, locked, _ := maildir.ReadLock(dir); locked {
-			return &control.Error{Code: "conflict", Message: fmt.Sprintf("the maildrop of %q is locked by a session; kick it first", name)}
+			return &control.Error{Code: control.CodeConflict, Message: fmt.Sprintf("the maildrop of %q is locked by a session; kick it first", name)}
 		}
 	}
 	if err := s.be.users.Delete(name); err != nil {
@@ -293,10 +294,10 @@ func (s *Server) Locks() ([]control.Lock, error) {
 	return out, nil
 }
 
-// BreakLock implements control.Daemon. A lock held by a session of this
+// Unlock implements control.Daemon. A lock held by a session of this
 // popd is released by kicking that session (no UPDATE); any other is
 // removed from the maildir.
-func (s *Server) BreakLock(user, by string) error {
+func (s *Server) Unlock(user, by string) error {
 	_, dir, err := s.maildirOf(user)
 	if err != nil {
 		return err
@@ -315,8 +316,8 @@ func (s *Server) BreakLock(user, by string) error {
 	if err := maildir.BreakLock(dir); err != nil {
 		return err
 	}
-	s.log.Warn("lock broken", "user", user, "by", by)
-	s.publish(control.Event{Type: control.EventLockBroken, User: user, By: by})
+	s.log.Warn("maildrop unlocked", "user", user, "by", by)
+	s.publish(control.Event{Type: event.Unlocked, User: user, By: by})
 	return nil
 }
 
@@ -367,7 +368,7 @@ func (s *Server) Reload(by string) error {
 			err = cfg.Validate()
 		}
 		if err != nil {
-			return &control.Error{Code: "invalid", Message: "configuration not reloaded: " + err.Error()}
+			return &control.Error{Code: control.CodeInvalid, Message: "configuration not reloaded: " + err.Error()}
 		}
 		if restart := needsRestart(s.cfg, cfg); len(restart) > 0 {
 			s.log.Warn("configuration reloaded; these changes need a restart", "settings", strings.Join(restart, ", "))
@@ -385,7 +386,7 @@ func (s *Server) Reload(by string) error {
 	}
 	s.log.Info("reload", "by", by, "err", errors.Join(errs...))
 	if len(errs) == 0 {
-		s.publish(control.Event{Type: control.EventUsersReloaded, Count: len(s.be.users.Users()), By: by})
+		s.publish(control.Event{Type: event.UsersReloaded, Count: len(s.be.users.Users()), By: by})
 	}
 	return errors.Join(errs...)
 }

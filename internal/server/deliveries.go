@@ -10,6 +10,7 @@ import (
 	"github.com/fsnotify/fsnotify"
 
 	"popd/internal/control"
+	"popd/internal/event"
 )
 
 // deliveryRescan is how often maildirs that did not exist yet (a user's
@@ -65,7 +66,7 @@ func (s *Server) WatchDeliveries(ctx context.Context) error {
 				ents, _ := os.ReadDir(nd)
 				for _, de := range ents {
 					if !strings.HasPrefix(de.Name(), ".") {
-						s.publish(control.Event{Type: control.EventDelivered, User: user, Reason: de.Name()})
+						s.publish(control.Event{Type: event.Delivered, User: user, Reason: de.Name()})
 					}
 				}
 			}
@@ -99,7 +100,7 @@ func (s *Server) WatchDeliveries(ctx context.Context) error {
 			if !ok || strings.HasPrefix(name, ".") || !ev.Has(fsnotify.Create) {
 				continue
 			}
-			s.publish(control.Event{Type: control.EventDelivered, User: user, Reason: name})
+			s.publish(control.Event{Type: event.Delivered, User: user, Reason: name})
 		case err, ok := <-w.Errors:
 			if !ok {
 				return nil

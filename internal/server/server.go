@@ -15,6 +15,7 @@ import (
 
 	"popd/internal/config"
 	"popd/internal/control"
+	"popd/internal/event"
 	"popd/internal/pop3"
 	"popd/internal/userdb"
 )
@@ -72,7 +73,7 @@ func New(cfg config.Config, users *userdb.File, log *slog.Logger) (*Server, erro
 	}
 	srv.pop3.Store(srv.pop3Config(cfg))
 	be.onPenalty = func(src string, n int, next time.Duration) {
-		srv.publish(control.Event{Type: control.EventPenalty, Remote: src, Count: n,
+		srv.publish(control.Event{Type: event.Penalty, Remote: src, Count: n,
 			Reason: "next failure waits " + next.String()})
 	}
 	users.OnReload = func(n int, err error) {
@@ -81,7 +82,7 @@ func New(cfg config.Config, users *userdb.File, log *slog.Logger) (*Server, erro
 			return
 		}
 		be.refreshAPOP()
-		srv.publish(control.Event{Type: control.EventUsersReloaded, Count: n})
+		srv.publish(control.Event{Type: event.UsersReloaded, Count: n})
 	}
 	return srv, nil
 }
@@ -197,7 +198,7 @@ func (s *Server) handle(ctx context.Context, conn net.Conn, implicitTLS bool) {
 		s.mu.Unlock()
 	}()
 	s.log.Info("session start", "session", id, "remote", addrString(remote), "local", addrString(info.LocalAddr), "tls", implicitTLS)
-	s.publish(control.Event{Type: control.EventSessionOpened, Session: id, Remote: addrString(remote)})
+	s.publish(control.Event{Type: event.SessionOpened, Session: id, Remote: addrString(remote)})
 	sess.Serve(context.WithoutCancel(ctx))
 }
 

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"popd/internal/control"
+	"popd/internal/event"
 )
 
 const (
@@ -26,16 +27,14 @@ type evRow struct {
 
 // classify says how an event stands out: colour and a marker that still
 // shows without colour.
-func classify(t string) (string, kind) {
+func classify(t event.Kind) (string, kind) {
 	switch t {
-	case control.EventLoginFailed, control.EventPenalty:
+	case event.LoginFailed, event.Penalty:
 		return "!", kErr
-	case control.EventKicked, control.EventLockBroken, control.EventDropped:
+	case event.Kicked, event.Unlocked, event.Dropped:
 		return "*", kWarn
-	case control.EventLogin:
+	case event.Login:
 		return " ", kOK
-	case control.EventCommand:
-		return " ", kMuted
 	}
 	return " ", kText
 }
@@ -53,11 +52,11 @@ func newEvRow(e control.Event, loc *time.Location) evRow {
 		parts = append(parts, e.Remote)
 	}
 	switch e.Type {
-	case control.EventSessionClosed:
+	case event.SessionClosed:
 		parts = append(parts, fmt.Sprintf("retrieved %d, deleted %d, sent %s", e.Retrieved, e.Deleted, humanBytes(e.Octets)))
-	case control.EventDropped:
+	case event.Dropped:
 		parts = append(parts, fmt.Sprintf("lost %d events (the console was too slow)", e.Count))
-	case control.EventUsersReloaded:
+	case event.UsersReloaded:
 		parts = append(parts, strconv.Itoa(e.Count)+" users")
 	default:
 		if e.Count != 0 {
@@ -76,7 +75,7 @@ func newEvRow(e control.Event, loc *time.Location) evRow {
 	} else {
 		r.clock = "--:--:--"
 	}
-	r.lower = strings.ToLower(r.clock + " " + e.Type + " " + r.rest)
+	r.lower = strings.ToLower(r.clock + " " + string(e.Type) + " " + r.rest)
 	return r
 }
 
@@ -225,14 +224,14 @@ func (l *eventLog) forSession(id string, n int) []*evRow {
 // (the detail pane is about one session already).
 func (m Model) eventLine(r *evRow, w int, compact bool) string {
 	st := &m.st
-	typ := fit(r.e.Type, 14, false)
+	typ := fit(string(r.e.Type), 14, false)
 	rest := r.rest
 	if compact {
 		rest = strings.TrimPrefix(rest, "#"+r.e.Session)
 		rest = strings.TrimPrefix(rest, " ")
 	}
 	if w < 26 {
-		return st.fg[r.k].s(fit(r.clock+" "+r.mark+" "+r.e.Type, w, false))
+		return st.fg[r.k].s(fit(r.clock+" "+r.mark+" "+string(r.e.Type), w, false))
 	}
 	return st.fg[kMuted].s(r.clock+" ") + st.bold[r.k].s(r.mark+" "+typ) + " " + st.fg[kText].s(fit(rest, w-26, false))
 }

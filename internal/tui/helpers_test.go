@@ -14,6 +14,7 @@ import (
 	"github.com/muesli/termenv"
 
 	"popd/internal/control"
+	"popd/internal/event"
 )
 
 // t0 is the fixed "now" of every test.
@@ -181,19 +182,18 @@ func sampleLocks() []control.Lock {
 func sampleEvents() []control.Event {
 	at := func(s int) time.Time { return t0.Add(time.Duration(s-120) * time.Second) }
 	return []control.Event{
-		{Type: control.EventSessionOpened, Time: at(1), Session: "3", Remote: "192.0.2.10:51234"},
-		{Type: control.EventLogin, Time: at(2), Session: "3", User: "alice", Remote: "192.0.2.10:51234", Reason: "USER"},
-		{Type: control.EventLoginFailed, Time: at(10), Session: "5", User: "root", Remote: "203.0.113.66:1234", Reason: "AUTH"},
-		{Type: control.EventPenalty, Time: at(11), Remote: "203.0.113.66", Reason: "5 failed logins"},
-		{Type: control.EventDelivered, Time: at(20), User: "alice"},
-		{Type: control.EventCommand, Time: at(21), Session: "3", User: "alice", Reason: "RETR"},
-		{Type: control.EventSessionClosed, Time: at(30), Session: "4", User: "bob", Remote: "198.51.100.7:40000", Retrieved: 3, Deleted: 3, Octets: 12345, Reason: "quit"},
-		{Type: control.EventKicked, Time: at(40), Session: "6", User: "eve", Remote: "192.0.2.66:999", By: "uid 0"},
-		{Type: control.EventLockBroken, Time: at(50), User: "dave", By: "uid 0"},
-		{Type: control.EventUsersReloaded, Time: at(60), Count: 5},
-		{Type: control.EventUserChanged, Time: at(61), User: "mallory", Reason: "disabled", By: "uid 0"},
-		{Type: control.EventDropped, Time: at(70), Count: 17},
-		{Type: control.EventLogin, Time: at(80), Session: "7", User: "bob", Remote: "198.51.100.7:40022", Reason: "APOP"},
+		{Type: event.SessionOpened, Time: at(1), Session: "3", Remote: "192.0.2.10:51234"},
+		{Type: event.Login, Time: at(2), Session: "3", User: "alice", Remote: "192.0.2.10:51234", Reason: "USER"},
+		{Type: event.LoginFailed, Time: at(10), Session: "5", User: "root", Remote: "203.0.113.66:1234", Reason: "AUTH"},
+		{Type: event.Penalty, Time: at(11), Remote: "203.0.113.66", Reason: "5 failed logins"},
+		{Type: event.Delivered, Time: at(20), User: "alice"},
+		{Type: event.SessionClosed, Time: at(30), Session: "4", User: "bob", Remote: "198.51.100.7:40000", Retrieved: 3, Deleted: 3, Octets: 12345, Reason: "quit"},
+		{Type: event.Kicked, Time: at(40), Session: "6", User: "eve", Remote: "192.0.2.66:999", By: "uid 0"},
+		{Type: event.Unlocked, Time: at(50), User: "dave", By: "uid 0"},
+		{Type: event.UsersReloaded, Time: at(60), Count: 5},
+		{Type: event.UserChanged, Time: at(61), User: "mallory", Reason: "disabled", By: "uid 0"},
+		{Type: event.Dropped, Time: at(70), Count: 17},
+		{Type: event.Login, Time: at(80), Session: "7", User: "bob", Remote: "198.51.100.7:40022", Reason: "APOP"},
 	}
 }
 

@@ -11,6 +11,7 @@ import (
 	tea "github.com/charmbracelet/bubbletea"
 
 	"popd/internal/control"
+	"popd/internal/event"
 )
 
 func ids(d *driver) []string {
@@ -128,7 +129,7 @@ func TestKillConfirm(t *testing.T) {
 
 func TestKillError(t *testing.T) {
 	d := newDriver(t, 80, 24).start()
-	d.fake.setErr("Kick", &control.Error{Code: "not-found", Message: "no session 3"})
+	d.fake.setErr("Kick", &control.Error{Code: control.CodeNotFound, Message: "no session 3"})
 	d.keys("K", "tab", "enter")
 	wantActions(t, d.fake, "Kick 3")
 	if d.m.sessions.selected().closing || len(d.m.closing) != 0 {
@@ -178,7 +179,7 @@ func TestAddUserForm(t *testing.T) {
 
 func TestAddUserDaemonError(t *testing.T) {
 	d := newDriver(t, 80, 24).start()
-	d.fake.setErr("AddUser", &control.Error{Code: "conflict", Message: `user "alice" exists`})
+	d.fake.setErr("AddUser", &control.Error{Code: control.CodeConflict, Message: `user "alice" exists`})
 	d.keys("2", "a")
 	d.typeText("alice")
 	d.keys("tab")
@@ -261,7 +262,7 @@ func TestEnableDisable(t *testing.T) {
 	d.mustContain("user mallory enabled")
 }
 
-func TestBreakLock(t *testing.T) {
+func TestUnlock(t *testing.T) {
 	d := newDriver(t, 80, 24).start()
 	d.keys("3", "j", "b")
 	d.mustContain("Break the lock of dave?", "popd@mx2 pid 4242")
@@ -501,7 +502,7 @@ func TestEventStreamEndReconnects(t *testing.T) {
 
 func TestRefusalIsNotADisconnect(t *testing.T) {
 	d := newDriver(t, 80, 24)
-	d.fake.setErr("Users", &control.Error{Code: "forbidden", Message: "monitors may not list users"})
+	d.fake.setErr("Users", &control.Error{Code: control.CodeForbidden, Message: "monitors may not list users"})
 	d.start()
 	if !d.m.connected {
 		t.Fatal("a refused call disconnected")
@@ -546,16 +547,16 @@ func TestEvents(t *testing.T) {
 		d.fake.events <- e
 	}
 	d.pump()
-	if len(d.m.ev.rows) != 13 || d.wait == nil {
+	if len(d.m.ev.rows) != 12 || d.wait == nil {
 		t.Fatalf("%d events, reader waiting %v", len(d.m.ev.rows), d.wait != nil)
 	}
 	d.keys("4")
-	d.mustContain("! login.failed", "! penalty", "* session.kicked", "* lock.broken", "13 events · following")
+	d.mustContain("! login.failed", "! penalty", "* session.kicked", "* lock.unlocked", "12 events · following")
 
 	// Pause: new events are counted, not shown.
 	d.keys("space")
-	d.fake.events <- control.Event{Type: control.EventLogin, Time: t0, User: "zoe"}
-	d.fake.events <- control.Event{Type: control.EventLogin, Time: t0, User: "zed"}
+	d.fake.events <- control.Event{Type: event.Login, Time: t0, User: "zoe"}
+	d.fake.events <- control.Event{Type: event.Login, Time: t0, User: "zed"}
 	d.pump()
 	d.mustContain("PAUSED — 2 new events", "paused")
 	d.mustNotContain("zoe")
@@ -567,10 +568,10 @@ func TestEvents(t *testing.T) {
 	d.keys("/")
 	d.typeText("alice")
 	d.keys("enter")
-	if n := d.m.ev.count(); n != 3 {
+	if n := d.m.ev.count(); n != 2 {
 		t.Fatalf("%d events match alice", n)
 	}
-	d.mustContain("3 of 15 events")
+	d.mustContain("2 of 14 events")
 	d.keys("esc")
 
 	// Scrolling stops following; f and G follow again.
@@ -594,7 +595,7 @@ func TestEventsCoalesced(t *testing.T) {
 	// Resubscribe on the bigger channel.
 	d.send(eventsSubMsg{gen: d.m.gen, ch: d.fake.events})
 	for i := range 700 {
-		d.fake.events <- control.Event{Type: control.EventCommand, Time: t0, Session: fmt.Sprint(i)}
+		d.fake.events <- control.Event{Type: event.Delivered, Time: t0, Session: fmt.Sprint(i)}
 	}
 	d.pump()
 	if n := len(d.m.ev.rows); n != maxBatch {
@@ -611,7 +612,7 @@ func TestEventsBounded(t *testing.T) {
 	batch := make([]control.Event, 1000)
 	for i := range 7 {
 		for j := range batch {
-			batch[j] = control.Event{Type: control.EventCommand, Time: t0, Session: fmt.Sprint(i*1000 + j)}
+			batch[j] = control.Event{Type: event.Delivered, Time: t0, Session: fmt.Sprint(i*1000 + j)}
 		}
 		d.send(eventsMsg{gen: d.m.gen, evs: batch})
 	}

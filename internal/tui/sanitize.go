@@ -5,6 +5,7 @@ import (
 	"unicode"
 
 	"popd/internal/control"
+	"popd/internal/event"
 )
 
 // sanitize replaces control characters (C0, DEL, C1 — escape sequences
@@ -45,7 +46,7 @@ func sanitizePoll(r *pollMsg) {
 func sanitizeEvents(evs []control.Event) {
 	for i := range evs {
 		e := &evs[i]
-		e.Type, e.Session, e.User = sanitize(e.Type), sanitize(e.Session), sanitize(e.User)
+		e.Type, e.Session, e.User = event.Kind(sanitize(string(e.Type))), sanitize(e.Session), sanitize(e.User)
 		e.Remote, e.Reason, e.By = sanitize(e.Remote), sanitize(e.Reason), sanitize(e.By)
 	}
 }

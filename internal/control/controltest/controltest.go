@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"popd/internal/control"
+	"popd/internal/event"
 )
 
 // Daemon is a control.Daemon holding its state in slices and maps. Its
@@ -120,7 +121,7 @@ func (d *Daemon) record(call string, e control.Event) {
 }
 
 func notFound(format string, args ...any) error {
-	return &control.Error{Code: "not-found", Message: fmt.Sprintf(format, args...)}
+	return &control.Error{Code: control.CodeNotFound, Message: fmt.Sprintf(format, args...)}
 }
 
 // Sessions implements control.Daemon.
@@ -140,7 +141,7 @@ func (d *Daemon) Kick(id, by string) error {
 	}
 	s := d.sessions[i]
 	d.sessions = slices.Delete(d.sessions, i, i+1)
-	d.record("kick "+id+" by "+by, control.Event{Type: control.EventKicked, Session: id, User: s.User, By: by})
+	d.record("kick "+id+" by "+by, control.Event{Type: event.Kicked, Session: id, User: s.User, By: by})
 	return nil
 }
 
@@ -152,7 +153,7 @@ func (d *Daemon) KickUser(user, by string) (int, error) {
 	d.sessions = slices.DeleteFunc(d.sessions, func(s control.Session) bool {
 		if s.User == user {
 			n++
-			d.record("kick "+s.ID+" by "+by, control.Event{Type: control.EventKicked, Session: s.ID, User: user, By: by})
+			d.record("kick "+s.ID+" by "+by, control.Event{Type: event.Kicked, Session: s.ID, User: user, By: by})
 			return true
 		}
 		return false
@@ -177,11 +178,11 @@ func (d *Daemon) AddUser(name, password, by string) error {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	if _, ok := d.users[name]; ok {
-		return &control.Error{Code: "conflict", Message: fmt.Sprintf("user %q already exists", name)}
+		return &control.Error{Code: control.CodeConflict, Message: fmt.Sprintf("user %q already exists", name)}
 	}
 	d.users[name] = control.User{Name: name, Scheme: "BLF-CRYPT"}
 	d.passwords[name] = password
-	d.record("user_add "+name+" by "+by, control.Event{Type: control.EventUserChanged, User: name, Reason: "added", By: by})
+	d.record("user_add "+name+" by "+by, control.Event{Type: event.UserChanged, User: name, Reason: "added", By: by})
 	return nil
 }
 
@@ -193,7 +194,7 @@ func (d *Daemon) SetPassword(name, password, by string) error {
 		return notFound("no user %q", name)
 	}
 	d.passwords[name] = password
-	d.record("user_passwd "+name+" by "+by, control.Event{Type: control.EventUserChanged, User: name, Reason: "password set", By: by})
+	d.record("user_passwd "+name+" by "+by, control.Event{Type: event.UserChanged, User: name, Reason: "password set", By: by})
 	return nil
 }
 
@@ -206,7 +207,7 @@ func (d *Daemon) DeleteUser(name string, purgeMail bool, by string) error {
 	}
 	delete(d.users, name)
 	delete(d.passwords, name)
-	d.record(fmt.Sprintf("user_del %s purge=%t by %s", name, purgeMail, by), control.Event{Type: control.EventUserChanged, User: name, Reason: "deleted", By: by})
+	d.record(fmt.Sprintf("user_del %s purge=%t by %s", name, purgeMail, by), control.Event{Type: event.UserChanged, User: name, Reason: "deleted", By: by})
 	return nil
 }
 
@@ -220,7 +221,7 @@ func (d *Daemon) SetDisabled(name string, disabled bool, by string) error {
 	}
 	u.Disabled = disabled
 	d.users[name] = u
-	d.record(fmt.Sprintf("user_disable %s %t by %s", name, disabled, by), control.Event{Type: control.EventUserChanged, User: name, Reason: "disabled", By: by})
+	d.record(fmt.Sprintf("user_disable %s %t by %s", name, disabled, by), control.Event{Type: event.UserChanged, User: name, Reason: "disabled", By: by})
 	return nil
 }
 
@@ -231,8 +232,8 @@ func (d *Daemon) Locks() ([]control.Lock, error) {
 	return slices.Clone(d.locks), nil
 }
 
-// BreakLock implements control.Daemon.
-func (d *Daemon) BreakLock(user, by string) error {
+// Unlock implements control.Daemon.
+func (d *Daemon) Unlock(user, by string) error {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	i := slices.IndexFunc(d.locks, func(l control.Lock) bool { return l.User == user })
@@ -240,7 +241,7 @@ func (d *Daemon) BreakLock(user, by string) error {
 		return notFound("the maildrop of %q is not locked", user)
 	}
 	d.locks = slices.Delete(d.locks, i, i+1)
-	d.record("unlock "+user+" by "+by, control.Event{Type: control.EventLockBroken, User: user, By: by})
+	d.record("unlock "+user+" by "+by, control.Event{Type: event.Unlocked, User: user, By: by})
 	return nil
 }
 
@@ -256,7 +257,7 @@ func (d *Daemon) ClearPenalty(source, by string) error {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	d.penalties = slices.DeleteFunc(d.penalties, func(p control.Penalty) bool { return p.Source == source })
-	d.record("penalty_clear "+source+" by "+by, control.Event{Type: control.EventPenalty, Remote: source, Reason: "cleared", By: by})
+	d.record("penalty_clear "+source+" by "+by, control.Event{Type: event.Penalty, Remote: source, Reason: "cleared", By: by})
 	return nil
 }
 
@@ -267,7 +268,7 @@ func (d *Daemon) Reload(by string) error {
 	if d.reloadErr != nil {
 		return d.reloadErr
 	}
-	d.record("reload by "+by, control.Event{Type: control.EventUsersReloaded, Count: len(d.users), By: by})
+	d.record("reload by "+by, control.Event{Type: event.UsersReloaded, Count: len(d.users), By: by})
 	return nil
 }
 

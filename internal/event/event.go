@@ -1,0 +1,25 @@
+// Package event names the kinds of things that happen in popd: a session's
+// login, a kick, a delivery. The protocol (package pop3) reports some of
+// them, the daemon the rest, and the control API carries them all to
+// popadm under these same names. It imports nothing, so every layer may
+// use it.
+package event
+
+// Kind is what an event is about; its value is the wire name in the control
+// API's event stream ("type" in the JSON).
+type Kind string
+
+// The kinds popd publishes.
+const (
+	SessionOpened Kind = "session.opened" // a connection was accepted
+	Login         Kind = "login"          // a session authenticated (Reason: the method)
+	LoginFailed   Kind = "login.failed"   // a login was refused (Reason: why)
+	SessionClosed Kind = "session.closed" // a session ended (counts: retrieved, deleted, octets)
+	Kicked        Kind = "session.kicked" // an administrator ended a session
+	Delivered     Kind = "mail.delivered" // a message appeared in a user's new/ (Reason: file name)
+	UsersReloaded Kind = "users.reloaded" // the users file was read again (Count: users)
+	UserChanged   Kind = "user.changed"   // a user was added, changed or deleted (Reason: what)
+	Unlocked      Kind = "lock.unlocked"  // an administrator removed a maildrop lock
+	Penalty       Kind = "penalty"        // a source's failed logins grew its delay
+	Dropped       Kind = "events.dropped" // this subscriber lost Count events
+)
