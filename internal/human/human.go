@@ -1,0 +1,108 @@
+// Package human formats values for people, the same way in popadm's
+// command-line listings and in its dashboard: durations, ages, byte
+// counts, rates, counts of things, and text from the daemon made safe to
+// print on a terminal. It imports nothing internal.
+package human
+
+import (
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+	"unicode"
+)
+
+// Duration formats d compactly, in at most 6 cells: 42s 3m07s 2h05m 3d04h.
+// A negative duration is 0s.
+func Duration(d time.Duration) string {
+	s := int64(max(d, 0) / time.Second)
+	switch {
+	case s < 60:
+		return strconv.FormatInt(s, 10) + "s"
+	case s < 3600:
+		return fmt.Sprintf("%dm%02ds", s/60, s%60)
+	case s < 86400:
+		return fmt.Sprintf("%dh%02dm", s/3600, s%3600/60)
+	default:
+		return fmt.Sprintf("%dd%02dh", s/86400, s%86400/3600)
+	}
+}
+
+// Ago formats the time from t to now: "42s ago", or "never" for the zero
+// time.
+func Ago(now, t time.Time) string {
+	if t.IsZero() {
+		return "never"
+	}
+	return Duration(now.Sub(t)) + " ago"
+}
+
+// Bytes formats a byte count in at most 6 cells: 512B 1.20K 34.5M 1.2G.
+func Bytes(n int64) string {
+	if n < 1024 {
+		return strconv.FormatInt(n, 10) + "B"
+	}
+	f := float64(n)
+	for _, unit := range []string{"K", "M", "G", "T", "P"} {
+		f /= 1024
+		if f < 999.95 || unit == "P" {
+			if f < 9.995 {
+				return fmt.Sprintf("%.2f%s", f, unit)
+			}
+			return fmt.Sprintf("%.1f%s", f, unit)
+		}
+	}
+	return ""
+}
+
+// Rate formats a rate: 0, 4.5, 12.
+func Rate(f float64) string {
+	switch {
+	case f == 0:
+		return "0"
+	case f < 10:
+		return strconv.FormatFloat(f, 'f', 1, 64)
+	default:
+		return strconv.FormatFloat(f, 'f', 0, 64)
+	}
+}
+
+// Count is n and the noun, in the plural unless n is 1: "1 session",
+// "3 sessions". The plural adds "s"; nouns that differ pass both as
+// "mailbox|mailboxes".
+func Count(n int, noun string) string {
+	one, many, ok := strings.Cut(noun, "|")
+	if !ok {
+		many = one + "s"
+	}
+	if n == 1 {
+		return "1 " + one
+	}
+	return strconv.Itoa(n) + " " + many
+}
+
+// YesNo is "yes" or "no".
+func YesNo(b bool) string {
+	if b {
+		return "yes"
+	}
+	return "no"
+}
+
+// Clean replaces control characters (C0, DEL, C1 — escape sequences among
+// them) and invalid UTF-8 with "?". Text from the daemon carries what POP3
+// clients typed (a user name after USER, a SASL identity), and none of it
+// may drive the administrator's terminal.
+func Clean(s string) string {
+	if strings.IndexFunc(s, bad) < 0 {
+		return s
+	}
+	return strings.Map(func(r rune) rune {
+		if bad(r) {
+			return '?'
+		}
+		return r
+	}, s)
+}
+
+func bad(r rune) bool { return unicode.IsControl(r) || r == unicode.ReplacementChar }
