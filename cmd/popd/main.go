@@ -15,7 +15,7 @@ import (
 
 	"popd/internal/config"
 	"popd/internal/demo"
-	"popd/internal/server"
+	"popd/internal/daemon"
 )
 
 func main() {
@@ -68,7 +68,7 @@ func main() {
 		}
 		return c, err
 	}
-	if err := server.Run(ctx, cfg, source, log, ready); err != nil {
+	if err := daemon.Run(ctx, cfg, daemon.Options{Logger: log, Source: source, Ready: ready}); err != nil {
 		log.Error("popd stopped", "err", err)
 		os.Exit(1)
 	}

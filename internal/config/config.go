@@ -8,26 +8,68 @@ import (
 	"fmt"
 	"io"
 	"net"
-	"os"
+	"reflect"
 	"strings"
 	"time"
 
 	"github.com/BurntSushi/toml"
 )
 
-// Config is every setting of the daemon. The TOML key of each field is given
-// in its tag; the flag of the same name overrides it.
+// Config is every setting of the daemon, in two parts by when a change
+// takes effect: Static at start only (sockets, files, identities, logging),
+// Live also on a reload (SIGHUP, popadm reload) for new sessions and
+// logins. The TOML key of each field is given in its tag (the parts are
+// flattened: the file has no sections); the flag of the same name
+// overrides it.
 type Config struct {
+	Static
+	Live
+}
+
+// Static settings take effect when popd starts; a reload that changes one
+// says that a restart is needed.
+type Static struct {
 	// Listen is the address of the plain POP3 listener.
 	Listen string `toml:"listen"`
+	// Users is the passwd-file in Dovecot's format.
+	Users string `toml:"users"`
+	// Control is the path of the control socket for popadm; empty means
+	// $POPD_CONTROL, else /run/popd/control.sock (control.ServerPath).
+	Control string `toml:"control"`
+	// ListenTLS is the address of the implicit-TLS listener (RFC 8314,
+	// the pop3s port); empty for none. Needs TLSCert and TLSKey.
+	ListenTLS string `toml:"listen-tls"`
+	// TLSCert and TLSKey are PEM files, reloaded on SIGHUP and when they
+	// change. With them, the plain listener offers STLS.
+	TLSCert string `toml:"tls-cert"`
+	TLSKey  string `toml:"tls-key"`
+	// ProxyFrom lists the load balancers (CIDRs or addresses, comma
+	// separated) that must send a PROXY protocol v1/v2 header.
+	ProxyFrom string `toml:"proxy-from"`
+	// AdminGroup's members may use every control-socket method; root and
+	// popd's own user always may.
+	AdminGroup string `toml:"admin-group"`
+	// MonitorGroup's members may use the read-only ones (who, events…).
+	MonitorGroup string `toml:"monitor-group"`
+	// Metrics is the address of a Prometheus text endpoint; empty for none.
+	Metrics string `toml:"metrics"`
+	// User and Group to switch to after binding the listeners.
+	User  string `toml:"user"`
+	Group string `toml:"group"`
+	// AllowRoot lets popd serve mail as root (not recommended).
+	AllowRoot bool `toml:"allow-root"`
+	// LogLevel is debug, info, warn or error.
+	LogLevel string `toml:"log-level"`
+	// LogFormat is text or json.
+	LogFormat string `toml:"log-format"`
+}
+
+// Live settings are applied by a reload to new sessions and logins.
+type Live struct {
 	// Maildir locates a user's maildrop: %u is the user name, %n its local
 	// part (before @), %d its domain, %% a percent sign, and a leading ~ the
 	// user's home directory from the users file.
 	Maildir string `toml:"maildir"`
-	// Users is the passwd-file in Dovecot's format.
-	Users string `toml:"users"`
-	// Control is the path of the control socket for popadm.
-	Control string `toml:"control"`
 	// IdleTimeout is the autologout timer (RFC 1939 §3 asks for at least
 	// 10 minutes).
 	IdleTimeout Duration `toml:"idle-timeout"`
@@ -41,13 +83,6 @@ type Config struct {
 	LoginDelay Duration `toml:"login-delay"`
 	// Expire, when set, is announced in CAPA: "NEVER" or a number of days.
 	Expire string `toml:"expire"`
-	// ListenTLS is the address of the implicit-TLS listener (RFC 8314,
-	// the pop3s port); empty for none. Needs TLSCert and TLSKey.
-	ListenTLS string `toml:"listen-tls"`
-	// TLSCert and TLSKey are PEM files, reloaded on SIGHUP and when they
-	// change. With them, the plain listener offers STLS.
-	TLSCert string `toml:"tls-cert"`
-	TLSKey  string `toml:"tls-key"`
 	// HandshakeTimeout bounds a TLS handshake, implicit or after STLS.
 	HandshakeTimeout Duration `toml:"handshake-timeout"`
 	// PlaintextAuth is "never" (passwords only over TLS: USER/PASS and
@@ -72,25 +107,19 @@ type Config struct {
 	// from one source (an IPv4 address, or an IPv6 /48).
 	MaxConnections      int `toml:"max-connections"`
 	MaxConnectionsPerIP int `toml:"max-connections-per-ip"`
-	// ProxyFrom lists the load balancers (CIDRs or addresses, comma
-	// separated) that must send a PROXY protocol v1/v2 header.
-	ProxyFrom string `toml:"proxy-from"`
-	// AdminGroup's members may use every control-socket method; root and
-	// popd's own user always may.
-	AdminGroup string `toml:"admin-group"`
-	// MonitorGroup's members may use the read-only ones (who, events…).
-	MonitorGroup string `toml:"monitor-group"`
-	// Metrics is the address of a Prometheus text endpoint; empty for none.
-	Metrics string `toml:"metrics"`
-	// User and Group to switch to after binding the listeners.
-	User  string `toml:"user"`
-	Group string `toml:"group"`
-	// AllowRoot lets popd serve mail as root (not recommended).
-	AllowRoot bool `toml:"allow-root"`
-	// LogLevel is debug, info, warn or error.
-	LogLevel string `toml:"log-level"`
-	// LogFormat is text or json.
-	LogFormat string `toml:"log-format"`
+}
+
+// Changed names (by TOML key) the settings that differ between s and
+// other: what a reload found changed but cannot apply without a restart.
+func (s Static) Changed(other Static) []string {
+	a, b := reflect.ValueOf(s), reflect.ValueOf(other)
+	var out []string
+	for i := range a.NumField() {
+		if a.Field(i).Interface() != b.Field(i).Interface() {
+			out = append(out, a.Type().Field(i).Tag.Get("toml"))
+		}
+	}
+	return out
 }
 
 // Duration is a time.Duration written as "10m" or "1m30s" in the file.
@@ -108,10 +137,13 @@ func (d *Duration) UnmarshalText(b []byte) error {
 
 // Default returns the settings used when nothing else is given.
 func Default() Config {
-	return Config{
-		Listen:              "127.0.0.1:1110",
+	return Config{Static: Static{
+		Listen:    "127.0.0.1:1110",
+		Users:     "/etc/popd/users",
+		LogLevel:  "info",
+		LogFormat: "text",
+	}, Live: Live{
 		Maildir:             "~/Maildir",
-		Users:               "/etc/popd/users",
 		IdleTimeout:         Duration{10 * time.Minute},
 		AuthFailureDelay:    Duration{2 * time.Second},
 		LockStale:           Duration{5 * time.Minute},
@@ -121,9 +153,7 @@ func Default() Config {
 		LoginTimeout:        Duration{60 * time.Second},
 		MaxConnections:      1000,
 		MaxConnectionsPerIP: 20,
-		LogLevel:            "info",
-		LogFormat:           "text",
-	}
+	}}
 }
 
 // Load reads a TOML file over c. Unknown keys are an error, so a typo does
@@ -209,22 +239,14 @@ func (c *Config) Validate() error {
 	return nil
 }
 
-// ControlPath is where the control socket goes: Control, else
-// $POPD_CONTROL, else /run/popd/control.sock.
-func (c *Config) ControlPath() string {
-	if c.Control != "" {
-		return c.Control
-	}
-	if p := os.Getenv("POPD_CONTROL"); p != "" {
-		return p
-	}
-	return "/run/popd/control.sock"
-}
-
 // RequireTLS reports whether passwords may only cross encrypted
 // connections.
-func (c *Config) RequireTLS() bool {
-	return c.PlaintextAuth == "never" || (c.PlaintextAuth == "" && c.TLSCert != "")
+func (c *Config) RequireTLS() bool { return c.Live.RequireTLS(c.TLSCert != "") }
+
+// RequireTLS reports whether passwords may only cross encrypted
+// connections when a certificate is (haveCert) or is not configured.
+func (l Live) RequireTLS(haveCert bool) bool {
+	return l.PlaintextAuth == "never" || (l.PlaintextAuth == "" && haveCert)
 }
 
 // Args is the result of parsing popd's command line.

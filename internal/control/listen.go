@@ -11,19 +11,29 @@ import (
 	"time"
 )
 
-// DefaultPath is where popadm looks for the control socket: $POPD_CONTROL
-// when set; else "popd-demo/control.sock" when it exists in the current
-// directory (the socket of "popd -demo" started here); else
-// "/run/popd/control.sock".
-func DefaultPath() string {
+// SystemPath is the control socket of popd run as a system service.
+const SystemPath = "/run/popd/control.sock"
+
+// ServerPath is where popd puts its control socket when its configuration
+// names none: $POPD_CONTROL when set, else SystemPath.
+func ServerPath() string {
 	if p := os.Getenv("POPD_CONTROL"); p != "" {
 		return p
 	}
-	demo := filepath.Join("popd-demo", "control.sock")
-	if _, err := os.Lstat(demo); err == nil {
-		return demo
+	return SystemPath
+}
+
+// DefaultPath is where popadm looks for the control socket: $POPD_CONTROL
+// when set; else "popd-demo/control.sock" when it exists in the current
+// directory (the socket of "popd -demo" started here); else SystemPath.
+func DefaultPath() string {
+	if os.Getenv("POPD_CONTROL") == "" {
+		demo := filepath.Join("popd-demo", "control.sock")
+		if _, err := os.Lstat(demo); err == nil {
+			return demo
+		}
 	}
-	return "/run/popd/control.sock"
+	return ServerPath()
 }
 
 // Listen opens the control socket at cfg.Path:

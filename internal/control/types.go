@@ -120,23 +120,9 @@ type Stats struct {
 	BytesSent      int64         `json:"bytes_sent"`
 }
 
-// Event is one thing that happened in the daemon.
-type Event struct {
-	Type    event.Kind `json:"type"`
-	Time    time.Time  `json:"time"`
-	Session string     `json:"session,omitempty"`
-	User    string     `json:"user,omitempty"`
-	Remote  string     `json:"remote,omitempty"`
-	Reason  string     `json:"reason,omitempty"`
-	// Counts: messages retrieved and deleted, octets sent (session.closed);
-	// events lost (events.dropped); users (users.reloaded).
-	Retrieved int   `json:"retrieved,omitempty"`
-	Deleted   int   `json:"deleted,omitempty"`
-	Octets    int64 `json:"octets,omitempty"`
-	Count     int   `json:"count,omitempty"`
-	// By is who did an administrative action (e.g. "uid 0").
-	By string `json:"by,omitempty"`
-}
+// Event is one thing that happened in the daemon; the event stream
+// carries them one per line.
+type Event = event.Event
 
 // Daemon is what the control server serves: popd implements it. Methods
 // return *Error values for errors the client should see by code.

@@ -5,6 +5,8 @@
 // use it.
 package event
 
+import "time"
+
 // Kind is what an event is about; its value is the wire name in the control
 // API's event stream ("type" in the JSON).
 type Kind string
@@ -23,3 +25,21 @@ const (
 	Penalty       Kind = "penalty"        // a source's failed logins grew its delay
 	Dropped       Kind = "events.dropped" // this subscriber lost Count events
 )
+
+// Event is one thing that happened in the daemon.
+type Event struct {
+	Type    Kind      `json:"type"`
+	Time    time.Time `json:"time"`
+	Session string    `json:"session,omitempty"`
+	User    string    `json:"user,omitempty"`
+	Remote  string    `json:"remote,omitempty"`
+	Reason  string    `json:"reason,omitempty"`
+	// Counts: messages retrieved and deleted, octets sent (session.closed);
+	// events lost (events.dropped); users (users.reloaded).
+	Retrieved int   `json:"retrieved,omitempty"`
+	Deleted   int   `json:"deleted,omitempty"`
+	Octets    int64 `json:"octets,omitempty"`
+	Count     int   `json:"count,omitempty"`
+	// By is who did an administrative action (e.g. "uid 0").
+	By string `json:"by,omitempty"`
+}

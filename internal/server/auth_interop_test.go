@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"popd/internal/config"
+	"popd/internal/testutil"
 )
 
 // accounts for the login-method tests: one {PLAIN} (APOP, CRAM-MD5 and
@@ -149,51 +150,51 @@ func TestAuthTranscript(t *testing.T) {
 	e := authEnv(t)
 	c := e.dial()
 	// AUTH alone lists the mechanisms (Outlook and Thunderbird probe so).
-	c.ok("AUTH")
-	if got := c.multi(); got != "PLAIN\r\nLOGIN\r\nCRAM-MD5\r\nSCRAM-SHA-256\r\n" {
+	c.OK("AUTH")
+	if got := c.Multi(); got != "PLAIN\r\nLOGIN\r\nCRAM-MD5\r\nSCRAM-SHA-256\r\n" {
 		t.Fatalf("AUTH list: %q", got)
 	}
-	if !containsLine(c.capa(), "SASL PLAIN LOGIN CRAM-MD5 SCRAM-SHA-256") {
+	if !containsLine(capaOf(c), "SASL PLAIN LOGIN CRAM-MD5 SCRAM-SHA-256") {
 		t.Fatal("CAPA lacks SASL in AUTHORIZATION")
 	}
-	c.err("AUTH NTLM", "-ERR unsupported authentication mechanism")
+	c.Err("AUTH NTLM", "-ERR unsupported authentication mechanism")
 	// Cancel with "*".
-	c.send("AUTH PLAIN")
-	c.expect("+ ")
-	c.err("*", "-ERR authentication cancelled")
+	c.Send("AUTH PLAIN")
+	c.Expect("+ ")
+	c.Err("*", "-ERR authentication cancelled")
 	// Bad base64.
-	c.err("AUTH PLAIN !!!notbase64", "-ERR invalid base64 in authentication exchange")
+	c.Err("AUTH PLAIN !!!notbase64", "-ERR invalid base64 in authentication exchange")
 	// "=" is an empty initial response: malformed for PLAIN, a failure.
-	c.err("AUTH PLAIN =", "-ERR [AUTH] invalid user name or password")
+	c.Err("AUTH PLAIN =", "-ERR [AUTH] invalid user name or password")
 	// LOGIN step by step, wrong password.
-	c.send("AUTH LOGIN")
-	if got := c.expect("+ "); got != "+ VXNlcm5hbWU6" { // "Username:"
+	c.Send("AUTH LOGIN")
+	if got := c.Expect("+ "); got != "+ VXNlcm5hbWU6" { // "Username:"
 		t.Fatalf("LOGIN challenge %q", got)
 	}
-	events := e.srv.sessionEvents()
-	c.send(b64(plainUser.name))
-	c.expect("+ UGFzc3dvcmQ6") // "Password:"
-	c.err(b64("nope"), "-ERR [AUTH] invalid user name or password")
+	events := e.sessionEvents()
+	c.Send(b64(plainUser.name))
+	c.Expect("+ UGFzc3dvcmQ6") // "Password:"
+	c.Err(b64("nope"), "-ERR [AUTH] invalid user name or password")
 	// The failure names the user the client tried, for logs and popadm.
-	if ev := nextEvent(t, events, "login.failed", 2*time.Second); ev.User != plainUser.name {
+	if ev := testutil.NextEvent(t, events, "login.failed", 2*time.Second); ev.User != plainUser.name {
 		t.Fatalf("failed AUTH LOGIN event: %+v", ev)
 	}
 	// After failures the session is as before: PLAIN with an initial
 	// response logs in.
-	c.ok("AUTH PLAIN " + b64("\x00"+plainUser.name+"\x00"+plainUser.pass))
-	if !containsLine(c.capa(), "SASL PLAIN LOGIN CRAM-MD5 SCRAM-SHA-256") {
+	c.OK("AUTH PLAIN " + b64("\x00"+plainUser.name+"\x00"+plainUser.pass))
+	if !containsLine(capaOf(c), "SASL PLAIN LOGIN CRAM-MD5 SCRAM-SHA-256") {
 		t.Fatal("CAPA lacks SASL in TRANSACTION")
 	}
-	c.err("AUTH PLAIN", "-ERR command not valid in this state")
+	c.Err("AUTH PLAIN", "-ERR command not valid in this state")
 
 	// Without -apop: no APOP banner, no CRAM-MD5.
 	e2 := newEnv(t, []account{plainUser}, nil)
 	c2 := e2.dial()
-	c2.ok("AUTH")
-	if got := c2.multi(); strings.Contains(got, "CRAM-MD5") {
+	c2.OK("AUTH")
+	if got := c2.Multi(); strings.Contains(got, "CRAM-MD5") {
 		t.Fatalf("CRAM-MD5 offered without -apop: %q", got)
 	}
-	c2.err("APOP pat 0123456789abcdef0123456789abcdef", "-ERR APOP is not available")
+	c2.Err("APOP pat 0123456789abcdef0123456789abcdef", "-ERR APOP is not available")
 	// With -apop but no user that can use it: no banner either.
 	e3 := newEnv(t, []account{bcryptUser}, func(c *config.Config) { c.APOP = true })
 	greeting := e3.dialGreeting()

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -59,7 +58,7 @@ type settings struct {
 	lock       maildir.Options
 }
 
-func newSettings(cfg config.Config, log *slog.Logger) *settings {
+func newSettings(cfg config.Live, log *slog.Logger) *settings {
 	return &settings{
 		template:   cfg.Maildir,
 		loginDelay: cfg.LoginDelay.Duration,
@@ -70,7 +69,7 @@ func newSettings(cfg config.Config, log *slog.Logger) *settings {
 }
 
 // hostname is cfg.Hostname, else the system's.
-func hostname(cfg config.Config) string {
+func hostname(cfg config.Live) string {
 	if cfg.Hostname != "" {
 		return cfg.Hostname
 	}
@@ -78,16 +77,21 @@ func hostname(cfg config.Config) string {
 	return h
 }
 
-func newBackend(cfg config.Config, users *userdb.File, log *slog.Logger) *backend {
-	b := &backend{
+func newBackend(users *userdb.File, log *slog.Logger, onPenalty func(string, int, time.Duration)) *backend {
+	return &backend{
 		users:      users,
-		penalties:  newPenalties(cfg.AuthFailureDelay.Duration, cfg.AuthPenaltyMax.Duration),
+		penalties:  newPenalties(),
 		log:        log,
+		onPenalty:  onPenalty,
 		lastLogins: map[string]time.Time{},
 	}
-	b.set.Store(newSettings(cfg, log))
+}
+
+// apply puts live settings in force for the logins to come.
+func (b *backend) apply(live config.Live) {
+	b.set.Store(newSettings(live, b.log))
+	b.penalties.setLimits(live.AuthFailureDelay.Duration, live.AuthPenaltyMax.Duration)
 	b.refreshAPOP()
-	return b
 }
 
 func (b *backend) settings() *settings { return b.set.Load() }
@@ -141,7 +145,7 @@ func (b *backend) open(ctx context.Context, c pop3.ConnInfo, u userdb.User) (pop
 		b.lastLogins[u.Name] = time.Now() // taken now: two racing logins cannot both pass
 		b.mu.Unlock()
 	}
-	dir, err := MaildirPath(set.template, u)
+	dir, err := maildir.Path(set.template, u.Name, u.Home)
 	if err != nil {
 		b.log.Error("locating maildrop", "user", u.Name, "err", err)
 		return nil, pop3.ErrPerm
@@ -174,58 +178,4 @@ func wait(ctx context.Context, t time.Time) {
 	case <-timer.C:
 	case <-ctx.Done():
 	}
-}
-
-// MaildirPath expands a maildrop template for u: %u is the user name, %n its
-// local part (before the last @), %d its domain (empty without @), %% a
-// percent sign, and a leading ~ the user's home directory. User names were
-// checked by userdb.ValidName, so the result cannot escape the mail root
-// through the name.
-func MaildirPath(template string, u userdb.User) (string, error) {
-	local, domain := u.Name, ""
-	if i := strings.LastIndexByte(u.Name, '@'); i >= 0 {
-		local, domain = u.Name[:i], u.Name[i+1:]
-	}
-	// A second guard behind userdb.ValidName: nothing substituted may be a
-	// path of its own or climb out of the mail root.
-	for _, part := range []string{u.Name, local, domain} {
-		if part == "." || part == ".." || strings.ContainsAny(part, "/\x00") {
-			return "", fmt.Errorf("server: user name %q cannot be used in a maildir path", u.Name)
-		}
-	}
-	var b strings.Builder
-	t := template
-	if strings.HasPrefix(t, "~") {
-		if u.Home == "" {
-			return "", fmt.Errorf("server: maildir template %q uses ~ but user %q has no home directory", template, u.Name)
-		}
-		b.WriteString(strings.TrimSuffix(u.Home, "/"))
-		t = t[1:]
-	}
-	for i := 0; i < len(t); i++ {
-		if t[i] != '%' {
-			b.WriteByte(t[i])
-			continue
-		}
-		if i+1 == len(t) {
-			return "", fmt.Errorf("server: maildir template %q ends with %%", template)
-		}
-		i++
-		switch t[i] {
-		case 'u':
-			b.WriteString(u.Name)
-		case 'n':
-			b.WriteString(local)
-		case 'd':
-			if domain == "" {
-				return "", fmt.Errorf("server: maildir template %q uses %%d but user %q has no domain", template, u.Name)
-			}
-			b.WriteString(domain)
-		case '%':
-			b.WriteByte('%')
-		default:
-			return "", fmt.Errorf("server: maildir template %q: unknown %%%c", template, t[i])
-		}
-	}
-	return b.String(), nil
 }

@@ -108,7 +108,7 @@ func startBenchServer(b *testing.B, cfg config.Config, useTLS bool) (string, *Se
 	if err != nil {
 		b.Fatal(err)
 	}
-	srv, err := New(cfg, udb, log)
+	srv, err := New(cfg, Options{Users: udb, Logger: log})
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -116,10 +116,9 @@ func startBenchServer(b *testing.B, cfg config.Config, useTLS bool) (string, *Se
 	if useTLS {
 		serve = srv.ServeTLS
 	}
-	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
-	go func() { serve(ctx, ln); close(done) }()
-	b.Cleanup(func() { cancel(); <-done })
+	go func() { serve(ln); close(done) }()
+	b.Cleanup(func() { srv.Shutdown(context.Background()); <-done })
 	return ln.Addr().String(), srv
 }
 

@@ -47,8 +47,8 @@ type penalty struct {
 	last     time.Time
 }
 
-func newPenalties(base, max time.Duration) *penalties {
-	return &penalties{base: base, max: max, forget: 15 * time.Minute, limit: 100_000, m: map[netip.Prefix]*penalty{}}
+func newPenalties() *penalties {
+	return &penalties{forget: 15 * time.Minute, limit: 100_000, m: map[netip.Prefix]*penalty{}}
 }
 
 // delay is how long a failed login from src should take.

@@ -1,7 +1,6 @@
 package server
 
 import (
-	"bufio"
 	"net"
 	"net/netip"
 	"os"
@@ -14,6 +13,7 @@ import (
 	"time"
 
 	"popd/internal/config"
+	"popd/internal/testutil"
 )
 
 func TestSourceGrouping(t *testing.T) {
@@ -31,7 +31,8 @@ func TestSourceGrouping(t *testing.T) {
 }
 
 func TestPenaltyGrowsAndResets(t *testing.T) {
-	p := newPenalties(100*time.Millisecond, 1*time.Second)
+	p := newPenalties()
+	p.setLimits(100*time.Millisecond, 1*time.Second)
 	src := netip.MustParsePrefix("192.0.2.7/32")
 	other := netip.MustParsePrefix("198.51.100.1/32")
 	var got []time.Duration
@@ -78,16 +79,16 @@ func TestFailedLoginsSlowDownAndDisconnect(t *testing.T) {
 	c := e.dial()
 	var took []time.Duration
 	for i := 0; i < 2; i++ {
-		c.ok("USER alice")
+		c.OK("USER alice")
 		start := time.Now()
-		c.err("PASS wrong", "-ERR [AUTH] invalid user name or password")
+		c.Err("PASS wrong", "-ERR [AUTH] invalid user name or password")
 		took = append(took, time.Since(start))
 	}
-	c.ok("USER alice")
+	c.OK("USER alice")
 	start := time.Now()
-	c.err("PASS wrong", "-ERR [AUTH] too many failed logins; disconnecting")
+	c.Err("PASS wrong", "-ERR [AUTH] too many failed logins; disconnecting")
 	took = append(took, time.Since(start))
-	if !c.closed(2 * time.Second) {
+	if !c.Closed(2 * time.Second) {
 		t.Fatal("not disconnected after 3 failures")
 	}
 	if took[0] < 200*time.Millisecond || took[1] < 400*time.Millisecond || took[2] < 800*time.Millisecond {
@@ -96,14 +97,14 @@ func TestFailedLoginsSlowDownAndDisconnect(t *testing.T) {
 	// Meanwhile another client's good login is not held up, and resets
 	// the source's penalty (same 127.0.0.1 source here).
 	start = time.Now()
-	e.login(alice).ok("QUIT")
+	e.login(alice).OK("QUIT")
 	if d := time.Since(start); d >= 800*time.Millisecond {
 		t.Errorf("a good login took %v: it was given the penalty", d)
 	}
 	c = e.dial()
-	c.ok("USER alice")
+	c.OK("USER alice")
 	start = time.Now()
-	c.err("PASS wrong", "-ERR [AUTH] invalid user name or password")
+	c.Err("PASS wrong", "-ERR [AUTH] invalid user name or password")
 	if d := time.Since(start); d >= 400*time.Millisecond {
 		t.Errorf("penalty not reset by a good login: %v", d)
 	}
@@ -118,9 +119,9 @@ func TestConnectionLimits(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer conn.Close()
-	c := &client{t: t, conn: conn, r: bufio.NewReader(conn)}
-	c.expect("-ERR [SYS/TEMP] too many connections from your address")
-	if !c.closed(2 * time.Second) {
+	c := testutil.NewPOP3(t, conn)
+	c.Expect("-ERR [SYS/TEMP] too many connections from your address")
+	if !c.Closed(2 * time.Second) {
 		t.Fatal("over-limit connection left open")
 	}
 
@@ -128,8 +129,8 @@ func TestConnectionLimits(t *testing.T) {
 	e2.dial()
 	conn2, _ := net.Dial("tcp", e2.addr)
 	defer conn2.Close()
-	c2 := &client{t: t, conn: conn2, r: bufio.NewReader(conn2)}
-	c2.expect("-ERR [SYS/TEMP] too many connections")
+	c2 := testutil.NewPOP3(t, conn2)
+	c2.Expect("-ERR [SYS/TEMP] too many connections")
 }
 
 func TestLoginTimeout(t *testing.T) {
@@ -137,32 +138,32 @@ func TestLoginTimeout(t *testing.T) {
 	c := e.dial()
 	// Busy but never logging in: still cut off.
 	for i := 0; i < 3; i++ {
-		c.ok("CAPA")
-		c.multi()
+		c.OK("CAPA")
+		c.Multi()
 		time.Sleep(300 * time.Millisecond)
 	}
-	c.expect("-ERR login timed out")
-	if !c.closed(2 * time.Second) {
+	c.Expect("-ERR login timed out")
+	if !c.Closed(2 * time.Second) {
 		t.Fatal("not closed")
 	}
 	// A logged-in session is not bound by it.
 	c = e.login(alice)
 	time.Sleep(1200 * time.Millisecond)
-	c.ok("NOOP")
+	c.OK("NOOP")
 }
 
 func TestLoginDelay(t *testing.T) {
 	e := newEnv(t, []account{alice}, func(c *config.Config) { c.LoginDelay.Duration = time.Hour })
 	c := e.dial()
-	if !containsLine(c.capa(), "LOGIN-DELAY 3600") {
+	if !containsLine(capaOf(c), "LOGIN-DELAY 3600") {
 		t.Fatal("CAPA does not announce LOGIN-DELAY 3600")
 	}
-	c.ok("USER alice")
-	c.ok("PASS " + alice.pass)
-	c.ok("QUIT")
+	c.OK("USER alice")
+	c.OK("PASS " + alice.pass)
+	c.OK("QUIT")
 	c = e.dial()
-	c.ok("USER alice")
-	c.err("PASS "+alice.pass, "-ERR [LOGIN-DELAY] minimum time between logins has not elapsed")
+	c.OK("USER alice")
+	c.Err("PASS "+alice.pass, "-ERR [LOGIN-DELAY] minimum time between logins has not elapsed")
 }
 
 func containsLine(lines []string, want string) bool {

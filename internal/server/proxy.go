@@ -5,7 +5,6 @@ import (
 	"net"
 	"net/netip"
 
-	"popd/internal/config"
 	"popd/internal/proxyproto"
 )
 
@@ -27,11 +26,11 @@ func (s *Server) wrapProxy(ln net.Listener) net.Listener {
 	}
 }
 
-func parseProxyFrom(cfg config.Config) ([]netip.Prefix, error) {
-	if cfg.ProxyFrom == "" {
+func parseProxyFrom(list string) ([]netip.Prefix, error) {
+	if list == "" {
 		return nil, nil
 	}
-	p, err := proxyproto.ParseCIDRs(cfg.ProxyFrom)
+	p, err := proxyproto.ParseCIDRs(list)
 	if err != nil {
 		return nil, fmt.Errorf("config: proxy-from: %w", err)
 	}

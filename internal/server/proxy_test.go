@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"popd/internal/config"
+	"popd/internal/testutil"
 )
 
 func TestProxyProtocol(t *testing.T) {
@@ -20,13 +21,13 @@ func TestProxyProtocol(t *testing.T) {
 	}
 	defer conn.Close()
 	conn.Write([]byte("PROXY TCP4 203.0.113.9 127.0.0.1 40000 110\r\nCAPA\r\n"))
-	c := &client{t: t, conn: conn, r: bufio.NewReader(conn)}
-	c.expect("+OK POP3")
-	c.expect("+OK capability")
-	c.multi()
+	c := testutil.NewPOP3(t, conn)
+	c.Expect("+OK POP3")
+	c.Expect("+OK capability")
+	c.Multi()
 	waitFor(t, func() bool {
 		for _, s := range e.srv.Sessions() {
-			if strings.HasPrefix(s.Remote, "203.0.113.9:") {
+			if strings.HasPrefix(s.RemoteAddr, "203.0.113.9:") {
 				return true
 			}
 		}
@@ -44,11 +45,11 @@ func TestProxyProtocol(t *testing.T) {
 	conn2, _ := net.Dial("tcp", e.addr)
 	defer conn2.Close()
 	conn2.Write(hdr)
-	c2 := &client{t: t, conn: conn2, r: bufio.NewReader(conn2)}
-	c2.expect("+OK POP3")
+	c2 := testutil.NewPOP3(t, conn2)
+	c2.Expect("+OK POP3")
 	waitFor(t, func() bool {
 		for _, s := range e.srv.Sessions() {
-			if strings.HasPrefix(s.Remote, "[2001:db8::7]:") {
+			if strings.HasPrefix(s.RemoteAddr, "[2001:db8::7]:") {
 				return true
 			}
 		}
@@ -69,9 +70,9 @@ func TestProxyHeaderFromUntrustedSource(t *testing.T) {
 	// Only 192.0.2.1 is trusted: a PROXY line from us is just a bad command.
 	e := newEnv(t, []account{alice}, func(c *config.Config) { c.ProxyFrom = "192.0.2.1" })
 	c := e.dial()
-	c.err("PROXY TCP4 203.0.113.9 127.0.0.1 40000 110", "-ERR unknown command")
+	c.Err("PROXY TCP4 203.0.113.9 127.0.0.1 40000 110", "-ERR unknown command")
 	for _, s := range e.srv.Sessions() {
-		if strings.HasPrefix(s.Remote, "203.0.113.9") {
+		if strings.HasPrefix(s.RemoteAddr, "203.0.113.9") {
 			t.Fatal("an untrusted client spoofed its address")
 		}
 	}

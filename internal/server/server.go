@@ -14,155 +14,203 @@ import (
 	"time"
 
 	"popd/internal/config"
-	"popd/internal/control"
 	"popd/internal/event"
 	"popd/internal/pop3"
 	"popd/internal/userdb"
 )
 
+// ErrServerClosed is returned by Serve after Shutdown.
+var ErrServerClosed = errors.New("server: closed")
+
+// Options are what a Server is built from besides the configuration.
+type Options struct {
+	Users  *userdb.File
+	Logger *slog.Logger
+	// Publish, if set, is told what happens: sessions opened, logins,
+	// failed logins, sessions closed, penalties. It is called from the
+	// sessions' goroutines and must not block.
+	Publish func(event.Event)
+}
+
 // Server serves POP3 on any number of listeners and keeps the registry of
 // live sessions.
 type Server struct {
 	log       *slog.Logger
-	pop3      atomic.Pointer[pop3.Config] // for new sessions; swapped by a reload
+	publish   func(event.Event)
+	pop3      atomic.Pointer[pop3.Config] // for new sessions; swapped by Apply
 	be        *backend
 	certs     *certStore // nil without a certificate
 	conns     *conns
 	proxyFrom []netip.Prefix // load balancers that send PROXY headers
+	nextID    atomic.Uint64
+	ctx       context.Context    // done at Shutdown: ends back-off waits and handshakes
+	stop      context.CancelFunc // ends ctx
 
-	reloadMu  sync.Mutex
-	cfg       config.Config                 // as last applied
-	cfgSource func() (config.Config, error) // re-reads the configuration; nil: none
-
-	pub         atomic.Pointer[control.Publisher]
-	started     time.Time
-	logins      minuteCounter
-	failures    minuteCounter
-	bytesClosed atomic.Int64
-	usage       usageCache // maildrop sizes for the users list
-
-	nextID   atomic.Uint64
-	mu       sync.Mutex
-	sessions map[string]*pop3.Session
-	wg       sync.WaitGroup
+	// The registry. closed is set by Shutdown under mu, so that a
+	// connection accepted while it runs is either in sessions (and told to
+	// stop) or refused.
+	mu        sync.Mutex
+	closed    bool
+	listeners map[net.Listener]bool
+	sessions  map[string]*pop3.Session
+	wg        sync.WaitGroup // connections being handled
 }
 
-// New returns a server for cfg with users from the given file. It loads
-// the certificate, if one is configured.
-func New(cfg config.Config, users *userdb.File, log *slog.Logger) (*Server, error) {
-	proxyFrom, err := parseProxyFrom(cfg)
+// New returns a server for cfg. It loads the certificate, if one is
+// configured; the Static settings it uses (certificate, PROXY sources) are
+// fixed for its life, the Live ones change with Apply.
+func New(cfg config.Config, opt Options) (*Server, error) {
+	proxyFrom, err := parseProxyFrom(cfg.ProxyFrom)
 	if err != nil {
 		return nil, err
 	}
 	var certs *certStore
 	if cfg.TLSCert != "" {
-		if certs, err = newCertStore(cfg.TLSCert, cfg.TLSKey, log); err != nil {
+		if certs, err = newCertStore(cfg.TLSCert, cfg.TLSKey, opt.Logger); err != nil {
 			return nil, err
 		}
 	}
-	be := newBackend(cfg, users, log)
-	srv := &Server{
-		started:   time.Now(),
-		log:       log,
-		be:        be,
+	s := &Server{
+		log:       opt.Logger,
+		publish:   opt.Publish,
 		certs:     certs,
-		conns:     &conns{max: cfg.MaxConnections, perSource: cfg.MaxConnectionsPerIP, by: map[netip.Prefix]int{}},
+		conns:     &conns{by: map[netip.Prefix]int{}},
 		proxyFrom: proxyFrom,
-		cfg:       cfg,
+		listeners: map[net.Listener]bool{},
 		sessions:  map[string]*pop3.Session{},
 	}
-	srv.pop3.Store(srv.pop3Config(cfg))
-	be.onPenalty = func(src string, n int, next time.Duration) {
-		srv.publish(control.Event{Type: event.Penalty, Remote: src, Count: n,
-			Reason: "next failure waits " + next.String()})
+	s.ctx, s.stop = context.WithCancel(context.Background())
+	if s.publish == nil {
+		s.publish = func(event.Event) {}
 	}
-	users.OnReload = func(n int, err error) {
-		if err != nil {
-			log.Error("users file not reloaded; keeping the old table", "err", err)
-			return
-		}
-		be.refreshAPOP()
-		srv.publish(control.Event{Type: event.UsersReloaded, Count: n})
-	}
-	return srv, nil
+	s.be = newBackend(opt.Users, opt.Logger, func(src string, n int, next time.Duration) {
+		s.emit(event.Event{Type: event.Penalty, Remote: src, Count: n, Reason: "next failure waits " + next.String()})
+	})
+	s.Apply(cfg.Live)
+	return s, nil
 }
 
-// pop3Config is the protocol's configuration for new sessions under cfg.
-func (s *Server) pop3Config(cfg config.Config) *pop3.Config {
+// Apply puts live settings in force for new connections, sessions and
+// logins; open sessions keep theirs.
+func (s *Server) Apply(live config.Live) {
+	s.be.apply(live)
+	s.conns.setLimits(live.MaxConnections, live.MaxConnectionsPerIP)
 	pc := &pop3.Config{
 		Backend:          s.be,
 		Logger:           s.log,
-		IdleTimeout:      cfg.IdleTimeout.Duration,
-		LoginDelay:       cfg.LoginDelay.Duration,
-		Expire:           cfg.Expire,
-		RequireTLS:       cfg.RequireTLS(),
-		LoginTimeout:     cfg.LoginTimeout.Duration,
-		MaxAuthFailures:  cfg.MaxAuthFailures,
-		Hostname:         hostname(cfg),
-		HandshakeTimeout: cfg.HandshakeTimeout.Duration,
+		IdleTimeout:      live.IdleTimeout.Duration,
+		LoginDelay:       live.LoginDelay.Duration,
+		Expire:           live.Expire,
+		RequireTLS:       live.RequireTLS(s.certs != nil),
+		LoginTimeout:     live.LoginTimeout.Duration,
+		MaxAuthFailures:  live.MaxAuthFailures,
+		Hostname:         hostname(live),
+		HandshakeTimeout: live.HandshakeTimeout.Duration,
 		OnEvent:          s.onSessionEvent,
 	}
 	if s.certs != nil {
 		pc.TLS = s.certs.Config()
 	}
-	return pc
+	s.pop3.Store(pc)
 }
 
-// ShutdownGrace is how long Serve waits for sessions to end after telling
-// them the server is shutting down.
-const ShutdownGrace = 10 * time.Second
+// UsersChanged is to be called after the users table was read again: it
+// notes whether APOP has users to offer it to.
+func (s *Server) UsersChanged() { s.be.refreshAPOP() }
 
-// Serve accepts POP3 connections on ln until ctx is done. Then it stops
-// accepting, tells every open session "-ERR [SYS/TEMP] shutting down",
-// closes them without UPDATE, and returns once they have ended.
-func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
-	return s.serve(ctx, ln, false)
+func (s *Server) emit(e event.Event) {
+	if e.Time.IsZero() {
+		e.Time = time.Now()
+	}
+	s.publish(e)
 }
+
+// onSessionEvent passes a session's events on.
+func (s *Server) onSessionEvent(e pop3.Event) {
+	if e.Type == event.Login {
+		s.be.recordLogin(e.User)
+	}
+	s.emit(event.Event{Type: e.Type, Session: e.Session, User: e.User, Remote: e.Remote,
+		Reason: e.Reason, Retrieved: e.Retrieved, Deleted: e.Deleted, Octets: e.Octets})
+}
+
+// Serve accepts POP3 connections on l until Shutdown, then returns
+// ErrServerClosed. When PROXY sources are configured, l is wrapped to read
+// their headers. Serve closes l.
+func (s *Server) Serve(l net.Listener) error { return s.serve(l, false) }
 
 // ServeTLS is Serve for implicit TLS (RFC 8314, the pop3s port): every
 // connection starts with a TLS handshake. It needs a certificate.
-func (s *Server) ServeTLS(ctx context.Context, ln net.Listener) error {
+func (s *Server) ServeTLS(l net.Listener) error {
 	if s.certs == nil {
+		l.Close()
 		return errors.New("server: implicit TLS needs a certificate")
 	}
-	return s.serve(ctx, ln, true)
+	return s.serve(l, true)
 }
 
-func (s *Server) serve(ctx context.Context, ln net.Listener, implicitTLS bool) error {
-	stop := context.AfterFunc(ctx, func() { ln.Close() })
-	defer stop()
+func (s *Server) serve(l net.Listener, implicitTLS bool) error {
+	l = s.wrapProxy(l)
+	s.mu.Lock()
+	if s.closed {
+		s.mu.Unlock()
+		l.Close()
+		return ErrServerClosed
+	}
+	s.listeners[l] = true
+	s.mu.Unlock()
+	defer func() {
+		s.mu.Lock()
+		delete(s.listeners, l)
+		s.mu.Unlock()
+		l.Close()
+	}()
 	var backoff time.Duration
 	for {
-		conn, err := ln.Accept()
+		conn, err := l.Accept()
 		if err != nil {
-			if ctx.Err() != nil {
-				s.shutdown()
-				return nil
+			if s.isClosed() {
+				return ErrServerClosed
 			}
 			if errors.Is(err, net.ErrClosed) {
-				s.shutdown()
 				return err
 			}
 			// Out of file descriptors and the like: back off and go on
 			// serving the sessions we have.
 			backoff = min(max(2*backoff, 5*time.Millisecond), time.Second)
 			s.log.Warn("accept failed; backing off", "err", err, "backoff", backoff)
-			wait(ctx, time.Now().Add(backoff))
+			select {
+			case <-time.After(backoff):
+			case <-s.ctx.Done():
+			}
 			continue
 		}
 		backoff = 0
+		s.mu.Lock()
+		if s.closed {
+			s.mu.Unlock()
+			conn.Close()
+			return ErrServerClosed
+		}
 		s.wg.Add(1)
+		s.mu.Unlock()
 		go func() {
 			defer s.wg.Done()
-			s.handle(ctx, conn, implicitTLS)
+			s.handle(conn, implicitTLS)
 		}()
 	}
+}
+
+func (s *Server) isClosed() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.closed
 }
 
 // handle runs one connection, in its own goroutine: the PROXY header (read
 // when the remote address is first asked for), the connection limits, the
 // implicit-TLS handshake, then the POP3 session.
-func (s *Server) handle(ctx context.Context, conn net.Conn, implicitTLS bool) {
+func (s *Server) handle(conn net.Conn, implicitTLS bool) {
 	remote := conn.RemoteAddr()
 	src := source(remote)
 	if ok, why := s.conns.add(src); !ok {
@@ -176,8 +224,8 @@ func (s *Server) handle(ctx context.Context, conn net.Conn, implicitTLS bool) {
 	pc := s.pop3.Load()
 	if implicitTLS {
 		tc := tls.Server(conn, pc.TLS)
-		hctx, cancel := context.WithTimeout(ctx, pc.HandshakeTimeout)
-		err := tc.HandshakeContext(hctx)
+		ctx, cancel := context.WithTimeout(s.ctx, pc.HandshakeTimeout)
+		err := tc.HandshakeContext(ctx)
 		cancel()
 		if err != nil {
 			s.log.Info("TLS handshake failed", "remote", addrString(remote), "err", err)
@@ -190,6 +238,11 @@ func (s *Server) handle(ctx context.Context, conn net.Conn, implicitTLS bool) {
 	info := pop3.ConnInfo{SessionID: id, RemoteAddr: remote, LocalAddr: conn.LocalAddr(), TLS: implicitTLS}
 	sess := pop3.NewSession(conn, pc, info)
 	s.mu.Lock()
+	if s.closed {
+		s.mu.Unlock()
+		conn.Close()
+		return
+	}
 	s.sessions[id] = sess
 	s.mu.Unlock()
 	defer func() {
@@ -198,12 +251,20 @@ func (s *Server) handle(ctx context.Context, conn net.Conn, implicitTLS bool) {
 		s.mu.Unlock()
 	}()
 	s.log.Info("session start", "session", id, "remote", addrString(remote), "local", addrString(info.LocalAddr), "tls", implicitTLS)
-	s.publish(control.Event{Type: event.SessionOpened, Session: id, Remote: addrString(remote)})
-	sess.Serve(context.WithoutCancel(ctx))
+	s.emit(event.Event{Type: event.SessionOpened, Session: id, Remote: addrString(remote)})
+	sess.Serve(context.Background())
 }
 
-func (s *Server) shutdown() {
+// Shutdown stops accepting connections, tells every open session
+// "-ERR [SYS/TEMP] shutting down" and closes it without UPDATE, and waits
+// for them to end or for ctx to be done (then it returns ctx's error).
+func (s *Server) Shutdown(ctx context.Context) error {
 	s.mu.Lock()
+	s.closed = true
+	s.stop()
+	for l := range s.listeners {
+		l.Close()
+	}
 	for _, sess := range s.sessions {
 		sess.Stop("shutting down")
 	}
@@ -212,13 +273,15 @@ func (s *Server) shutdown() {
 	go func() { s.wg.Wait(); close(done) }()
 	select {
 	case <-done:
-	case <-time.After(ShutdownGrace):
-		s.log.Warn("sessions still open after shutdown grace period")
+		return nil
+	case <-ctx.Done():
+		s.log.Warn("sessions still open after the shutdown grace period")
+		return ctx.Err()
 	}
 }
 
-// sessionInfos returns a snapshot of every live session.
-func (s *Server) sessionInfos() []pop3.Info {
+// Sessions returns a snapshot of every live session.
+func (s *Server) Sessions() []pop3.Info {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	out := make([]pop3.Info, 0, len(s.sessions))
@@ -226,6 +289,49 @@ func (s *Server) sessionInfos() []pop3.Info {
 		out = append(out, sess.Info())
 	}
 	return out
+}
+
+// Kick ends session id: the client is told "-ERR [SYS/TEMP] reason" and the
+// connection is closed without UPDATE. It returns what the session was, and
+// false when there is no such session.
+func (s *Server) Kick(id, reason string) (pop3.Info, bool) {
+	s.mu.Lock()
+	sess, ok := s.sessions[id]
+	s.mu.Unlock()
+	if !ok {
+		return pop3.Info{}, false
+	}
+	in := sess.Info()
+	sess.Stop(reason)
+	return in, true
+}
+
+// LastLogin is when user last logged in through this server (zero: not
+// since it started).
+func (s *Server) LastLogin(user string) time.Time { return s.be.lastLogin(user) }
+
+// Penalties lists the sources currently slowed down by failed logins.
+func (s *Server) Penalties() []Penalty { return s.be.penalties.list() }
+
+// ClearPenalty forgets the failed logins of source p.
+func (s *Server) ClearPenalty(p netip.Prefix) { s.be.penalties.succeed(p.Masked()) }
+
+// ReloadCertificate reads the certificate files again; on error the old
+// certificate stays. Without a certificate it does nothing.
+func (s *Server) ReloadCertificate() error {
+	if s.certs == nil {
+		return nil
+	}
+	return s.certs.Reload()
+}
+
+// WatchCertificate reloads the certificate when its files change, until
+// ctx is done. Without a certificate it returns at once.
+func (s *Server) WatchCertificate(ctx context.Context) error {
+	if s.certs == nil {
+		return nil
+	}
+	return s.certs.Watch(ctx)
 }
 
 func addrString(a net.Addr) string {

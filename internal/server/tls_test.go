@@ -20,6 +20,7 @@ import (
 	"time"
 
 	"popd/internal/config"
+	"popd/internal/testutil"
 )
 
 // testCert writes a fresh self-signed certificate for 127.0.0.1 and
@@ -79,30 +80,30 @@ func tlsEnv(t *testing.T, mod func(*config.Config)) (*env, *x509.CertPool) {
 }
 
 // starttls upgrades c after a +OK to STLS.
-func (c *client) starttls(pool *x509.CertPool) *tls.ConnectionState {
-	c.t.Helper()
-	tc := tls.Client(c.conn, &tls.Config{RootCAs: pool, ServerName: "127.0.0.1"})
+func starttls(c *testutil.POP3, pool *x509.CertPool) *tls.ConnectionState {
+	c.T.Helper()
+	tc := tls.Client(c.Conn, &tls.Config{RootCAs: pool, ServerName: "127.0.0.1"})
 	tc.SetDeadline(time.Now().Add(5 * time.Second))
 	if err := tc.Handshake(); err != nil {
-		c.t.Fatalf("TLS handshake: %v", err)
+		c.T.Fatalf("TLS handshake: %v", err)
 	}
-	c.conn = tc
-	c.r = bufio.NewReader(tc)
+	c.Conn = tc
+	c.R = bufio.NewReader(tc)
 	st := tc.ConnectionState()
 	return &st
 }
 
-func (c *client) capa() []string {
-	c.t.Helper()
-	c.ok("CAPA")
-	return strings.Split(strings.TrimSuffix(c.multi(), "\r\n"), "\r\n")
+func capaOf(c *testutil.POP3) []string {
+	c.T.Helper()
+	c.OK("CAPA")
+	return strings.Split(strings.TrimSuffix(c.Multi(), "\r\n"), "\r\n")
 }
 
 func TestSTLS(t *testing.T) {
 	e, pool := tlsEnv(t, nil)
 	e.deliver("alice", "Subject: secret\n\nover TLS\n")
 	c := e.dial()
-	capa := c.capa()
+	capa := capaOf(c)
 	if !slices.Contains(capa, "STLS") || slices.Contains(capa, "USER") {
 		t.Fatalf("CAPA before TLS: %q; want STLS and no USER", capa)
 	}
@@ -112,23 +113,23 @@ func TestSTLS(t *testing.T) {
 		}
 	}
 	// Plaintext passwords are refused before TLS, saying why.
-	c.err("USER alice", "-ERR [AUTH] plaintext authentication is disallowed on non-encrypted connections; use STLS")
-	c.err("PASS x", "-ERR send USER first")
-	c.ok("STLS")
-	st := c.starttls(pool)
+	c.Err("USER alice", "-ERR [AUTH] plaintext authentication is disallowed on non-encrypted connections; use STLS")
+	c.Err("PASS x", "-ERR send USER first")
+	c.OK("STLS")
+	st := starttls(c, pool)
 	if st.Version < tls.VersionTLS12 {
 		t.Fatalf("TLS version %x", st.Version)
 	}
-	capa = c.capa()
+	capa = capaOf(c)
 	if slices.Contains(capa, "STLS") || !slices.Contains(capa, "USER") {
 		t.Fatalf("CAPA after TLS: %q; want USER and no STLS", capa)
 	}
-	c.err("STLS", "-ERR TLS is already active")
-	c.ok("USER alice")
-	c.ok("PASS " + alice.pass)
-	c.err("STLS", "-ERR command not valid in this state")
-	c.ok("RETR 1")
-	if got := c.multi(); got != "Subject: secret\r\n\r\nover TLS\r\n" {
+	c.Err("STLS", "-ERR TLS is already active")
+	c.OK("USER alice")
+	c.OK("PASS " + alice.pass)
+	c.Err("STLS", "-ERR command not valid in this state")
+	c.OK("RETR 1")
+	if got := c.Multi(); got != "Subject: secret\r\n\r\nover TLS\r\n" {
 		t.Fatalf("RETR over TLS: %q", got)
 	}
 	var tlsSeen bool
@@ -138,7 +139,7 @@ func TestSTLS(t *testing.T) {
 	if !tlsSeen {
 		t.Error("the registry does not show the session as TLS")
 	}
-	c.ok("QUIT")
+	c.OK("QUIT")
 }
 
 // TestSTLSInjection: commands sent in the same packet as STLS must never
@@ -146,15 +147,15 @@ func TestSTLS(t *testing.T) {
 func TestSTLSInjection(t *testing.T) {
 	e, pool := tlsEnv(t, func(c *config.Config) { c.PlaintextAuth = "always" })
 	c := e.dial()
-	if _, err := c.conn.Write([]byte("STLS\r\nCAPA\r\nUSER alice\r\n")); err != nil {
+	if _, err := c.Conn.Write([]byte("STLS\r\nCAPA\r\nUSER alice\r\n")); err != nil {
 		t.Fatal(err)
 	}
-	c.expect("+OK begin TLS")
-	c.starttls(pool)
+	c.Expect("+OK begin TLS")
+	starttls(c, pool)
 	// The first answer inside TLS must be to our NOOP, not to the
 	// injected CAPA; and the injected USER was never run.
-	c.err("NOOP", "-ERR command not valid in this state")
-	c.err("PASS "+alice.pass, "-ERR send USER first")
+	c.Err("NOOP", "-ERR command not valid in this state")
+	c.Err("PASS "+alice.pass, "-ERR send USER first")
 }
 
 func TestImplicitTLS(t *testing.T) {
@@ -164,18 +165,18 @@ func TestImplicitTLS(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	c := &client{t: t, conn: conn, r: bufio.NewReader(conn)}
+	c := testutil.NewPOP3(t, conn)
 	defer conn.Close()
-	c.expect("+OK")
-	if slices.Contains(c.capa(), "STLS") {
+	c.Expect("+OK")
+	if slices.Contains(capaOf(c), "STLS") {
 		t.Error("STLS offered on an implicit-TLS connection")
 	}
-	c.ok("USER alice")
-	c.ok("PASS " + alice.pass)
-	if got := c.ok("STAT"); !strings.HasPrefix(got, "+OK 1 ") {
+	c.OK("USER alice")
+	c.OK("PASS " + alice.pass)
+	if got := c.OK("STAT"); !strings.HasPrefix(got, "+OK 1 ") {
 		t.Fatalf("STAT = %q", got)
 	}
-	c.ok("QUIT")
+	c.OK("QUIT")
 }
 
 func TestTLSHandshakeStall(t *testing.T) {
@@ -200,7 +201,9 @@ func TestCertificateReload(t *testing.T) {
 	})
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	go e.srv.certs.Watch(ctx)
+	watched := make(chan struct{})
+	go func() { e.srv.WatchCertificate(ctx); close(watched) }()
+	defer func() { cancel(); <-watched }()
 	time.Sleep(100 * time.Millisecond) // the watch is set up
 	// A session open before the change keeps working.
 	old, err := tls.Dial("tcp", e.tlsAddr, &tls.Config{RootCAs: pool1, ServerName: "127.0.0.1"})
@@ -208,8 +211,8 @@ func TestCertificateReload(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer old.Close()
-	oc := &client{t: t, conn: old, r: bufio.NewReader(old)}
-	oc.expect("+OK")
+	oc := testutil.NewPOP3(t, old)
+	oc.Expect("+OK")
 
 	_, _, pool2 := testCert(t, dir, "second")
 	waitFor(t, func() bool {
@@ -220,5 +223,5 @@ func TestCertificateReload(t *testing.T) {
 		conn.Close()
 		return true
 	})
-	oc.capa() // the session from before the change still works
+	capaOf(oc) // the session from before the change still works
 }

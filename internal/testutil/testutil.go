@@ -11,6 +11,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"popd/internal/event"
 )
 
 // Logger returns a debug-level logger that writes to t.Log, and the buffer
@@ -24,6 +26,13 @@ func Logger(t testing.TB) (*slog.Logger, *Buffer) {
 		return slog.New(slog.DiscardHandler), b
 	}
 	w := &logWriter{t: t, b: b}
+	// A server's goroutine may log after the test has ended, when t.Log
+	// would panic: those lines are dropped.
+	t.Cleanup(func() {
+		w.mu.Lock()
+		w.over = true
+		w.mu.Unlock()
+	})
 	return slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: slog.LevelDebug})), b
 }
 
@@ -34,12 +43,18 @@ func Log(t testing.TB) *slog.Logger {
 }
 
 type logWriter struct {
-	t testing.TB
-	b *Buffer
+	t    testing.TB
+	b    *Buffer
+	mu   sync.Mutex
+	over bool
 }
 
 func (w *logWriter) Write(p []byte) (int, error) {
-	w.t.Log(strings.TrimSuffix(string(p), "\n"))
+	w.mu.Lock()
+	if !w.over {
+		w.t.Log(strings.TrimSuffix(string(p), "\n"))
+	}
+	w.mu.Unlock()
 	return w.b.Write(p)
 }
 
@@ -70,6 +85,25 @@ func Eventually(t testing.TB, d time.Duration, what string, cond func() bool) {
 	for deadline := time.Now().Add(d); !cond(); time.Sleep(10 * time.Millisecond) {
 		if time.Now().After(deadline) {
 			t.Fatalf("after %v: %s", d, what)
+		}
+	}
+}
+
+// NextEvent waits up to d for an event of kind k on ch, skipping others.
+func NextEvent(t testing.TB, ch <-chan event.Event, k event.Kind, d time.Duration) event.Event {
+	t.Helper()
+	timeout := time.After(d)
+	for {
+		select {
+		case ev, ok := <-ch:
+			if !ok {
+				t.Fatalf("event stream ended waiting for %s", k)
+			}
+			if ev.Type == k {
+				return ev
+			}
+		case <-timeout:
+			t.Fatalf("no %s event within %v", k, d)
 		}
 	}
 }

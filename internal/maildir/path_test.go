@@ -1,9 +1,9 @@
-package server
+package maildir_test
 
 import (
 	"testing"
 
-	"popd/internal/userdb"
+	"popd/internal/maildir"
 )
 
 func TestMaildirPath(t *testing.T) {
@@ -22,15 +22,15 @@ func TestMaildirPath(t *testing.T) {
 		{"/srv/mail/%u", "..", "", ""},              // would climb out
 		{"/srv/mail/%n", "x/y@example.org", "", ""}, // a path of its own
 	} {
-		got, err := MaildirPath(tc.tmpl, userdb.User{Name: tc.name, Home: tc.home})
+		got, err := maildir.Path(tc.tmpl, tc.name, tc.home)
 		if tc.want == "" {
 			if err == nil {
-				t.Errorf("MaildirPath(%q, %q) = %q, want an error", tc.tmpl, tc.name, got)
+				t.Errorf("Path(%q, %q) = %q, want an error", tc.tmpl, tc.name, got)
 			}
 			continue
 		}
 		if err != nil || got != tc.want {
-			t.Errorf("MaildirPath(%q, %q) = %q, %v; want %q", tc.tmpl, tc.name, got, err, tc.want)
+			t.Errorf("Path(%q, %q) = %q, %v; want %q", tc.tmpl, tc.name, got, err, tc.want)
 		}
 	}
 }

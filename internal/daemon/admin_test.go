@@ -1,12 +1,13 @@
-package server
+package daemon
 
 import (
+	"bufio"
 	"context"
 	"errors"
 	"fmt"
 	"net"
-	"path/filepath"
 	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -15,66 +16,22 @@ import (
 	"popd/internal/config"
 	"popd/internal/control"
 	"popd/internal/event"
+	"popd/internal/testutil"
 )
-
-// startControl serves the control API for e's daemon on a Unix socket in a
-// temporary directory, watches deliveries, and returns a connected client.
-func (e *env) startControl(t testing.TB) *control.Client {
-	t.Helper()
-	ccfg := control.ServerConfig{Path: filepath.Join(t.TempDir(), "ctl", "control.sock"), Version: Version}
-	ln, err := control.Listen(ccfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cs := control.NewServer(ccfg, e.srv)
-	e.srv.SetPublisher(cs)
-	ctx, cancel := context.WithCancel(context.Background())
-	var wg sync.WaitGroup
-	wg.Add(2)
-	go func() { defer wg.Done(); cs.Serve(ctx, ln) }()
-	go func() { defer wg.Done(); e.srv.WatchDeliveries(ctx) }()
-	t.Cleanup(func() { cancel(); wg.Wait() })
-	c, err := control.Dial(context.Background(), ccfg.Path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { c.Close() })
-	e.controlPath = ccfg.Path
-	return c
-}
-
-// nextEvent waits up to d for an event of type typ.
-func nextEvent(t *testing.T, ch <-chan control.Event, typ event.Kind, d time.Duration) control.Event {
-	t.Helper()
-	timeout := time.After(d)
-	for {
-		select {
-		case ev, ok := <-ch:
-			if !ok {
-				t.Fatalf("event stream ended waiting for %s", typ)
-			}
-			if ev.Type == typ {
-				return ev
-			}
-		case <-timeout:
-			t.Fatalf("no %s event within %v", typ, d)
-		}
-	}
-}
 
 func TestControlKickKeepsMail(t *testing.T) {
 	e := newEnv(t, []account{alice}, nil)
 	e.deliver("alice", "Subject: 1\n\n")
 	e.deliver("alice", "Subject: 2\n\n")
-	ctl := e.startControl(t)
+	ctl := e.control()
 	ctx := context.Background()
 	events, err := ctl.Events(ctx)
 	if err != nil {
 		t.Fatal(err)
 	}
 	c := e.login(alice)
-	c.ok("DELE 1")
-	c.ok("DELE 2")
+	c.OK("DELE 1")
+	c.OK("DELE 2")
 	sessions, err := ctl.Sessions(ctx)
 	if err != nil || len(sessions) != 1 {
 		t.Fatalf("who: %v %+v", err, sessions)
@@ -90,14 +47,14 @@ func TestControlKickKeepsMail(t *testing.T) {
 	if err := ctl.Kick(ctx, s.ID); err != nil {
 		t.Fatal(err)
 	}
-	c.expect("-ERR [SYS/TEMP] session ended by the administrator")
-	if !c.closed(2 * time.Second) {
+	c.Expect("-ERR [SYS/TEMP] session ended by the administrator")
+	if !c.Closed(2 * time.Second) {
 		t.Fatal("kicked client still connected")
 	}
-	if ev := nextEvent(t, events, event.Kicked, 2*time.Second); ev.Session != s.ID || ev.By == "" {
+	if ev := testutil.NextEvent(t, events, event.Kicked, 2*time.Second); ev.Session != s.ID || ev.By == "" {
 		t.Fatalf("kick event: %+v", ev)
 	}
-	if ev := nextEvent(t, events, event.SessionClosed, 2*time.Second); ev.Deleted != 0 || ev.Reason != "stopped" {
+	if ev := testutil.NextEvent(t, events, event.SessionClosed, 2*time.Second); ev.Deleted != 0 || ev.Reason != "stopped" {
 		t.Fatalf("closed event: %+v", ev)
 	}
 	if n := len(e.files("alice")); n != 2 {
@@ -105,9 +62,9 @@ func TestControlKickKeepsMail(t *testing.T) {
 	}
 	// A QUIT does remove, and the event counts what was removed.
 	c = e.login(alice)
-	c.ok("DELE 1")
-	c.ok("QUIT")
-	if ev := nextEvent(t, events, event.SessionClosed, 2*time.Second); ev.Deleted != 1 || ev.Reason != "quit" {
+	c.OK("DELE 1")
+	c.OK("QUIT")
+	if ev := testutil.NextEvent(t, events, event.SessionClosed, 2*time.Second); ev.Deleted != 1 || ev.Reason != "quit" {
 		t.Fatalf("closed event after QUIT: %+v", ev)
 	}
 	var nf *control.Error
@@ -118,31 +75,31 @@ func TestControlKickKeepsMail(t *testing.T) {
 
 func TestControlUsers(t *testing.T) {
 	e := newEnv(t, []account{alice}, nil)
-	ctl := e.startControl(t)
+	ctl := e.control()
 	ctx := context.Background()
 	if err := ctl.AddUser(ctx, "dave", "first pw"); err != nil {
 		t.Fatal(err)
 	}
 	// At once: no wait for the file watcher.
 	c := e.dial()
-	c.ok("USER dave")
-	c.ok("PASS first pw")
-	c.ok("QUIT")
+	c.OK("USER dave")
+	c.OK("PASS first pw")
+	c.OK("QUIT")
 	if err := ctl.SetPassword(ctx, "dave", "second pw"); err != nil {
 		t.Fatal(err)
 	}
 	c = e.dial()
-	c.ok("USER dave")
-	c.err("PASS first pw", "-ERR [AUTH] invalid user name or password")
-	c.ok("USER dave")
-	c.ok("PASS second pw")
-	c.ok("QUIT")
+	c.OK("USER dave")
+	c.Err("PASS first pw", "-ERR [AUTH] invalid user name or password")
+	c.OK("USER dave")
+	c.OK("PASS second pw")
+	c.OK("QUIT")
 	if err := ctl.SetDisabled(ctx, "dave", true); err != nil {
 		t.Fatal(err)
 	}
 	c = e.dial()
-	c.ok("USER dave")
-	c.err("PASS second pw", "-ERR [AUTH] invalid user name or password")
+	c.OK("USER dave")
+	c.Err("PASS second pw", "-ERR [AUTH] invalid user name or password")
 	users, err := ctl.Users(ctx)
 	if err != nil || len(users) != 2 {
 		t.Fatalf("users: %v %+v", err, users)
@@ -166,39 +123,40 @@ func TestControlUsers(t *testing.T) {
 	if len(e.files("dave")) != 1 {
 		t.Fatal("deleting a user removed their mail without being asked")
 	}
-	if _, ok := e.users.Lookup("dave"); ok {
+	if us, _ := ctl.Users(ctx); slices.ContainsFunc(us, func(u control.User) bool { return u.Name == "dave" }) {
 		t.Fatal("dave still in the users table")
 	}
 }
 
 func TestControlDeliveryEvent(t *testing.T) {
-	e := newEnv(t, []account{alice, {"newbie", "pw", "PLAIN"}}, nil)
+	e := newEnv(t, []account{alice, {Name: "newbie", Pass: "pw", Scheme: "PLAIN"}}, nil)
 	e.deliver("alice", "Subject: first\n\n") // alice's maildir exists; newbie's does not yet
-	ctl := e.startControl(t)
+	time.Sleep(700 * time.Millisecond)       // and is watched (the rescan is every 500 ms)
+	ctl := e.control()
 	events, err := ctl.Events(context.Background())
 	if err != nil {
 		t.Fatal(err)
 	}
 	time.Sleep(100 * time.Millisecond) // the watches are set up
 	name := e.deliver("alice", "Subject: second\n\n")
-	if ev := nextEvent(t, events, event.Delivered, time.Second); ev.User != "alice" || ev.Reason != name {
+	if ev := testutil.NextEvent(t, events, event.Delivered, time.Second); ev.User != "alice" || ev.Reason != name {
 		t.Fatalf("delivery event: %+v", ev)
 	}
 	// A maildir created by a first delivery is picked up, and that
 	// delivery announced, within the rescan period.
 	first := e.deliver("newbie", "Subject: hello\n\n")
-	if ev := nextEvent(t, events, event.Delivered, time.Second+deliveryRescan); ev.User != "newbie" || ev.Reason != first {
+	if ev := testutil.NextEvent(t, events, event.Delivered, 2*time.Second); ev.User != "newbie" || ev.Reason != first {
 		t.Fatalf("first delivery into a new maildir: %+v", ev)
 	}
 	second := e.deliver("newbie", "Subject: again\n\n")
-	if ev := nextEvent(t, events, event.Delivered, time.Second); ev.User != "newbie" || ev.Reason != second {
+	if ev := testutil.NextEvent(t, events, event.Delivered, time.Second); ev.User != "newbie" || ev.Reason != second {
 		t.Fatalf("second delivery: %+v", ev)
 	}
 }
 
 func TestControlLocksAndPenalties(t *testing.T) {
 	e := newEnv(t, []account{alice}, nil)
-	ctl := e.startControl(t)
+	ctl := e.control()
 	ctx := context.Background()
 	// A lock held by a live session: unlock ends that session.
 	c := e.login(alice)
@@ -209,7 +167,7 @@ func TestControlLocksAndPenalties(t *testing.T) {
 	if err := ctl.Unlock(ctx, "alice"); err != nil {
 		t.Fatal(err)
 	}
-	c.expect("-ERR [SYS/TEMP]") // its session was ended, nothing deleted
+	c.Expect("-ERR [SYS/TEMP]") // its session was ended, nothing deleted
 	if locks, _ := ctl.Locks(ctx); len(locks) != 0 {
 		t.Fatalf("locks after unlock: %+v", locks)
 	}
@@ -220,10 +178,10 @@ func TestControlLocksAndPenalties(t *testing.T) {
 	}
 	c = e.dial()
 	for i := 0; i < 2; i++ {
-		c.ok("USER alice")
-		c.err("PASS x", "-ERR [AUTH] invalid user name or password")
+		c.OK("USER alice")
+		c.Err("PASS x", "-ERR [AUTH] invalid user name or password")
 	}
-	if ev := nextEvent(t, events, event.Penalty, 2*time.Second); ev.Remote != "127.0.0.1/32" || ev.Count != 2 {
+	if ev := testutil.NextEvent(t, events, event.Penalty, 2*time.Second); ev.Remote != "127.0.0.1/32" || ev.Count != 2 {
 		t.Fatalf("penalty event: %+v", ev)
 	}
 	p, _ := ctl.Penalties(ctx)
@@ -245,8 +203,8 @@ func TestControlLocksAndPenalties(t *testing.T) {
 // TestSlowSubscriberDoesNotStallLogins: a subscriber that never reads
 // its events must not slow sessions down.
 func TestSlowSubscriberDoesNotStallLogins(t *testing.T) {
-	e := newEnv(t, []account{{"fast", "pw", "PLAIN"}}, nil)
-	e.startControl(t)
+	e := newEnv(t, []account{{Name: "fast", Pass: "pw", Scheme: "PLAIN"}}, nil)
+	e.control()
 	// A raw subscriber that never reads.
 	conn, err := net.Dial("unix", e.controlPath)
 	if err != nil {
@@ -256,9 +214,9 @@ func TestSlowSubscriberDoesNotStallLogins(t *testing.T) {
 	fmt.Fprintf(conn, `{"hello":"popd-control","version":%d}`+"\n"+`{"id":1,"method":"events"}`+"\n", control.Version)
 	start := time.Now()
 	for i := 0; i < 300; i++ {
-		c := e.login(account{"fast", "pw", "PLAIN"})
-		c.ok("QUIT")
-		c.conn.Close()
+		c := e.login(account{Name: "fast", Pass: "pw", Scheme: "PLAIN"})
+		c.OK("QUIT")
+		c.Conn.Close()
 	}
 	if d := time.Since(start); d > 30*time.Second {
 		t.Fatalf("300 sessions took %v with a stalled subscriber", d)
@@ -272,12 +230,12 @@ func BenchmarkControlEvents(b *testing.B) {
 	const clients = 1000
 	var accts []account
 	for i := 0; i < clients; i++ {
-		accts = append(accts, account{fmt.Sprintf("u%d", i), "pw", "PLAIN"})
+		accts = append(accts, account{Name: fmt.Sprintf("u%d", i), Pass: "pw", Scheme: "PLAIN"})
 	}
 	e := newEnv(b, accts, func(c *config.Config) {
 		c.MaxConnections, c.MaxConnectionsPerIP = 2*clients, 2*clients
 	})
-	ctl := e.startControl(b)
+	ctl := e.control()
 	events, err := ctl.Events(context.Background())
 	if err != nil {
 		b.Fatal(err)
@@ -300,12 +258,10 @@ func BenchmarkControlEvents(b *testing.B) {
 		go func(a account) {
 			defer wg.Done()
 			for next.Add(1) <= int64(b.N) {
-				s, err := benchLogin(e.addr, a.name)
-				if err != nil {
+				if err := loginQuit(e.addr, a.Name, a.Pass); err != nil {
 					b.Error(err)
 					return
 				}
-				s.quit()
 			}
 		}(accts[i])
 	}
@@ -318,42 +274,61 @@ func BenchmarkControlEvents(b *testing.B) {
 
 func TestControlReloadConfiguration(t *testing.T) {
 	e := newEnv(t, []account{alice}, nil)
-	ctl := e.startControl(t)
+	ctl := e.control()
 	ctx := context.Background()
-	next := e.cfg
-	var sourceErr error
-	e.srv.SetConfigSource(func() (config.Config, error) { return next, sourceErr })
+	next := e.Cfg
 	old := e.dial() // a session opened before the reload keeps its settings
 
 	next.LoginDelay.Duration = time.Hour
 	next.Expire = "NEVER"
 	next.Listen = "127.0.0.1:1" // needs a restart: logged, not applied
+	e.next.Store(&next)
 	if err := ctl.Reload(ctx); err != nil {
 		t.Fatal(err)
 	}
-	capa := e.dial().capa()
-	if !containsLine(capa, "LOGIN-DELAY 3600") || !containsLine(capa, "EXPIRE NEVER") {
-		t.Fatalf("new session after reload: CAPA %q", capa)
+	if c := capa(e.dial()); !containsLine(c, "LOGIN-DELAY 3600") || !containsLine(c, "EXPIRE NEVER") {
+		t.Fatalf("new session after reload: CAPA %q", c)
 	}
-	if containsLine(old.capa(), "EXPIRE NEVER") {
+	if containsLine(capa(old), "EXPIRE NEVER") {
 		t.Fatal("an open session changed settings under its feet")
 	}
 	// LOGIN-DELAY is enforced from now on.
-	e.login(alice).ok("QUIT")
+	e.login(alice).OK("QUIT")
 	c := e.dial()
-	c.ok("USER alice")
-	c.err("PASS "+alice.pass, "-ERR [LOGIN-DELAY] minimum time between logins has not elapsed")
+	c.OK("USER alice")
+	c.Err("PASS "+alice.Pass, "-ERR [LOGIN-DELAY] minimum time between logins has not elapsed")
 
 	// A configuration that does not validate changes nothing.
 	next.IdleTimeout.Duration = 0
+	e.next.Store(&next)
 	var ce *control.Error
 	if err := ctl.Reload(ctx); !errors.As(err, &ce) || ce.Code != control.CodeInvalid {
 		t.Fatalf("reload of a bad configuration: %v", err)
 	}
-	if !containsLine(e.dial().capa(), "EXPIRE NEVER") {
+	if !containsLine(capa(e.dial()), "EXPIRE NEVER") {
 		t.Fatal("a bad configuration replaced the good one")
 	}
-	if got := needsRestart(e.cfg, next); !slices.Contains(got, "listen") {
-		t.Fatalf("needsRestart = %q", got)
+}
+
+// loginQuit is one whole POP3 session, without a testing.TB: benchmarks
+// run it from many goroutines.
+func loginQuit(addr, user, pass string) error {
+	conn, err := net.Dial("tcp", addr)
+	if err != nil {
+		return err
 	}
+	defer conn.Close()
+	conn.SetDeadline(time.Now().Add(30 * time.Second))
+	r := bufio.NewReader(conn)
+	fmt.Fprintf(conn, "USER %s\r\nPASS %s\r\nQUIT\r\n", user, pass)
+	for range 4 { // greeting, USER, PASS, QUIT
+		l, err := r.ReadString('\n')
+		if err != nil {
+			return err
+		}
+		if !strings.HasPrefix(l, "+OK") {
+			return fmt.Errorf("session of %s: %q", user, l)
+		}
+	}
+	return nil
 }

@@ -1,0 +1,250 @@
+package daemon
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"sync"
+	"syscall"
+	"time"
+
+	"popd/internal/config"
+	"popd/internal/control"
+	"popd/internal/event"
+	"popd/internal/maildir"
+	"popd/internal/server"
+	"popd/internal/userdb"
+)
+
+// Options are what Run needs besides the configuration.
+type Options struct {
+	Logger *slog.Logger
+	// Source, if set, reads the configuration again for a reload (SIGHUP
+	// or popadm reload): the -config file and the command line.
+	Source func() (config.Config, error)
+	// Ready, if set, is called with the listening addresses (tls is nil
+	// without an implicit-TLS listener) once connections are accepted.
+	Ready func(plain, tls net.Addr)
+}
+
+// ShutdownGrace is how long Run waits, once its context is done, for
+// sessions to end after telling them the server is shutting down.
+const ShutdownGrace = 10 * time.Second
+
+// Run is the whole daemon: it validates cfg, opens the users file, binds
+// the listeners and the control socket, drops privileges, and serves until
+// ctx is done. Then it stops accepting, ends every session without UPDATE,
+// and returns once every goroutine it started has ended.
+func Run(ctx context.Context, cfg config.Config, opt Options) error {
+	if err := cfg.Validate(); err != nil {
+		return err
+	}
+	log := opt.Logger
+	users, err := userdb.Open(cfg.Users, log)
+	if err != nil {
+		return err
+	}
+	d := &daemon{log: log, users: users, started: time.Now(), source: opt.Source}
+	d.cfg.Store(&cfg)
+	if d.srv, err = server.New(cfg, server.Options{Users: users, Logger: log, Publish: d.publish}); err != nil {
+		return err
+	}
+	users.OnReload = func(n int, err error) {
+		if err != nil {
+			log.Error("users file not reloaded; keeping the old table", "err", err)
+			return
+		}
+		d.srv.UsersChanged()
+		d.publish(event.Event{Type: event.UsersReloaded, Count: n})
+	}
+	// Everything that may need root is bound before privileges go.
+	ls, err := bind(cfg, log)
+	if err != nil {
+		return err
+	}
+	defer ls.close()
+	if err := dropPrivileges(cfg, log); err != nil {
+		return err
+	}
+	if !cfg.RequireTLS() {
+		log.Warn("passwords may cross unencrypted connections (no certificate, or plaintext-auth = always)")
+	}
+
+	// Every goroutine started here is joined before Run returns.
+	g := &group{}
+	defer g.wait()
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	g.ctx = ctx
+	if ls.control != nil {
+		cs := control.NewServer(ls.controlCfg, d)
+		var p control.Publisher = cs
+		d.pub.Store(&p)
+		log.Info("control socket", "path", ls.controlCfg.Path)
+		g.run(log, "control socket", func() error { return cs.Serve(ctx, ls.control) })
+	}
+	if ls.metrics != nil {
+		hs := &http.Server{Handler: control.MetricsHandler(d), ReadHeaderTimeout: 10 * time.Second}
+		log.Info("metrics", "addr", ls.metrics.Addr().String())
+		g.run(log, "metrics", func() error {
+			if err := hs.Serve(ls.metrics); !errors.Is(err, http.ErrServerClosed) {
+				return err
+			}
+			return nil
+		})
+		context.AfterFunc(ctx, func() { hs.Close() })
+	}
+	watcher := &maildir.Watcher{
+		Maildrops: d.maildrops,
+		Delivered: func(user, file string) {
+			d.publish(event.Event{Type: event.Delivered, User: user, Reason: file})
+		},
+		Logger: log,
+	}
+	g.run(log, "delivery watcher", func() error { return watcher.Run(ctx) })
+	g.run(log, "users file watcher", func() error { return users.Watch(ctx) })
+	g.run(log, "certificate watcher", func() error { return d.srv.WatchCertificate(ctx) })
+	g.run(log, "SIGHUP", func() error { d.reloadOnHUP(ctx); return nil })
+
+	// The POP3 listeners: a failure of one ends the daemon.
+	serveErr := make(chan error, 2)
+	serve := func(name string, l net.Listener, f func(net.Listener) error) {
+		log.Info("listening"+name, "addr", l.Addr().String())
+		g.add(func() {
+			if err := f(l); !errors.Is(err, server.ErrServerClosed) {
+				serveErr <- fmt.Errorf("serving %s: %w", l.Addr(), err)
+			}
+		})
+	}
+	serve("", ls.plain, d.srv.Serve)
+	var tlsAddr net.Addr
+	if ls.tls != nil {
+		tlsAddr = ls.tls.Addr()
+		serve(" (implicit TLS)", ls.tls, d.srv.ServeTLS)
+	}
+	ls.plain, ls.tls = nil, nil // the server closes them
+	if opt.Ready != nil {
+		opt.Ready(ls.plainAddr, tlsAddr)
+	}
+	var runErr error
+	select {
+	case <-ctx.Done():
+	case runErr = <-serveErr:
+	}
+	cancel()
+	sctx, scancel := context.WithTimeout(context.Background(), ShutdownGrace)
+	defer scancel()
+	d.srv.Shutdown(sctx)
+	return runErr
+}
+
+// maildrops lists every user's maildrop for the delivery watcher.
+func (d *daemon) maildrops() map[string]string {
+	out := map[string]string{}
+	for _, u := range d.users.Users() {
+		if dir, err := d.maildirOf(u); err == nil {
+			out[dir] = u.Name
+		}
+	}
+	return out
+}
+
+// reloadOnHUP reloads on every SIGHUP until ctx is done.
+func (d *daemon) reloadOnHUP(ctx context.Context) {
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	defer signal.Stop(hup)
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-hup:
+			if err := d.Reload("SIGHUP"); err != nil {
+				d.log.Error("reload on SIGHUP", "err", err)
+			}
+		}
+	}
+}
+
+// listeners are the sockets bound at start, while popd may still be root.
+type listeners struct {
+	plain, tls, metrics net.Listener
+	plainAddr           net.Addr
+	control             net.Listener // nil: popd serves without one
+	controlCfg          control.ServerConfig
+}
+
+func bind(cfg config.Config, log *slog.Logger) (ls *listeners, err error) {
+	ls = &listeners{}
+	defer func() {
+		if err != nil {
+			ls.close()
+		}
+	}()
+	if ls.plain, err = net.Listen("tcp", cfg.Listen); err != nil {
+		return nil, fmt.Errorf("popd: %w", err)
+	}
+	ls.plainAddr = ls.plain.Addr()
+	if cfg.ListenTLS != "" {
+		if ls.tls, err = net.Listen("tcp", cfg.ListenTLS); err != nil {
+			return nil, fmt.Errorf("popd: %w", err)
+		}
+	}
+	if cfg.Metrics != "" {
+		if ls.metrics, err = net.Listen("tcp", cfg.Metrics); err != nil {
+			return nil, fmt.Errorf("popd: metrics: %w", err)
+		}
+	}
+	path := cfg.Control
+	if path == "" {
+		path = control.ServerPath()
+	}
+	ls.controlCfg = control.ServerConfig{Path: path, AdminGroup: cfg.AdminGroup,
+		MonitorGroup: cfg.MonitorGroup, Version: Version, Logger: log}
+	if ls.control, err = control.Listen(ls.controlCfg); err != nil {
+		// POP3 matters more than the console: serve, but say it loudly.
+		log.Error("no control socket; popadm cannot connect", "path", ls.controlCfg.Path, "err", err)
+		ls.control, err = nil, nil
+	}
+	return ls, nil
+}
+
+func (ls *listeners) close() {
+	for _, l := range []io.Closer{ls.plain, ls.tls, ls.metrics, ls.control} {
+		if l != nil {
+			l.Close()
+		}
+	}
+}
+
+// group runs goroutines and waits for them all: whoever starts a goroutine
+// joins it. A goroutine's error is logged, never dropped; one that ends
+// because ctx did is no error.
+type group struct {
+	ctx context.Context
+	wg  sync.WaitGroup
+}
+
+func (g *group) add(f func()) {
+	g.wg.Add(1)
+	go func() {
+		defer g.wg.Done()
+		f()
+	}()
+}
+
+func (g *group) run(log *slog.Logger, name string, f func() error) {
+	g.add(func() {
+		if err := f(); err != nil && g.ctx.Err() == nil {
+			log.Error(name+" stopped; popd goes on without it", "err", err)
+		}
+	})
+}
+
+func (g *group) wait() { g.wg.Wait() }
