@@ -4,6 +4,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -79,5 +80,17 @@ func TestValidate(t *testing.T) {
 		if c.Validate() == nil {
 			t.Errorf("Validate accepted %+v", c)
 		}
+	}
+}
+
+func TestStaticChanged(t *testing.T) {
+	a, b := Default(), Default()
+	if got := a.Static.Changed(b.Static); len(got) != 0 {
+		t.Fatalf("no change reported as %q", got)
+	}
+	b.Listen, b.LogLevel = "127.0.0.1:1", "debug"
+	b.IdleTimeout.Duration = time.Hour // Live: not Static's business
+	if got := a.Static.Changed(b.Static); !slices.Equal(got, []string{"listen", "log-level"}) {
+		t.Fatalf("Changed = %q, want listen, log-level", got)
 	}
 }

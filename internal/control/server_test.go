@@ -19,6 +19,7 @@ import (
 	"popd/internal/control"
 	"popd/internal/control/controltest"
 	"popd/internal/event"
+	"popd/internal/testutil"
 )
 
 // serve runs a control server for d at path (a new short temporary
@@ -33,7 +34,7 @@ func serve(t *testing.T, d control.Daemon, path string, setup func(*control.Serv
 		t.Cleanup(func() { os.RemoveAll(dir) })
 		path = filepath.Join(dir, "control.sock")
 	}
-	cfg := control.ServerConfig{Path: path, Version: "9.9.9", Logger: controltest.Logger(t)}
+	cfg := control.ServerConfig{Path: path, Version: "9.9.9", Logger: testutil.Log(t)}
 	ln, err := control.Listen(cfg)
 	if err != nil {
 		t.Fatal(err)
@@ -548,7 +549,7 @@ func TestConcurrentCalls(t *testing.T) {
 func TestServeStops(t *testing.T) {
 	d := controltest.NewDaemon()
 	dir := t.TempDir()
-	cfg := control.ServerConfig{Path: filepath.Join(dir, "c.sock"), Logger: controltest.Logger(t)}
+	cfg := control.ServerConfig{Path: filepath.Join(dir, "c.sock"), Logger: testutil.Log(t)}
 	ln, err := control.Listen(cfg)
 	if err != nil {
 		t.Fatal(err)

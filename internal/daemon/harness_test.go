@@ -13,12 +13,13 @@ import (
 	"popd/internal/config"
 	"popd/internal/control"
 	"popd/internal/testutil"
+	"popd/internal/testutil/site"
 )
 
 // env is a whole popd, as Run wires it, on a loopback port with its
 // control socket in a temporary directory.
 type env struct {
-	*testutil.Site
+	*site.Site
 	t           testing.TB
 	addr        string
 	controlPath string
@@ -26,7 +27,7 @@ type env struct {
 	next atomic.Pointer[config.Config]
 }
 
-type account = testutil.Account
+type account = site.Account
 
 var alice = account{Name: "alice", Pass: "correct horse"}
 
@@ -34,7 +35,7 @@ var alice = account{Name: "alice", Pass: "correct horse"}
 // nil, adjusts the configuration.
 func newEnv(t testing.TB, accounts []account, mod func(*config.Config)) *env {
 	t.Helper()
-	e := &env{Site: testutil.NewSite(t, accounts), t: t}
+	e := &env{Site: site.New(t, accounts), t: t}
 	e.controlPath = filepath.Join(t.TempDir(), "ctl", "control.sock")
 	e.Cfg.Control = e.controlPath
 	e.Cfg.AllowRoot = true // CI runs as root

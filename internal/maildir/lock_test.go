@@ -9,12 +9,13 @@ import (
 	"time"
 
 	"popd/internal/maildir"
+	"popd/internal/testutil"
 )
 
 func openOpt(t testing.TB, dir string, opt maildir.Options) (*maildir.Mailbox, error) {
 	t.Helper()
 	if opt.Logger == nil {
-		opt.Logger = testLogger(t)
+		opt.Logger = testutil.Log(t)
 	}
 	m, err := maildir.Open(dir, opt)
 	if err == nil {

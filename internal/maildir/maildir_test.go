@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"log/slog"
 	"os"
 	"path/filepath"
 	"slices"
@@ -13,19 +12,8 @@ import (
 	"testing"
 
 	"popd/internal/maildir"
+	"popd/internal/testutil"
 )
-
-// testLogger sends the package's logs to t.Log.
-func testLogger(t testing.TB) *slog.Logger {
-	return slog.New(slog.NewTextHandler(tWriter{t}, &slog.HandlerOptions{Level: slog.LevelDebug}))
-}
-
-type tWriter struct{ t testing.TB }
-
-func (w tWriter) Write(p []byte) (int, error) {
-	w.t.Log(strings.TrimSuffix(string(p), "\n"))
-	return len(p), nil
-}
 
 // deliver writes a message file into dir/folder.
 func deliver(t testing.TB, dir, folder, name, content string) {
@@ -41,7 +29,7 @@ func deliver(t testing.TB, dir, folder, name, content string) {
 // open opens dir and closes it at the end of the test.
 func open(t testing.TB, dir string) *maildir.Mailbox {
 	t.Helper()
-	m, err := maildir.Open(dir, maildir.Options{Logger: testLogger(t), Owner: "test " + t.Name()})
+	m, err := maildir.Open(dir, maildir.Options{Logger: testutil.Log(t), Owner: "test " + t.Name()})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"popd/internal/testutil"
 )
 
 // FuzzSession sends arbitrary bytes to a logged-in session over TCP, then
@@ -60,6 +62,6 @@ func FuzzSession(f *testing.F) {
 		if after := len(e.files("fuzz")); after != before && !deleted {
 			t.Fatalf("%d messages became %d without DELE", before, after)
 		}
-		waitFor(t, func() bool { return len(e.srv.Sessions()) == 0 })
+		testutil.Eventually(t, 5*time.Second, "condition", func() bool { return len(e.srv.Sessions()) == 0 })
 	})
 }

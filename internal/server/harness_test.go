@@ -12,13 +12,14 @@ import (
 	"popd/internal/config"
 	"popd/internal/event"
 	"popd/internal/testutil"
+	"popd/internal/testutil/site"
 	"popd/internal/userdb"
 )
 
 // env is a running popd on a loopback port, with a users file and Maildirs
 // in a temporary directory.
 type env struct {
-	*testutil.Site
+	*site.Site
 	t       testing.TB
 	dir     string
 	cfg     config.Config
@@ -64,12 +65,12 @@ type account struct{ name, pass, scheme string }
 // dir/mail/NAME). mod, if not nil, adjusts the configuration.
 func newEnv(t testing.TB, accounts []account, mod func(*config.Config)) *env {
 	t.Helper()
-	accts := make([]testutil.Account, len(accounts))
+	accts := make([]site.Account, len(accounts))
 	for i, a := range accounts {
-		accts[i] = testutil.Account{Name: a.name, Pass: a.pass, Scheme: a.scheme}
+		accts[i] = site.Account{Name: a.name, Pass: a.pass, Scheme: a.scheme}
 	}
-	site := testutil.NewSite(t, accts)
-	dir, cfg, usersPath := site.Dir, site.Cfg, site.Cfg.Users
+	st := site.New(t, accts)
+	dir, cfg, usersPath := st.Dir, st.Cfg, st.Cfg.Users
 	if mod != nil {
 		mod(&cfg)
 	}
@@ -83,7 +84,7 @@ func newEnv(t testing.TB, accounts []account, mod func(*config.Config)) *env {
 		t.Fatal(err)
 	}
 	writes := new(atomic.Int64)
-	e := &env{Site: site, events: new(atomic.Pointer[chan event.Event]), writes: writes, t: t, dir: dir, cfg: cfg, users: users, addr: tcp.Addr().String()}
+	e := &env{Site: st, events: new(atomic.Pointer[chan event.Event]), writes: writes, t: t, dir: dir, cfg: cfg, users: users, addr: tcp.Addr().String()}
 	srv, err := New(cfg, Options{Users: users, Logger: log, Publish: e.publish})
 	if err != nil {
 		t.Fatal(err)
@@ -116,10 +117,10 @@ func newEnv(t testing.TB, accounts []account, mod func(*config.Config)) *env {
 	return e
 }
 
-// deliver puts a message into name's new/ (see testutil.Site.Deliver).
+// deliver puts a message into name's new/ (see site.Site.Deliver).
 func (e *env) deliver(name, content string) string { return e.Deliver(e.t, name, content) }
 
-// files lists name's message files (see testutil.Site.Files).
+// files lists name's message files (see site.Site.Files).
 func (e *env) files(name string) []string { return e.Files(e.t, name) }
 
 // maildir is the Maildir of user name.

@@ -10,6 +10,9 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
+
+	"popd/internal/testutil"
 )
 
 // need finds a real client program. On CI (.ci/run installs them) a missing
@@ -124,7 +127,7 @@ func TestPythonPoplib(t *testing.T) {
 		}
 	}
 	// poplib deleted everything and said QUIT.
-	waitFor(t, func() bool { return len(e.files("alice")) == 0 })
+	testutil.Eventually(t, 5*time.Second, "condition", func() bool { return len(e.files("alice")) == 0 })
 }
 
 // TestFetchmail: fetchmail reads with TOP n 99999999 and keeps UIDLs

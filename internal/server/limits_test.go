@@ -8,7 +8,6 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -194,13 +193,13 @@ func TestPrivilegeDrop(t *testing.T) {
 	ln.Close()
 	cmd := exec.Command(bin, "-users", users, "-listen", addr, "-maildir", filepath.Join(dir, "%u"), "-user", "nobody",
 		"-control", filepath.Join(dir, "control.sock"))
-	out := &syncBuffer{}
+	out := &testutil.Buffer{}
 	cmd.Stderr = out
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
 	defer func() { cmd.Process.Kill(); cmd.Wait() }()
-	waitFor(t, func() bool { return strings.Contains(out.String(), "dropped privileges") })
+	testutil.Eventually(t, 5*time.Second, "condition", func() bool { return strings.Contains(out.String(), "dropped privileges") })
 	status, _ := os.ReadFile(filepath.Join("/proc", strconv.Itoa(cmd.Process.Pid), "status"))
 	for _, l := range strings.Split(string(status), "\n") {
 		if strings.HasPrefix(l, "Uid:") && strings.Contains(l, "\t0\t") {
@@ -212,22 +211,4 @@ func TestPrivilegeDrop(t *testing.T) {
 	if err == nil || !strings.Contains(string(b), "refusing to serve mail as root") {
 		t.Fatalf("root without -user: %v %s", err, b)
 	}
-}
-
-// syncBuffer is a strings.Builder safe for a writer goroutine and a reader.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  strings.Builder
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }

@@ -25,7 +25,7 @@ func TestProxyProtocol(t *testing.T) {
 	c.Expect("+OK POP3")
 	c.Expect("+OK capability")
 	c.Multi()
-	waitFor(t, func() bool {
+	testutil.Eventually(t, 5*time.Second, "condition", func() bool {
 		for _, s := range e.srv.Sessions() {
 			if strings.HasPrefix(s.RemoteAddr, "203.0.113.9:") {
 				return true
@@ -47,7 +47,7 @@ func TestProxyProtocol(t *testing.T) {
 	conn2.Write(hdr)
 	c2 := testutil.NewPOP3(t, conn2)
 	c2.Expect("+OK POP3")
-	waitFor(t, func() bool {
+	testutil.Eventually(t, 5*time.Second, "condition", func() bool {
 		for _, s := range e.srv.Sessions() {
 			if strings.HasPrefix(s.RemoteAddr, "[2001:db8::7]:") {
 				return true

@@ -215,7 +215,7 @@ func TestCertificateReload(t *testing.T) {
 	oc.Expect("+OK")
 
 	_, _, pool2 := testCert(t, dir, "second")
-	waitFor(t, func() bool {
+	testutil.Eventually(t, 5*time.Second, "condition", func() bool {
 		conn, err := tls.Dial("tcp", e.tlsAddr, &tls.Config{RootCAs: pool2, ServerName: "127.0.0.1"})
 		if err != nil {
 			return false

@@ -228,7 +228,7 @@ func TestUpdateOnlyAfterQuit(t *testing.T) {
 	c := e.login(alice)
 	c.OK("DELE 1")
 	c.Conn.Close()
-	waitFor(t, func() bool { return len(e.srv.Sessions()) == 0 })
+	testutil.Eventually(t, 5*time.Second, "condition", func() bool { return len(e.srv.Sessions()) == 0 })
 	if n := len(e.files("alice")); n != 3 {
 		t.Fatalf("%d files after a dropped connection, want 3", n)
 	}
@@ -393,7 +393,7 @@ func TestFloodWithoutReading(t *testing.T) {
 		_, err := c.Conn.Write(flood)
 		done <- err
 	}()
-	waitFor(t, func() bool { return len(e.srv.Sessions()) == 0 })
+	testutil.Eventually(t, 5*time.Second, "condition", func() bool { return len(e.srv.Sessions()) == 0 })
 	c.Conn.Close()
 	<-done
 	if n := len(e.files("alice")); n != 50 {
@@ -469,17 +469,6 @@ func TestShutdownAndKick(t *testing.T) {
 	}
 }
 
-// waitFor polls cond for up to 5 seconds.
-func waitFor(t *testing.T, cond func() bool) {
-	t.Helper()
-	for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
-		if cond() {
-			return
-		}
-	}
-	t.Fatal("condition not met within 5s")
-}
-
 func TestUsersFileReloaded(t *testing.T) {
 	e := newEnv(t, []account{alice}, nil)
 	c := e.dial()
@@ -493,7 +482,7 @@ func TestUsersFileReloaded(t *testing.T) {
 	if err := os.Rename(tmp, e.cfg.Users); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, func() bool { _, ok := e.users.Lookup("carol"); return ok })
+	testutil.Eventually(t, 5*time.Second, "condition", func() bool { _, ok := e.users.Lookup("carol"); return ok })
 	c.OK("USER carol")
 	c.OK("PASS pw")
 }

@@ -12,6 +12,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"popd/internal/testutil"
 )
 
 func TestOpenErrors(t *testing.T) {
@@ -158,13 +160,13 @@ func TestWatch(t *testing.T) {
 	}
 	// Replaced by rename, as editors and our own edits do.
 	replaceFile(t, f.Path(), "alice:{PLAIN}a\nbob:{PLAIN}b\n")
-	eventually(t, 2*time.Second, "bob after rename", has("bob"))
+	testutil.Eventually(t, 2*time.Second, "bob after rename", has("bob"))
 
 	// Written in place.
 	if err := os.WriteFile(f.Path(), []byte("alice:{PLAIN}a\nbob:{PLAIN}b\ncarol:{PLAIN}c\n"), 0o640); err != nil {
 		t.Fatal(err)
 	}
-	eventually(t, 2*time.Second, "carol after in-place write", has("carol"))
+	testutil.Eventually(t, 2*time.Second, "carol after in-place write", has("carol"))
 
 	// Our own edit, from another File (as popadm would).
 	other, err := Open(f.Path(), nil)
@@ -174,7 +176,7 @@ func TestWatch(t *testing.T) {
 	if err := other.Add("dave", "d"); err != nil {
 		t.Fatal(err)
 	}
-	eventually(t, 2*time.Second, "dave after Add", has("dave"))
+	testutil.Eventually(t, 2*time.Second, "dave after Add", has("dave"))
 	if reloads.Load() < 3 {
 		t.Errorf("OnReload called %d times", reloads.Load())
 	}
@@ -188,7 +190,7 @@ func TestWatch(t *testing.T) {
 		t.Error("users lost when the file vanished")
 	}
 	replaceFile(t, f.Path(), "erin:{PLAIN}e\n")
-	eventually(t, 2*time.Second, "erin after re-create", has("erin"))
+	testutil.Eventually(t, 2*time.Second, "erin after re-create", has("erin"))
 
 	cancel()
 	select {

@@ -1,41 +1,12 @@
 package userdb
 
 import (
-	"bytes"
-	"log/slog"
 	"os"
 	"path/filepath"
-	"strings"
-	"sync"
 	"testing"
-	"time"
+
+	"popd/internal/testutil"
 )
-
-// logBuf collects the package's log output and shows it in the test log.
-type logBuf struct {
-	t  testing.TB
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *logBuf) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	l.t.Helper()
-	l.t.Log(strings.TrimSuffix(string(p), "\n"))
-	return l.b.Write(p)
-}
-
-func (l *logBuf) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
-
-func newLog(t testing.TB) (*slog.Logger, *logBuf) {
-	lb := &logBuf{t: t}
-	return slog.New(slog.NewTextHandler(lb, &slog.HandlerOptions{Level: slog.LevelDebug})), lb
-}
 
 // writeUsers writes content to a users file in a fresh directory.
 func writeUsers(t testing.TB, content string) string {
@@ -47,9 +18,9 @@ func writeUsers(t testing.TB, content string) string {
 	return p
 }
 
-func open(t testing.TB, content string) (*File, *logBuf) {
+func open(t testing.TB, content string) (*File, *testutil.Buffer) {
 	t.Helper()
-	log, lb := newLog(t)
+	log, lb := testutil.Logger(t)
 	f, err := Open(writeUsers(t, content), log)
 	if err != nil {
 		t.Fatal(err)
@@ -64,18 +35,6 @@ func readString(t testing.TB, p string) string {
 		t.Fatal(err)
 	}
 	return string(b)
-}
-
-// eventually polls cond every 10ms until it holds or d passes.
-func eventually(t testing.TB, d time.Duration, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(d)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("after %v: %s", d, what)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
 }
 
 // replaceFile writes content to p the way editors and this package do:

@@ -8,17 +8,16 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"log/slog"
 	"os"
 	"path/filepath"
 	"slices"
-	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"popd/internal/control"
 	"popd/internal/event"
+	"popd/internal/testutil"
 )
 
 // Daemon is a control.Daemon holding its state in slices and maps. Its
@@ -298,7 +297,7 @@ func Start(t testing.TB, d control.Daemon) *Server {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { os.RemoveAll(dir) })
-	cfg := control.ServerConfig{Path: filepath.Join(dir, "control.sock"), Version: "test", Logger: Logger(t)}
+	cfg := control.ServerConfig{Path: filepath.Join(dir, "control.sock"), Version: "test", Logger: testutil.Log(t)}
 	ln, err := control.Listen(cfg)
 	if err != nil {
 		t.Fatal(err)
@@ -317,17 +316,4 @@ func Start(t testing.TB, d control.Daemon) *Server {
 		}
 	})
 	return &Server{Server: srv, Path: cfg.Path}
-}
-
-// Logger returns a logger writing to t.Log, so that a failing test shows
-// the server's side.
-func Logger(t testing.TB) *slog.Logger {
-	return slog.New(slog.NewTextHandler(tWriter{t}, &slog.HandlerOptions{Level: slog.LevelDebug}))
-}
-
-type tWriter struct{ t testing.TB }
-
-func (w tWriter) Write(p []byte) (int, error) {
-	w.t.Log(strings.TrimSuffix(string(p), "\n"))
-	return len(p), nil
 }

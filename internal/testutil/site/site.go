@@ -1,4 +1,7 @@
-package testutil
+// Package site makes a mail site for tests: a users file with real
+// password hashes and a mail root in a temporary directory, a configuration
+// that serves them on loopback, and deliveries the way an MTA makes them.
+package site
 
 import (
 	"fmt"
@@ -24,10 +27,10 @@ type Site struct {
 	Cfg config.Config
 }
 
-// NewSite writes the users file for accounts (each with a home under
+// New writes the users file for accounts (each with a home under
 // Dir/home/NAME) and returns a configuration with maildrops at
 // Dir/mail/NAME, a 50 ms failed-login delay, and listening on 127.0.0.1:0.
-func NewSite(t testing.TB, accounts []Account) *Site {
+func New(t testing.TB, accounts []Account) *Site {
 	t.Helper()
 	dir := t.TempDir()
 	var lines strings.Builder
