@@ -151,20 +151,11 @@ func (s *Server) ServeTLS(l net.Listener) error {
 
 func (s *Server) serve(l net.Listener, implicitTLS bool) error {
 	l = s.wrapProxy(l)
-	s.mu.Lock()
-	if s.closed {
-		s.mu.Unlock()
-		l.Close()
+	defer l.Close()
+	if !s.ifOpen(func() { s.listeners[l] = true }) {
 		return ErrServerClosed
 	}
-	s.listeners[l] = true
-	s.mu.Unlock()
-	defer func() {
-		s.mu.Lock()
-		delete(s.listeners, l)
-		s.mu.Unlock()
-		l.Close()
-	}()
+	defer s.locked(func() { delete(s.listeners, l) })
 	var backoff time.Duration
 	for {
 		conn, err := l.Accept()
@@ -186,19 +177,34 @@ func (s *Server) serve(l net.Listener, implicitTLS bool) error {
 			continue
 		}
 		backoff = 0
-		s.mu.Lock()
-		if s.closed {
-			s.mu.Unlock()
+		if !s.ifOpen(func() { s.wg.Add(1) }) {
 			conn.Close()
 			return ErrServerClosed
 		}
-		s.wg.Add(1)
-		s.mu.Unlock()
 		go func() {
 			defer s.wg.Done()
 			s.handle(conn, implicitTLS)
 		}()
 	}
+}
+
+// ifOpen runs f with the registry locked unless the server is closed, and
+// reports whether it ran: what Shutdown has not seen yet must not start.
+func (s *Server) ifOpen(f func()) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return false
+	}
+	f()
+	return true
+}
+
+// locked runs f with the registry locked.
+func (s *Server) locked(f func()) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	f()
 }
 
 func (s *Server) isClosed() bool {
@@ -237,19 +243,11 @@ func (s *Server) handle(conn net.Conn, implicitTLS bool) {
 	id := strconv.FormatUint(s.nextID.Add(1), 10)
 	info := pop3.ConnInfo{SessionID: id, RemoteAddr: remote, LocalAddr: conn.LocalAddr(), TLS: implicitTLS}
 	sess := pop3.NewSession(conn, pc, info)
-	s.mu.Lock()
-	if s.closed {
-		s.mu.Unlock()
+	if !s.ifOpen(func() { s.sessions[id] = sess }) {
 		conn.Close()
 		return
 	}
-	s.sessions[id] = sess
-	s.mu.Unlock()
-	defer func() {
-		s.mu.Lock()
-		delete(s.sessions, id)
-		s.mu.Unlock()
-	}()
+	defer s.locked(func() { delete(s.sessions, id) })
 	s.log.Info("session start", "session", id, "remote", addrString(remote), "local", addrString(info.LocalAddr), "tls", implicitTLS)
 	s.emit(event.Event{Type: event.SessionOpened, Session: id, Remote: addrString(remote)})
 	sess.Serve(context.Background())

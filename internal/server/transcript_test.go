@@ -1,7 +1,9 @@
 package server
 
 import (
+	"errors"
 	"fmt"
+	"net"
 	"os"
 	"path/filepath"
 	"slices"
@@ -485,4 +487,21 @@ func TestUsersFileReloaded(t *testing.T) {
 	testutil.Eventually(t, 5*time.Second, "condition", func() bool { _, ok := e.users.Lookup("carol"); return ok })
 	c.OK("USER carol")
 	c.OK("PASS pw")
+}
+
+// TestServeAfterShutdown: Shutdown is final; a listener handed to Serve
+// afterwards is closed, not served.
+func TestServeAfterShutdown(t *testing.T) {
+	e := newEnv(t, []account{alice}, nil)
+	e.stop()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := e.srv.Serve(l); !errors.Is(err, ErrServerClosed) {
+		t.Fatalf("Serve after Shutdown: %v", err)
+	}
+	if _, err := net.Dial("tcp", l.Addr().String()); err == nil {
+		t.Fatal("the listener is still open")
+	}
 }

@@ -194,10 +194,7 @@ func setField(text string, i int, val string) string {
 // stored, and ErrUserExists when the file already has the user (even one
 // whose password cannot be checked).
 func (f *File) Add(name, password string) error {
-	if err := ValidName(name); err != nil {
-		return err
-	}
-	h, err := Hash(DefaultScheme, password)
+	h, err := hashFor(name, password)
 	if err != nil {
 		return err
 	}
@@ -221,10 +218,7 @@ func (f *File) Add(name, password string) error {
 // in DefaultScheme, whatever scheme it had. The rest of the line is kept.
 // It returns ErrUnknownUser when there is no such user.
 func (f *File) SetPassword(name, password string) error {
-	if err := ValidName(name); err != nil {
-		return err
-	}
-	h, err := Hash(DefaultScheme, password)
+	h, err := hashFor(name, password)
 	if err != nil {
 		return err
 	}
@@ -306,4 +300,13 @@ func (f *File) SetDisabled(name string, disable bool) error {
 		f.log.Info("userdb: user state changed", "user", name, "disabled", disable, "path", f.path)
 	}
 	return err
+}
+
+// hashFor checks a user name and hashes the password in DefaultScheme,
+// for a line about to be written.
+func hashFor(name, password string) (string, error) {
+	if err := ValidName(name); err != nil {
+		return "", err
+	}
+	return Hash(DefaultScheme, password)
 }
