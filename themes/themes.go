@@ -45,6 +45,22 @@ var builtin embed.FS
 // Default is the theme used when none is named.
 const Default = "default"
 
+// Env is the environment variable that names the theme.
+const Env = "POPADM_THEME"
+
+// Pick is the name of the theme to use, by precedence: flagValue (popadm
+// --theme) when set, else $POPADM_THEME, else fileValue (theme = in
+// popadm.toml), else Default. It does not check that the theme exists;
+// Load does.
+func Pick(flagValue, fileValue string) string {
+	for _, n := range []string{flagValue, os.Getenv(Env), fileValue} {
+		if n != "" {
+			return n
+		}
+	}
+	return Default
+}
+
 // Ext is the file name extension of theme files.
 const Ext = ".toml"
 

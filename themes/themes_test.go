@@ -239,3 +239,18 @@ func TestBadNames(t *testing.T) {
 		}
 	}
 }
+
+func TestPick(t *testing.T) {
+	for _, tt := range []struct{ flag, env, file, want string }{
+		{"", "", "", Default},
+		{"", "", "night", "night"},
+		{"", "dark", "night", "dark"},
+		{"light", "dark", "night", "light"},
+		{"light", "", "", "light"},
+	} {
+		t.Setenv(Env, tt.env)
+		if got := Pick(tt.flag, tt.file); got != tt.want {
+			t.Errorf("Pick(%q, %q) with $%s=%q = %q, want %q", tt.flag, tt.file, Env, tt.env, got, tt.want)
+		}
+	}
+}

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
-	"os"
 	"path/filepath"
 	"sync/atomic"
 
@@ -25,7 +24,7 @@ func (e *env) dashboard() error {
 	if err != nil {
 		return err
 	}
-	theme := e.themeName(prefs)
+	theme := themes.Pick(e.theme, prefs.Theme)
 	if _, err := themes.Load(theme); err != nil {
 		return err // a broken theme file: say so before taking the screen
 	}
@@ -93,20 +92,6 @@ func loadPrefs() (prefs, error) {
 	return p, nil
 }
 
-// themeName is the theme the dashboard will use: --theme, else
-// $POPADM_THEME, else the configuration file, else the default.
-func (e *env) themeName(p prefs) string {
-	switch {
-	case e.theme != "":
-		return e.theme
-	case os.Getenv("POPADM_THEME") != "":
-		return os.Getenv("POPADM_THEME")
-	case p.Theme != "":
-		return p.Theme
-	}
-	return themes.Default
-}
-
 // themesCmd lists the colour themes, built-in and the user's.
 func themesCmd(e *env, args []string) error {
 	if _, err := parse(e.flags("themes"), args, "popadm themes", 0, 0); err != nil {
@@ -120,7 +105,7 @@ func themesCmd(e *env, args []string) error {
 	if err != nil {
 		return err
 	}
-	current := e.themeName(p)
+	current := themes.Pick(e.theme, p.Theme)
 	for _, n := range names {
 		mark := "  "
 		if n == current {

@@ -12,10 +12,12 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"popd/internal/testutil"
 )
 
 // TestDashboardEndToEnd starts popd (demo) and the popadm dashboard for real
-// in tmux, logs in with a POP3 client, sees its row appear, kills it from
+// in tmux, logs in with a POP3 client, sees its row appear, kicks it from
 // the dashboard, and checks that the client was disconnected and nothing
 // was deleted.
 func TestDashboardEndToEnd(t *testing.T) {
@@ -74,19 +76,15 @@ func TestDashboardEndToEnd(t *testing.T) {
 		"env", "TERM=xterm-256color", popadm)
 	t.Cleanup(func() { exec.Command(tmux, "kill-session", "-t", session).Run() })
 	screen := func() string { return tm("capture-pane", "-p", "-t", session) }
-	waitScreen := func(what string, ok func(string) bool) string {
+	waitScreen := func(what string, ok func(string) bool) {
 		t.Helper()
-		deadline := time.Now().Add(15 * time.Second)
-		for {
-			s := screen()
-			if ok(s) {
-				return s
+		var s string
+		defer func() {
+			if t.Failed() {
+				t.Logf("the screen:\n%s", s)
 			}
-			if time.Now().After(deadline) {
-				t.Fatalf("waiting for %s; the screen:\n%s", what, s)
-			}
-			time.Sleep(100 * time.Millisecond)
-		}
+		}()
+		testutil.Eventually(t, 15*time.Second, "waiting for "+what, func() bool { s = screen(); return ok(s) })
 	}
 	waitScreen("the dashboard", func(s string) bool { return strings.Contains(s, "Sessions") })
 
@@ -114,7 +112,7 @@ func TestDashboardEndToEnd(t *testing.T) {
 	say("PASS demo", "+OK")
 	say("DELE 1", "+OK")
 
-	// Its row appears; kill it: K, move from Cancel to Kill, enter.
+	// Its row appears; kick it: K, move from Cancel to the action, enter.
 	waitScreen("the session's row", func(s string) bool {
 		return strings.Contains(s, "demo") && strings.Contains(s, "transaction")
 	})

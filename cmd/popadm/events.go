@@ -8,9 +8,8 @@ import (
 	"strings"
 
 	"popd/internal/control"
+	"popd/internal/human"
 )
-
-const eventsUsage = "popadm events [--json] [--backlog N]"
 
 // events follows popd's events, like tail -f, until interrupted (exit 0)
 // or popd goes away (exit 1). --backlog N starts with up to N past events
@@ -57,12 +56,12 @@ func events(e *env, args []string) error {
 // "15:04:05  login            user=alice session=7 remote=192.0.2.1:50123".
 func eventLine(ev control.Event) string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "%s  %-16s", ev.Time.Local().Format("15:04:05"), clean(string(ev.Type)))
+	fmt.Fprintf(&b, "%s  %-16s", ev.Time.Local().Format("15:04:05"), human.Clean(string(ev.Type)))
 	str := func(k, v string) {
 		if v == "" {
 			return
 		}
-		v = clean(v)
+		v = human.Clean(v)
 		if strings.ContainsAny(v, " \"=") {
 			v = strconv.Quote(v)
 		}
@@ -79,7 +78,7 @@ func eventLine(ev control.Event) string {
 	num("retrieved", int64(ev.Retrieved))
 	num("deleted", int64(ev.Deleted))
 	if ev.Octets != 0 {
-		str("sent", size(ev.Octets))
+		str("sent", human.Bytes(ev.Octets))
 	}
 	num("count", int64(ev.Count))
 	str("reason", ev.Reason)

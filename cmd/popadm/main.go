@@ -12,7 +12,8 @@
 //	popadm reload
 //
 // Every command takes -control PATH (default: $POPD_CONTROL; else
-// ./popd-demo/control.sock when it exists; else /run/popd/control.sock).
+// ./popd-demo/control.sock when it exists; else popd's system-wide socket,
+// control.SystemPath, which "popadm -h" names; see control.DefaultPath).
 // The "user" commands take -users FILE to edit a users file directly,
 // without popd, so that the first users can be made before popd starts;
 // "user add" creates the file (mode 0600) when it does not exist.
@@ -37,6 +38,7 @@ import (
 	"syscall"
 
 	"popd/internal/control"
+	"popd/internal/human"
 )
 
 const usage = `usage: popadm [-control PATH] [--theme NAME] [--readonly] [--mouse]
@@ -52,7 +54,7 @@ With no command, popadm opens the live dashboard (? in it lists the keys).
   user del NAME [--purge-mail]          delete a user (and their mail)
   user disable NAME | enable NAME       refuse or allow a user's logins
   locks [--json]                        held maildrop locks
-  unlock NAME                           break the lock on NAME's maildrop
+  unlock NAME                           unlock NAME's maildrop
   penalties [--json]                    sources slowed down by failed logins
   penalty clear SOURCE                  forget a source's failed logins
   events [--json] [--backlog N]         follow popd's events until interrupted
@@ -61,9 +63,29 @@ With no command, popadm opens the live dashboard (? in it lists the keys).
   themes                                list the dashboard's colour themes
 
 Every command takes -control PATH (default: $POPD_CONTROL, else
-./popd-demo/control.sock if present, else /run/popd/control.sock).
+./popd-demo/control.sock if present, else ` + control.SystemPath + `).
 The user commands take -users FILE to edit a users file without popd.
 `
+
+// The usage lines of the commands.
+const (
+	whoUsage         = "popadm who [--json]"
+	locksUsage       = "popadm locks [--json]"
+	penaltiesUsage   = "popadm penalties [--json]"
+	statsUsage       = "popadm stats [--json]"
+	kickUsage        = "popadm kick ID | --user NAME"
+	unlockUsage      = "popadm unlock NAME"
+	penaltyUsage     = "popadm penalty clear SOURCE"
+	reloadUsage      = "popadm reload"
+	eventsUsage      = "popadm events [--json] [--backlog N]"
+	userUsage        = "popadm user list|add|passwd|del|disable|enable ... [-users FILE]"
+	userListUsage    = "popadm user list [--json] [-users FILE]"
+	userAddUsage     = "popadm user add NAME [--password-stdin] [-users FILE]"
+	userPasswdUsage  = "popadm user passwd NAME [--password-stdin] [-users FILE]"
+	userDelUsage     = "popadm user del NAME [--purge-mail] [-users FILE]"
+	userDisableUsage = "popadm user disable NAME [-users FILE]"
+	userEnableUsage  = "popadm user enable NAME [-users FILE]"
+)
 
 // commands is the command table.
 var commands = map[string]func(e *env, args []string) error{
@@ -168,9 +190,9 @@ func (e *env) exit(err error) int {
 func message(err error) string {
 	var ce *control.Error
 	if errors.As(err, &ce) {
-		return clean(ce.Message)
+		return human.Clean(ce.Message)
 	}
-	return clean(strings.TrimPrefix(err.Error(), "control: "))
+	return human.Clean(strings.TrimPrefix(err.Error(), "control: "))
 }
 
 // usageError is a command line that cannot run: exit status 2 (0 for -h).
@@ -215,7 +237,7 @@ func parse(fs *flag.FlagSet, args []string, usage string, min, max int) ([]strin
 	case len(pos) < min:
 		return nil, &usageError{msg: "missing argument", usage: usage}
 	case len(pos) > max:
-		return nil, &usageError{msg: fmt.Sprintf("unexpected argument %q", clean(pos[max])), usage: usage}
+		return nil, &usageError{msg: fmt.Sprintf("unexpected argument %q", human.Clean(pos[max])), usage: usage}
 	}
 	return pos, nil
 }

@@ -9,13 +9,13 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"popd/internal/control"
 	"popd/internal/control/controltest"
 	"popd/internal/event"
+	"popd/internal/testutil"
 	"popd/internal/userdb"
 )
 
@@ -133,8 +133,8 @@ func TestWho(t *testing.T) {
 	}
 	for _, re := range []string{
 		`^ID +USER +REMOTE +STATE +TLS +AGE +IDLE +RETR +SENT +LAST$`,
-		`^7 +alice +192\.0\.2\.1:50123 +TRANSACTION +yes +3m1[23]s +4s +2 +3\.0 MB +RETR\?\[2J$`,
-		`^8 +- +\[2001:db8::1\]:40000 +AUTHORIZATION +no +2h +0s +0 +0 B +-$`,
+		`^7 +alice +192\.0\.2\.1:50123 +TRANSACTION +yes +3m1[23]s +4s +2 +3\.00M +RETR\?\[2J$`,
+		`^8 +- +\[2001:db8::1\]:40000 +AUTHORIZATION +no +2h00m +0s +0 +0B +-$`,
 	} {
 		if !slicesMatch(lines, re) {
 			t.Errorf("no line matches %s in:\n%s", re, r.stdout)
@@ -169,12 +169,14 @@ func TestKick(t *testing.T) {
 	d.AddSession(control.Session{ID: "9", User: "bob"})
 	run(t, "-control", path, "kick", "7").want(t, 0, "^kicked session 7\n$")
 	run(t, "-control", path, "kick", "--user", "bob").want(t, 0, "^kicked 2 sessions of bob\n$")
+	d.AddSession(control.Session{ID: "10", User: "carol"})
+	run(t, "-control", path, "kick", "--user", "carol").want(t, 0, "^kicked 1 session of carol\n$")
 	r := run(t, "-control", path, "kick", "42")
 	r.want(t, 1, "^$")
 	if r.stderr != "popadm: no session 42\n" {
 		t.Errorf("stderr %q", r.stderr)
 	}
-	if calls := d.Calls(); len(calls) != 3 || !strings.HasPrefix(calls[0], "kick 7 by uid ") {
+	if calls := d.Calls(); len(calls) != 4 || !strings.HasPrefix(calls[0], "kick 7 by uid ") {
 		t.Errorf("calls %q", calls)
 	}
 }
@@ -213,7 +215,7 @@ func TestUserCommands(t *testing.T) {
 	}
 	run(t, c, "user", "disable", "alice").want(t, 0, "^disabled user alice\n$")
 	r = run(t, c, "user", "list")
-	r.want(t, 0, `(?m)^NAME +SCHEME +STATUS +MESSAGES +SIZE +LOCKED +LAST LOGIN\nalice +BLF-CRYPT +disabled +0 +0 B +no +never\nbob +BLF-CRYPT +enabled `)
+	r.want(t, 0, `(?m)^NAME +SCHEME +STATUS +MESSAGES +SIZE +LOCKED +LAST LOGIN\nalice +BLF-CRYPT +disabled +0 +0B +no +never\nbob +BLF-CRYPT +enabled `)
 	run(t, c, "user", "enable", "alice").want(t, 0, "^enabled user alice\n$")
 	r = run(t, c, "user", "list", "--json")
 	var us []control.User
@@ -261,8 +263,9 @@ func TestUsersFile(t *testing.T) {
 		t.Errorf("bob: %v", err)
 	}
 
+	// The file's errors read as popd's own.
 	r := popadm(t, t.Context(), "x\n", nil, "user", "add", "alice", "-users", file, "--password-stdin")
-	if r.code != 1 || r.stderr != "popadm: user \"alice\" already exists\n" {
+	if r.code != 1 || r.stderr != "popadm: user already exists\n" {
 		t.Errorf("existing user: %d %q", r.code, r.stderr)
 	}
 	popadm(t, t.Context(), "x\n", nil, "user", "add", "a:b", "-users", file, "--password-stdin").want(t, 1, "")
@@ -303,15 +306,15 @@ func TestLocksPenaltiesStatsReload(t *testing.T) {
 	d.AddPenalty(control.Penalty{Source: "198.51.100.0/24", Failures: 5, Last: time.Now().Add(-time.Minute), Delay: 2 * time.Second})
 	d.SetStats(control.Stats{Version: "1.2.3", Uptime: 26 * time.Hour, Logins: 120, LoginsPerMin: 1.5, Failures: 4, BytesSent: 1536})
 
-	run(t, c, "locks").want(t, 0, `^USER +SESSION +OWNER +HOST +PID +AGE +REFRESHED +STALE\nalice +7 +popd +mx1 +42 +1h +3[01]s ago +no\n$`)
+	run(t, c, "locks").want(t, 0, `^USER +SESSION +OWNER +HOST +PID +AGE +REFRESHED +STALE\nalice +7 +popd +mx1 +42 +1h00m +3[01]s ago +no\n$`)
 	r := run(t, c, "locks", "--json")
 	var ls []control.Lock
 	if json.Unmarshal([]byte(r.stdout), &ls); len(ls) != 1 || ls[0].PID != 42 {
 		t.Errorf("locks json: %q", r.stdout)
 	}
-	run(t, c, "penalties").want(t, 0, `^SOURCE +FAILURES +LAST +DELAY\n198\.51\.100\.0/24 +5 +1m ago +2s\n$`)
+	run(t, c, "penalties").want(t, 0, `^SOURCE +FAILURES +LAST +DELAY\n198\.51\.100\.0/24 +5 +1m00s ago +2s\n$`)
 	run(t, c, "penalties", "--json").want(t, 0, `"source": "198.51.100.0/24"`)
-	run(t, c, "stats").want(t, 0, `(?m)^version +1\.2\.3\nuptime +1d2h\nsessions +0\nlogins +120 \(1\.5/min\)\nfailed logins +4 \(0/min\)\nsent +1\.5 KB\n$`)
+	run(t, c, "stats").want(t, 0, `(?m)^version +1\.2\.3\nuptime +1d02h\nsessions +0\nlogins +120 \(1\.5/min\)\nfailed logins +4 \(0/min\)\nsent +1\.50K\n$`)
 	r = run(t, c, "stats", "--json")
 	var st control.Stats
 	if err := json.Unmarshal([]byte(r.stdout), &st); err != nil || st.Logins != 120 || st.Uptime != 26*time.Hour {
@@ -329,29 +332,11 @@ func TestLocksPenaltiesStatsReload(t *testing.T) {
 	}
 }
 
-// syncBuffer is a bytes.Buffer safe to read while events writes to it.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 func TestEvents(t *testing.T) {
 	for _, asJSON := range []bool{false, true} {
 		d, path := start(t)
 		ctx, cancel := context.WithCancel(t.Context())
-		var out, errOut syncBuffer
+		var out, errOut testutil.Buffer
 		e := &env{ctx: ctx, stdin: strings.NewReader(""), stdout: &out, stderr: &errOut}
 		args := []string{"-control", path, "events"}
 		if asJSON {
@@ -362,12 +347,14 @@ func TestEvents(t *testing.T) {
 
 		// Once subscribed, actions come back as events.
 		d.AddSession(control.Session{ID: "7", User: "alice"})
-		deadline := time.Now().Add(10 * time.Second)
-		for !strings.Contains(out.String(), "session.kicked") && time.Now().Before(deadline) {
+		testutil.Eventually(t, 10*time.Second, "no session.kicked event", func() bool {
+			if strings.Contains(out.String(), "session.kicked") {
+				return true
+			}
 			run(t, "-control", path, "kick", "7")
 			d.AddSession(control.Session{ID: "7", User: "alice"})
-			time.Sleep(20 * time.Millisecond)
-		}
+			return false
+		})
 		cancel()
 		if code := <-done; code != 0 {
 			t.Errorf("exit %d: %s", code, errOut.String())
@@ -411,27 +398,5 @@ func TestEventsDaemonGone(t *testing.T) {
 		}
 	case <-time.After(10 * time.Second):
 		t.Fatal("events did not end")
-	}
-}
-
-func TestFormat(t *testing.T) {
-	for d, want := range map[time.Duration]string{
-		0: "0s", 999 * time.Millisecond: "0s", 45 * time.Second: "45s", 3 * time.Minute: "3m",
-		192 * time.Second: "3m12s", 2 * time.Hour: "2h", 2*time.Hour + 5*time.Minute + 9*time.Second: "2h5m",
-		76 * time.Hour: "3d4h", 48 * time.Hour: "2d", -time.Second: "0s",
-	} {
-		if got := duration(d); got != want {
-			t.Errorf("duration(%v) = %q, want %q", d, got, want)
-		}
-	}
-	for n, want := range map[int64]string{
-		0: "0 B", 1023: "1023 B", 1024: "1.0 KB", 1536: "1.5 KB", 5 << 20: "5.0 MB", 3 << 30: "3.0 GB",
-	} {
-		if got := size(n); got != want {
-			t.Errorf("size(%d) = %q, want %q", n, got, want)
-		}
-	}
-	if got := clean("a\x1b[2J\tb\u0085"); got != "a?[2J?b?" {
-		t.Errorf("clean: %q", got)
 	}
 }
