@@ -30,15 +30,15 @@ func benchModel(b *testing.B) Model {
 	nm, _ := m.Update(tea.WindowSizeMsg{Width: 160, Height: 48})
 	m = nm.(Model)
 	m.connected, m.stale = true, false
-	m.setSessions(manySessions(10_000))
-	m.loaded[viewSessions] = true
+	p := pageOf[*sessionsPage](m)
+	p.setSessions(manySessions(10_000))
 	for i := range samples {
 		s := sampleStats()
 		s.BytesSent += int64(i * 1000)
 		m.hist.add(s, t0.Add(time.Duration(i)*time.Second))
 	}
-	m.ev.add(sampleEvents(), time.UTC)
-	m.sessions.moveTo(5000)
+	m.tell(eventsMsg{gen: m.gen, evs: sampleEvents()})
+	p.t.moveTo(5000)
 	m.relayout()
 	return m
 }
@@ -56,11 +56,11 @@ func BenchmarkViewSessions10k(b *testing.B) {
 // BenchmarkRefreshSessions10k is one poll's worth of work: 10,000 fresh
 // sessions filtered, sorted by idle time, the selection found again.
 func BenchmarkRefreshSessions10k(b *testing.B) {
-	m := benchModel(b)
-	m.sessions.sortBy("idle", true)
+	p := pageOf[*sessionsPage](benchModel(b))
+	p.SortBy("idle", true)
 	list := manySessions(10_000)
 	b.ReportAllocs()
 	for b.Loop() {
-		m.setSessions(list)
+		p.setSessions(list)
 	}
 }

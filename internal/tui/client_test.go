@@ -1,7 +1,6 @@
 package tui
 
 import (
-	"bytes"
 	"context"
 	"slices"
 	"strings"
@@ -37,26 +36,16 @@ func TestWithControlClient(t *testing.T) {
 		Refresh: 50 * time.Millisecond,
 	})
 	tm := teatest.NewTestModel(t, m, teatest.WithInitialTermSize(120, 30))
-	wait := func(s ...string) {
-		t.Helper()
-		teatest.WaitFor(t, tm.Output(), func(b []byte) bool {
-			for _, x := range s {
-				if !bytes.Contains(b, []byte(x)) {
-					return false
-				}
-			}
-			return true
-		}, teatest.WithDuration(5*time.Second), teatest.WithCheckInterval(10*time.Millisecond))
-	}
+	wait := func(s ...string) { t.Helper(); waitScreen(t, tm, s...) }
 	key := func(k tea.KeyType) { tm.Send(tea.KeyMsg{Type: k}) }
 	wait("alice", "192.0.2.10:51234", "live", "admin")
 
-	// Kill session 7: popd's side records it, the event comes back.
+	// Kick session 7: popd's side records it, the event comes back.
 	tm.Type("jK")
-	wait("Kill session 7?")
+	wait("Kick session 7?")
 	key(tea.KeyTab)
 	key(tea.KeyEnter)
-	wait("session 7 killed")
+	wait("session 7 kicked")
 	tm.Type("4")
 	wait("session.kicked")
 

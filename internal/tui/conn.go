@@ -9,6 +9,8 @@ import (
 	tea "github.com/charmbracelet/bubbletea"
 
 	"popd/internal/control"
+	"popd/internal/event"
+	"popd/internal/human"
 )
 
 const (
@@ -29,16 +31,16 @@ type (
 	redialMsg   struct{ gen int }
 	pollTickMsg struct{ gen, seq int }
 	pollMsg     struct {
-		gen, seq              int
-		at                    time.Time
-		sessions              []control.Session
-		stats                 control.Stats
-		users                 []control.User
-		locks                 []control.Lock
-		gotSessions, gotStats bool
-		gotUsers, gotLocks    bool
-		err                   error // the connection failed
-		refused               error // popd answered a call with an error
+		gen, seq int
+		at       time.Time
+		got      fetch // which of sessions, users and locks it has
+		sessions []control.Session
+		users    []control.User
+		locks    []control.Lock
+		stats    control.Stats
+		gotStats bool
+		err      error // the connection failed
+		refused  error // popd answered a call with an error
 	}
 	eventsSubMsg struct {
 		gen int
@@ -50,18 +52,89 @@ type (
 		evs    []control.Event
 		closed bool
 	}
-	actionMsg struct {
-		op    op
-		purge bool
-		err   error
-	}
-	formMsg struct {
-		add  bool
-		name string
-		err  error
-	}
 	closedMsg struct{}
+
+	// streamMsg tells the pages whether popd gives live events: refused
+	// says why not.
+	streamMsg struct{ refused string }
 )
+
+// fetch is what a poll lists besides the stats, as the pages ask
+// (poller).
+type fetch uint8
+
+const (
+	fetchSessions fetch = 1 << iota
+	fetchUsers
+	fetchLocks
+)
+
+type errString string
+
+func (e errString) Error() string { return string(e) }
+
+const errEventsEnded = errString("popd closed the event stream")
+
+// connUpdate takes the messages of the connection: a message of an old
+// connection (gen) is dropped; poll results and events go to the pages.
+func (m *Model) connUpdate(msg tea.Msg) tea.Cmd {
+	switch msg := msg.(type) {
+	case dialMsg:
+		if msg.gen != m.gen || m.connected {
+			return closeCmd(msg.b)
+		}
+		m.dialing = false
+		if msg.err != nil {
+			m.lastErr = msg.err
+			return m.retryLater()
+		}
+		return m.connect(msg.b)
+	case redialMsg:
+		if msg.gen != m.gen || m.connected || m.dialing {
+			return nil
+		}
+		m.dialing = true
+		return m.dialCmd()
+	case pollTickMsg:
+		if msg.gen != m.gen || msg.seq != m.pollSeq {
+			return nil
+		}
+		return m.poll()
+	case pollMsg:
+		if msg.gen != m.gen || !m.connected {
+			return nil
+		}
+		cleanPoll(&msg)
+		return m.applyPoll(msg)
+	case eventsSubMsg:
+		if msg.gen != m.gen || !m.connected {
+			return nil
+		}
+		if msg.err != nil {
+			if refused(msg.err) {
+				m.s.say("no live events: "+msg.err.Error(), kErr)
+				return m.tell(streamMsg{refused: msg.err.Error()})
+			}
+			return m.disconnect(msg.err)
+		}
+		m.evCh = msg.ch
+		return tea.Batch(m.tell(streamMsg{}), m.wait(m.connCtx, m.evCh, m.gen))
+	case eventsMsg:
+		if msg.gen != m.gen || !m.connected {
+			return nil
+		}
+		var cmd tea.Cmd
+		if len(msg.evs) > 0 {
+			cleanEvents(msg.evs)
+			cmd = m.tell(msg)
+		}
+		if msg.closed {
+			return tea.Batch(cmd, m.disconnect(errEventsEnded))
+		}
+		return tea.Batch(cmd, m.wait(m.connCtx, m.evCh, m.gen))
+	}
+	return nil
+}
 
 // backoff is the wait before reconnect attempt n (from 1): 1s, 2s, 4s … 30s.
 func backoff(n int) time.Duration {
@@ -108,13 +181,12 @@ func (m *Model) connect(b Backend) tea.Cmd {
 	m.backend, m.connected, m.everConnected = b, true, true
 	m.attempt, m.lastErr = 0, nil
 	m.role = b.Role()
-	m.readOnly = m.opt.ReadOnly || m.role == control.RoleMonitor
-	m.keys.setReadOnly(m.readOnly)
-	if m.readOnly {
-		m.dlg, m.form = nil, nil
+	m.s.readOnly = m.opt.ReadOnly || m.role == control.RoleMonitor
+	if m.s.readOnly {
+		m.s.modal = nil
 	}
 	m.connCtx, m.cancel = context.WithCancel(m.ctx)
-	m.evCh, m.evErr = nil, ""
+	m.evCh = nil
 	return tea.Batch(m.poll(), m.subscribe())
 }
 
@@ -139,13 +211,24 @@ func (m *Model) disconnect(err error) tea.Cmd {
 func (m *Model) retryLater() tea.Cmd {
 	m.attempt++
 	d := backoff(m.attempt)
-	m.retryAt = m.now().Add(d)
+	m.retryAt = m.s.now().Add(d)
 	gen := m.gen
 	return m.tick(d, func(time.Time) tea.Msg { return redialMsg{gen: gen} })
 }
 
-// poll fetches sessions and stats, and users and locks when they are on
-// screen (or not loaded yet): listing users reads every maildrop.
+// wants is what the pages want from the next poll.
+func (m *Model) wants() fetch {
+	var f fetch
+	for i, p := range m.pages {
+		if pl, ok := p.(poller); ok {
+			f |= pl.Polls(i == m.cur)
+		}
+	}
+	return f
+}
+
+// poll fetches the stats, and what the pages want: sessions always, users
+// and locks while on screen (or not loaded yet).
 func (m *Model) poll() tea.Cmd {
 	if !m.connected {
 		return nil
@@ -156,18 +239,18 @@ func (m *Model) poll() tea.Cmd {
 	}
 	m.polling = true
 	m.pollSeq++
-	b, ctx, gen, seq, now := m.backend, m.connCtx, m.gen, m.pollSeq, m.now
-	wantUsers := m.view == viewUsers || !m.loaded[viewUsers]
-	wantLocks := m.view == viewLocks || !m.loaded[viewLocks]
+	b, ctx, gen, seq, now := m.backend, m.connCtx, m.gen, m.pollSeq, m.s.now
+	want := m.wants()
 	return func() tea.Msg {
 		ctx, cancel := context.WithTimeout(ctx, pollTimeout)
 		defer cancel()
 		r := pollMsg{gen: gen, seq: seq}
 		// A refusal (e.g. "forbidden") leaves that part out; a broken
 		// connection ends the poll.
-		check := func(what string, err error) bool {
+		check := func(what string, f fetch, err error) bool {
 			switch {
 			case err == nil:
+				r.got |= f
 				return true
 			case refused(err):
 				if r.refused == nil {
@@ -179,25 +262,25 @@ func (m *Model) poll() tea.Cmd {
 			return false
 		}
 		var err error
-		r.sessions, err = b.Sessions(ctx)
-		if r.gotSessions = check("sessions", err); r.err != nil {
-			return r
-		}
-		r.stats, err = b.Stats(ctx)
-		if r.gotStats = check("stats", err); r.err != nil {
-			return r
-		}
-		if wantUsers {
-			r.users, err = b.Users(ctx)
-			r.gotUsers = check("users", err)
-			if r.err != nil {
+		if want&fetchSessions != 0 {
+			r.sessions, err = b.Sessions(ctx)
+			if check("sessions", fetchSessions, err); r.err != nil {
 				return r
 			}
 		}
-		if wantLocks {
+		r.stats, err = b.Stats(ctx)
+		if r.gotStats = check("stats", 0, err); r.err != nil {
+			return r
+		}
+		if want&fetchUsers != 0 {
+			r.users, err = b.Users(ctx)
+			if check("users", fetchUsers, err); r.err != nil {
+				return r
+			}
+		}
+		if want&fetchLocks != 0 {
 			r.locks, err = b.Locks(ctx)
-			r.gotLocks = check("locks", err)
-			if r.err != nil {
+			if check("locks", fetchLocks, err); r.err != nil {
 				return r
 			}
 		}
@@ -216,34 +299,21 @@ func (m *Model) applyPoll(r pollMsg) tea.Cmd {
 	if r.err != nil {
 		return m.disconnect(r.err)
 	}
-	if r.gotSessions {
-		m.setSessions(r.sessions)
-		m.loaded[viewSessions] = true
-	}
+	cmd := m.tell(r) // the pages take what they asked for
 	if r.gotStats {
 		m.hist.add(r.stats, r.at)
-	}
-	if r.gotUsers {
-		m.users.setData(r.users)
-		m.loaded[viewUsers] = true
-	}
-	// Locks come and go: their count shows only while it is fresh.
-	m.locksFresh = r.gotLocks
-	if r.gotLocks {
-		m.locks.setData(r.locks)
-		m.loaded[viewLocks] = true
 	}
 	m.stale, m.updated = false, r.at
 	if r.refused != nil && r.refused.Error() != m.lastRefusal {
 		m.lastRefusal = r.refused.Error()
-		m.setFlash("popd refused "+m.lastRefusal, kErr)
+		m.s.say("popd refused "+m.lastRefusal, kErr)
 	}
 	if m.pollQueued {
 		m.pollQueued = false
-		return m.poll()
+		return tea.Batch(cmd, m.poll())
 	}
 	gen, seq := m.gen, m.pollSeq
-	return m.tick(m.refresh, func(time.Time) tea.Msg { return pollTickMsg{gen: gen, seq: seq} })
+	return tea.Batch(cmd, m.tick(m.refresh, func(time.Time) tea.Msg { return pollTickMsg{gen: gen, seq: seq} }))
 }
 
 // subscribe opens the event stream.
@@ -284,112 +354,32 @@ func waitEvents(ctx context.Context, ch <-chan control.Event, gen int) tea.Cmd {
 	}
 }
 
-// action carries out a confirmed operation.
-func (m *Model) action(o op, purge bool) tea.Cmd {
-	if m.readOnly {
-		m.setFlash("read-only: no changes", kWarn)
-		return nil
+// cleanPoll makes every string of a poll's data safe for the terminal, in
+// place: it carries what POP3 clients typed.
+func cleanPoll(r *pollMsg) {
+	c := human.Clean
+	for i := range r.sessions {
+		s := &r.sessions[i]
+		s.ID, s.User, s.Remote, s.Local = c(s.ID), c(s.User), c(s.Remote), c(s.Local)
+		s.State, s.LastCommand = c(s.State), c(s.LastCommand)
 	}
-	if !m.connected {
-		m.setFlash("not connected to popd", kErr)
-		return nil
+	for i := range r.users {
+		u := &r.users[i]
+		u.Name, u.Scheme = c(u.Name), c(u.Scheme)
 	}
-	if o.kind == "kick" {
-		m.markClosing(o.target, true)
+	for i := range r.locks {
+		l := &r.locks[i]
+		l.User, l.Session, l.Owner, l.Host = c(l.User), c(l.Session), c(l.Owner), c(l.Host)
 	}
-	b, ctx := m.backend, m.connCtx
-	return func() tea.Msg {
-		ctx, cancel := context.WithTimeout(ctx, actionTimeout)
-		defer cancel()
-		var err error
-		switch o.kind {
-		case "kick":
-			err = b.Kick(ctx, o.target)
-		case "delete":
-			err = b.DeleteUser(ctx, o.target, purge)
-		case "unlock":
-			err = b.Unlock(ctx, o.target)
-		case "enable", "disable":
-			err = b.SetDisabled(ctx, o.target, o.kind == "disable")
-		default:
-			err = fmt.Errorf("tui: unknown action %q", o.kind)
-		}
-		return actionMsg{op: o, purge: purge, err: err}
-	}
+	r.stats.Version = c(r.stats.Version)
 }
 
-func (m *Model) actionDone(r actionMsg) tea.Cmd {
-	o := r.op
-	if r.err != nil {
-		if o.kind == "kick" {
-			m.markClosing(o.target, false)
-		}
-		what := map[string]string{"kick": "kill session ", "delete": "delete ", "unlock": "break the lock of ",
-			"enable": "enable ", "disable": "disable "}[o.kind]
-		m.setFlash("could not "+what+o.target+": "+r.err.Error(), kErr)
-		return m.refreshNow()
+// cleanEvents does the same for events.
+func cleanEvents(evs []control.Event) {
+	c := human.Clean
+	for i := range evs {
+		e := &evs[i]
+		e.Type, e.Session, e.User = event.Kind(c(string(e.Type))), c(e.Session), c(e.User)
+		e.Remote, e.Reason, e.By = c(e.Remote), c(e.Reason), c(e.By)
 	}
-	var msg string
-	switch o.kind {
-	case "kick":
-		msg = "session " + o.target + " killed"
-	case "delete":
-		msg = "user " + o.target + " deleted, mail kept"
-		if r.purge {
-			msg = "user " + o.target + " and their mail deleted"
-		}
-	case "unlock":
-		msg = "lock of " + o.target + " broken"
-	case "enable":
-		msg = "user " + o.target + " enabled"
-	case "disable":
-		msg = "user " + o.target + " disabled"
-	}
-	m.setFlash(msg, kOK)
-	return m.refreshNow()
-}
-
-// submitForm sends a user form.
-func (m *Model) submitForm(f *userForm) tea.Cmd {
-	if m.readOnly || !m.connected {
-		f.busy = false
-		f.err = "not connected to popd"
-		if m.readOnly {
-			f.err = "read-only"
-		}
-		return nil
-	}
-	b, ctx := m.backend, m.connCtx
-	add, name, pass := f.add, f.name(), f.password()
-	return func() tea.Msg {
-		ctx, cancel := context.WithTimeout(ctx, actionTimeout)
-		defer cancel()
-		var err error
-		if add {
-			err = b.AddUser(ctx, name, pass)
-		} else {
-			err = b.SetPassword(ctx, name, pass)
-		}
-		return formMsg{add: add, name: name, err: err}
-	}
-}
-
-func (m *Model) formDone(r formMsg) tea.Cmd {
-	f := m.form
-	if f != nil && f.busy && f.add == r.add && f.name() == r.name {
-		if r.err != nil {
-			f.busy, f.err = false, r.err.Error()
-			return nil
-		}
-		m.form = nil
-	} else if r.err != nil { // the form was closed meanwhile
-		m.setFlash("could not save "+r.name+": "+r.err.Error(), kErr)
-		return nil
-	}
-	if r.add {
-		m.setFlash("user "+r.name+" added", kOK)
-	} else {
-		m.setFlash("password of "+r.name+" set", kOK)
-	}
-	return m.refreshNow()
 }

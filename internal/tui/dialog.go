@@ -3,15 +3,10 @@ package tui
 import (
 	"strings"
 
+	"github.com/charmbracelet/bubbles/key"
 	tea "github.com/charmbracelet/bubbletea"
 	"github.com/charmbracelet/lipgloss"
 )
-
-// op is an action on the daemon, carried out when confirmed.
-type op struct {
-	kind   string // "kick", "delete", "unlock", "enable", "disable"
-	target string // session id or user name
-}
 
 // Focus positions in a confirm dialog.
 const (
@@ -23,13 +18,23 @@ const (
 // confirm asks before a destructive action. The focus starts on Cancel, so
 // an absent-minded enter does nothing.
 type confirm struct {
+	s      *shared
 	title  string
-	body   []string
-	action string // the button: "Kill", "Delete", "Break"
-	op     op
-	check  string // a checkbox's label; "" for none
+	body   []string // paragraphs
+	button string   // "Kick", "Delete", "Unlock"
+	req    request
+	check  string // a checkbox's label, ticked for req.purge; "" for none
 	on     bool   // the checkbox
 	focus  int
+	w      int
+	done   bool
+}
+
+var _ modal = (*confirm)(nil)
+
+// newConfirm asks whether to send req.
+func newConfirm(s *shared, title, button string, req request, body ...string) *confirm {
+	return &confirm{s: s, title: title, body: body, button: button, req: req}
 }
 
 func (c *confirm) controls() int {
@@ -39,19 +44,27 @@ func (c *confirm) controls() int {
 	return 2
 }
 
-// dialogResult is what a key did to a dialog.
-type dialogResult int
+func (c *confirm) Done() bool       { return c.done }
+func (c *confirm) SetSize(w, _ int) { c.w = w }
 
-const (
-	dialogOpen dialogResult = iota
-	dialogCancel
-	dialogConfirm
-)
+func (c *confirm) ShortHelp() []key.Binding {
+	bs := []key.Binding{hint("tab", "move"), hint("enter", "choose"), hint("esc", "cancel")}
+	if c.check != "" {
+		bs = append(bs, hint("space", "tick"))
+	}
+	return bs
+}
 
-func (c *confirm) update(msg tea.KeyMsg) dialogResult {
-	switch msg.String() {
+func (c *confirm) FullHelp() [][]key.Binding { return [][]key.Binding{c.ShortHelp()} }
+
+func (c *confirm) Update(msg tea.Msg) tea.Cmd {
+	k, ok := msg.(tea.KeyMsg)
+	if !ok || k.Paste {
+		return nil
+	}
+	switch k.String() {
 	case "esc", "q", "n":
-		return dialogCancel
+		c.done = true
 	case "tab", "down", "j":
 		c.focus = (c.focus + 1) % c.controls()
 	case "shift+tab", "up", "k":
@@ -67,14 +80,17 @@ func (c *confirm) update(msg tea.KeyMsg) dialogResult {
 	case "enter":
 		switch c.focus {
 		case focusCancel:
-			return dialogCancel
+			c.done = true
 		case focusAction:
-			return dialogConfirm
+			c.done = true
+			r := c.req
+			r.purge = c.on
+			return r.cmd()
 		case focusCheck:
 			c.on = !c.on
 		}
 	}
-	return dialogOpen
+	return nil
 }
 
 // button draws a button; the focused one is bracketed (and coloured), so
@@ -90,8 +106,10 @@ func button(st *styles, label string, focused, danger bool) string {
 	return st.fg[kMuted].s("  " + label + "  ")
 }
 
-func (c *confirm) view(st *styles, w int) string {
-	inner := min(w-8, 60)
+// View is the dialog's box; the frame centres it over the page.
+func (c *confirm) View() string {
+	st := &c.s.st
+	inner := min(c.w-8, 60)
 	var lines []string
 	lines = append(lines, st.bold[kWarn].s(truncate(c.title, inner)), "")
 	for _, para := range c.body {
@@ -111,7 +129,7 @@ func (c *confirm) view(st *styles, w int) string {
 		lines = append(lines, "", st.fg[kText].s(truncate(mark+box+c.check, inner)))
 	}
 	lines = append(lines, "",
-		button(st, "Cancel", c.focus == focusCancel, false)+"  "+button(st, c.action, c.focus == focusAction, true))
+		button(st, "Cancel", c.focus == focusCancel, false)+"  "+button(st, c.button, c.focus == focusAction, true))
 	lines = append(lines, st.fg[kMuted].s(truncate("tab/←/→ move · enter choose · esc cancel", inner)))
 	return st.box.Width(inner + 2).Render(strings.Join(lines, "\n"))
 }

@@ -6,8 +6,12 @@ import (
 	"strings"
 	"time"
 
+	"github.com/charmbracelet/bubbles/key"
+	tea "github.com/charmbracelet/bubbletea"
+
 	"popd/internal/control"
 	"popd/internal/event"
+	"popd/internal/human"
 )
 
 const (
@@ -53,7 +57,7 @@ func newEvRow(e control.Event, loc *time.Location) evRow {
 	}
 	switch e.Type {
 	case event.SessionClosed:
-		parts = append(parts, fmt.Sprintf("retrieved %d, deleted %d, sent %s", e.Retrieved, e.Deleted, humanBytes(e.Octets)))
+		parts = append(parts, fmt.Sprintf("retrieved %d, deleted %d, sent %s", e.Retrieved, e.Deleted, human.Bytes(e.Octets)))
 	case event.Dropped:
 		parts = append(parts, fmt.Sprintf("lost %d events (the console was too slow)", e.Count))
 	case event.UsersReloaded:
@@ -206,24 +210,124 @@ func (l *eventLog) setHeight(h int) {
 	l.clamp()
 }
 
-// forSession returns the last n events of one session, oldest first.
-func (l *eventLog) forSession(id string, n int) []*evRow {
-	var out []*evRow
-	for i := len(l.rows) - 1; i >= 0 && len(out) < n; i-- {
-		if l.rows[i].e.Session == id {
-			out = append(out, &l.rows[i])
+// eventsPage is the live event stream: paused, followed or scrolled, and
+// filtered.
+type eventsPage struct {
+	eventLog
+	s                   *shared
+	pauseKey, followKey key.Binding
+	refused             string // popd refused the stream: why
+	w, h                int
+}
+
+func newEventsPage(s *shared) page {
+	return &eventsPage{
+		eventLog:  eventLog{follow: true},
+		s:         s,
+		pauseKey:  key.NewBinding(key.WithKeys(" "), key.WithHelp("space", "pause")),
+		followKey: key.NewBinding(key.WithKeys("f"), key.WithHelp("f", "follow")),
+	}
+}
+
+func (p *eventsPage) Name() string       { return "Events" }
+func (p *eventsPage) Badge() string      { return "" }
+func (p *eventsPage) Filter() string     { return p.filter }
+func (p *eventsPage) SetFilter(q string) { p.setFilter(q) }
+
+func (p *eventsPage) Status() []string {
+	parts := []string{count(p.count(), len(p.rows), "event")}
+	switch {
+	case p.paused:
+		parts = append(parts, "paused")
+	case p.follow:
+		parts = append(parts, "following")
+	default:
+		parts = append(parts, "scrolled")
+	}
+	if p.refused != "" {
+		parts = append(parts, "no live events")
+	}
+	return parts
+}
+
+// keys are pause and follow, their help saying what they would do now.
+func (p *eventsPage) keys() []key.Binding {
+	pause, follow := p.pauseKey, p.followKey
+	if p.paused {
+		pause.SetHelp("space", "resume")
+	}
+	if p.follow {
+		follow.SetHelp("f", "stop following")
+	}
+	return []key.Binding{pause, follow}
+}
+
+func (p *eventsPage) ShortHelp() []key.Binding {
+	return p.s.short(p.filter != "", append(p.keys(), p.s.keys.Filter)...)
+}
+
+func (p *eventsPage) FullHelp() [][]key.Binding {
+	return p.s.full(p.keys(), p.s.keys.Filter, p.s.keys.Back)
+}
+
+// SetSize: the paused banner takes a line.
+func (p *eventsPage) SetSize(w, h int) {
+	p.w, p.h = w, h
+	if p.paused {
+		h--
+	}
+	p.setHeight(h)
+}
+
+func (p *eventsPage) Update(msg tea.Msg) tea.Cmd {
+	switch msg := msg.(type) {
+	case eventsMsg:
+		p.add(msg.evs, p.s.loc)
+	case streamMsg:
+		p.refused = msg.refused
+	case tea.MouseMsg:
+		if msg.Action != tea.MouseActionPress {
+			break
 		}
+		switch msg.Button {
+		case tea.MouseButtonWheelUp:
+			p.scroll(-3)
+		case tea.MouseButtonWheelDown:
+			p.scroll(3)
+		}
+	case tea.KeyMsg:
+		p.key(msg)
 	}
-	for i, j := 0, len(out)-1; i < j; i, j = i+1, j-1 {
-		out[i], out[j] = out[j], out[i]
+	return nil
+}
+
+func (p *eventsPage) key(msg tea.KeyMsg) {
+	if mv, ok := p.s.keys.nav(msg, p.height); ok {
+		switch {
+		case mv.top:
+			p.follow, p.off = false, 0
+		case mv.bottom:
+			p.follow = true
+		default:
+			p.scroll(mv.delta)
+		}
+		return
 	}
-	return out
+	switch {
+	case key.Matches(msg, p.pauseKey):
+		p.setPaused(!p.paused)
+		p.SetSize(p.w, p.h)
+	case key.Matches(msg, p.followKey):
+		if p.follow {
+			p.off = p.top()
+		}
+		p.follow = !p.follow
+	}
 }
 
 // eventLine draws one event w cells wide. compact leaves out the session
-// (the detail pane is about one session already).
-func (m Model) eventLine(r *evRow, w int, compact bool) string {
-	st := &m.st
+// (the session detail pane is about one session already).
+func eventLine(st *styles, r *evRow, w int, compact bool) string {
 	typ := fit(string(r.e.Type), 14, false)
 	rest := r.rest
 	if compact {
@@ -236,36 +340,27 @@ func (m Model) eventLine(r *evRow, w int, compact bool) string {
 	return st.fg[kMuted].s(r.clock+" ") + st.bold[r.k].s(r.mark+" "+typ) + " " + st.fg[kText].s(fit(rest, w-26, false))
 }
 
-// eventsView is the Events page, w×h.
-func (m Model) eventsView(w, h int) []string {
-	st := &m.st
-	l := &m.ev
+func (p *eventsPage) View() string {
+	st := &p.s.st
+	w, h := p.w, p.h
 	lines := make([]string, 0, h)
-	if l.paused {
-		n := len(l.pending) + l.missed
-		msg := fmt.Sprintf("‖ PAUSED — %d new event%s · space resumes", n, plural(n))
+	if p.paused {
+		n := len(p.pending) + p.missed
+		msg := "‖ PAUSED — " + human.Count(n, "new event") + " · space resumes"
 		lines = append(lines, st.bold[kWarn].s(fit(msg, w, false)))
 	}
-	if l.count() == 0 {
+	if p.count() == 0 {
 		msg := "  waiting for events…"
-		if l.filter != "" {
+		if p.filter != "" {
 			msg = "  no events match the filter"
 		}
 		lines = append(lines, st.fg[kMuted].s(fit(msg, w, false)))
 	}
-	top := l.top()
-	for i := top; i < l.count() && len(lines) < h; i++ {
-		lines = append(lines, "  "+m.eventLine(l.at(i), w-2, false))
+	for i := p.top(); i < p.count() && len(lines) < h; i++ {
+		lines = append(lines, "  "+eventLine(st, p.at(i), w-2, false))
 	}
 	for len(lines) < h {
 		lines = append(lines, strings.Repeat(" ", w))
 	}
-	return lines
-}
-
-func plural(n int) string {
-	if n == 1 {
-		return ""
-	}
-	return "s"
+	return strings.Join(lines, "\n")
 }

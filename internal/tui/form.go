@@ -4,6 +4,7 @@ import (
 	"strings"
 
 	"github.com/charmbracelet/bubbles/cursor"
+	"github.com/charmbracelet/bubbles/key"
 	"github.com/charmbracelet/bubbles/textinput"
 	tea "github.com/charmbracelet/bubbletea"
 )
@@ -12,8 +13,9 @@ import (
 // password (the same without the name). Mistakes are shown beside the
 // field; what the daemon says is shown in the form, which stays open.
 type userForm struct {
-	add    bool
-	user   string // whose password, when !add
+	s      *shared
+	act    action // actAdd or actPasswd
+	user   string // whose password, for actPasswd
 	inputs []textinput.Model
 	labels []string
 	errs   []string
@@ -21,10 +23,14 @@ type userForm struct {
 	focus  int
 	busy   bool
 	tried  bool // validate as the user types after a first submit
+	w      int
+	done   bool
 }
 
-func newUserForm(st *styles, add bool, user string) *userForm {
-	f := &userForm{add: add, user: user}
+var _ modal = (*userForm)(nil)
+
+func newUserForm(s *shared, act action, user string) *userForm {
+	f := &userForm{s: s, act: act, user: user}
 	mk := func(label, placeholder string, secret bool) {
 		ti := textinput.New()
 		ti.Placeholder = placeholder
@@ -35,12 +41,11 @@ func newUserForm(st *styles, add bool, user string) *userForm {
 			ti.EchoMode = textinput.EchoPassword
 			ti.EchoCharacter = '•'
 		}
-		st.input(&ti)
 		ti.Cursor.SetMode(cursor.CursorStatic) // no blinking redraws over ssh
 		f.inputs = append(f.inputs, ti)
 		f.labels = append(f.labels, label)
 	}
-	if add {
+	if f.adding() {
 		mk("Name", "login name", false)
 	}
 	mk("Password", "password", true)
@@ -50,8 +55,10 @@ func newUserForm(st *styles, add bool, user string) *userForm {
 	return f
 }
 
+func (f *userForm) adding() bool { return f.act == actAdd }
+
 func (f *userForm) name() string {
-	if !f.add {
+	if !f.adding() {
 		return f.user
 	}
 	return strings.TrimSpace(f.inputs[0].Value())
@@ -66,7 +73,7 @@ func (f *userForm) validate() bool {
 		f.errs[i] = ""
 	}
 	ok := true
-	if f.add {
+	if f.adding() {
 		switch n := f.name(); {
 		case n == "":
 			f.errs[0], ok = "name is empty", false
@@ -90,59 +97,85 @@ func (f *userForm) setFocus(i int) {
 	f.inputs[f.focus].Focus()
 }
 
-type formResult int
+func (f *userForm) Done() bool       { return f.done }
+func (f *userForm) SetSize(w, _ int) { f.w = w }
 
-const (
-	formOpen formResult = iota
-	formCancel
-	formSubmit
-)
+func (f *userForm) ShortHelp() []key.Binding {
+	return []key.Binding{hint("enter", "next/save"), hint("tab", "next field"), hint("esc", "cancel")}
+}
 
-func (f *userForm) update(msg tea.KeyMsg) formResult {
+func (f *userForm) FullHelp() [][]key.Binding { return [][]key.Binding{f.ShortHelp()} }
+
+func (f *userForm) Update(msg tea.Msg) tea.Cmd {
+	switch msg := msg.(type) {
+	case tea.KeyMsg:
+		return f.key(msg)
+	case doneMsg:
+		if msg.req.by != f {
+			return nil
+		}
+		if msg.err != nil {
+			f.busy, f.err = false, msg.err.Error()
+		} else {
+			f.done = true
+		}
+	}
+	return nil
+}
+
+func (f *userForm) key(msg tea.KeyMsg) tea.Cmd {
 	switch msg.String() {
 	case "esc":
-		return formCancel
+		f.done = true
+		return nil
 	}
 	if f.busy {
-		return formOpen
+		return nil
 	}
 	switch msg.String() {
 	case "tab", "down":
 		f.setFocus(f.focus + 1)
-		return formOpen
+		return nil
 	case "shift+tab", "up":
 		f.setFocus(f.focus - 1)
-		return formOpen
+		return nil
 	case "enter":
-		if f.focus < len(f.inputs)-1 {
-			f.setFocus(f.focus + 1)
-			return formOpen
-		}
-		f.tried = true
-		f.err = ""
-		if !f.validate() {
-			for i, e := range f.errs {
-				if e != "" {
-					f.setFocus(i)
-					break
-				}
-			}
-			return formOpen
-		}
-		f.busy = true
-		return formSubmit
+		return f.submit()
 	}
 	f.inputs[f.focus], _ = f.inputs[f.focus].Update(msg)
 	if f.tried {
 		f.validate()
 	}
-	return formOpen
+	return nil
 }
 
-func (f *userForm) view(st *styles, w int) string {
-	inner := min(w-8, 56)
+// submit moves to the next field, or sends the form when it is the last.
+func (f *userForm) submit() tea.Cmd {
+	if f.focus < len(f.inputs)-1 {
+		f.setFocus(f.focus + 1)
+		return nil
+	}
+	f.tried = true
+	f.err = ""
+	if !f.validate() {
+		for i, e := range f.errs {
+			if e != "" {
+				f.setFocus(i)
+				break
+			}
+		}
+		return nil
+	}
+	f.busy = true
+	return request{act: f.act, target: f.name(), password: f.password(), by: f}.cmd()
+}
+
+// View is the form's box; the frame centres it over the page.
+func (f *userForm) View() string {
+	st := &f.s.st
+	inner := min(f.w-8, 56)
 	title := "Add a user"
-	if !f.add {
+	if !f.adding() {
 		title = "Set the password of " + f.user
 	}
 	lines := []string{st.bold[kAccent].s(truncate(title, inner)), ""}
@@ -153,6 +186,7 @@ func (f *userForm) view(st *styles, w int) string {
 		}
 		in := f.inputs[i]
 		in.Width = max(inner-14, 4)
+		st.input(&in) // in the theme of the moment
 		lines = append(lines, st.fg[kMuted].s(mark+fit(f.labels[i], 10, false))+" "+in.View())
 		if f.errs[i] != "" {
 			lines = append(lines, st.fg[kErr].s(truncate("             ! "+f.errs[i], inner)))
@@ -169,25 +203,4 @@ func (f *userForm) view(st *styles, w int) string {
 	}
 	lines = append(lines, st.fg[kMuted].s(truncate("enter next/save · tab move · esc cancel", inner)))
 	return st.box.Width(inner + 2).Render(strings.Join(lines, "\n"))
-}
-
-// wrap breaks text into lines of at most w cells, at spaces.
-func wrap(s string, w int) []string {
-	var out []string
-	line := ""
-	for _, word := range strings.Fields(s) {
-		switch {
-		case line == "":
-			line = word
-		case width(line)+1+width(word) <= w:
-			line += " " + word
-		default:
-			out = append(out, truncate(line, w))
-			line = word
-		}
-	}
-	if line != "" {
-		out = append(out, truncate(line, w))
-	}
-	return out
 }

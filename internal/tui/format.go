@@ -1,13 +1,13 @@
 package tui
 
 import (
-	"fmt"
 	"strconv"
 	"strings"
-	"time"
 	"unicode/utf8"
 
 	"github.com/charmbracelet/lipgloss"
+
+	"popd/internal/human"
 )
 
 // width is the number of terminal cells s takes.
@@ -59,62 +59,6 @@ func fit(s string, w int, right bool) string {
 	return s + strings.Repeat(" ", pad)
 }
 
-// dur formats a duration compactly, at most 6 cells: 42s 3m07s 2h05m 3d04h.
-func dur(d time.Duration) string {
-	if d < 0 {
-		d = 0
-	}
-	s := int64(d / time.Second)
-	switch {
-	case s < 60:
-		return strconv.FormatInt(s, 10) + "s"
-	case s < 3600:
-		return fmt.Sprintf("%dm%02ds", s/60, s%60)
-	case s < 86400:
-		return fmt.Sprintf("%dh%02dm", s/3600, s%3600/60)
-	default:
-		return fmt.Sprintf("%dd%02dh", s/86400, s%86400/3600)
-	}
-}
-
-// ago formats the time since t: "never", "42s ago".
-func ago(now, t time.Time) string {
-	if t.IsZero() {
-		return "never"
-	}
-	return dur(now.Sub(t)) + " ago"
-}
-
-// humanBytes formats a byte count in at most 6 cells: 512B 1.2K 34.5M 1.2G.
-func humanBytes(n int64) string {
-	if n < 1024 {
-		return strconv.FormatInt(n, 10) + "B"
-	}
-	f := float64(n)
-	for _, unit := range []string{"K", "M", "G", "T", "P"} {
-		f /= 1024
-		if f < 999.95 || unit == "P" {
-			if f < 9.995 {
-				return fmt.Sprintf("%.2f%s", f, unit)
-			}
-			return fmt.Sprintf("%.1f%s", f, unit)
-		}
-	}
-	return ""
-}
-
-// rate formats a per-minute rate.
-func rate(f float64) string {
-	switch {
-	case f == 0:
-		return "0"
-	case f < 10:
-		return strconv.FormatFloat(f, 'f', 1, 64)
-	default:
-		return strconv.FormatFloat(f, 'f', 0, 64)
-	}
-}
-
 // natural compares session ids numerically when they are numbers.
 func natural(a, b string) int {
 	if len(a) != len(b) && isDigits(a) && isDigits(b) {
@@ -130,13 +74,6 @@ func isDigits(s string) bool {
 		}
 	}
 	return s != ""
-}
-
-func yesNo(b bool) string {
-	if b {
-		return "yes"
-	}
-	return "no"
 }
 
 func cmpBool(a, b bool) int {
@@ -180,4 +117,39 @@ func sparkline(vals []float64, w int) string {
 		b.WriteString(bars[i*3 : i*3+3])
 	}
 	return b.String()
+}
+
+// wrap breaks text into lines of at most w cells, at spaces.
+func wrap(s string, w int) []string {
+	var out []string
+	line := ""
+	for _, word := range strings.Fields(s) {
+		switch {
+		case line == "":
+			line = word
+		case width(line)+1+width(word) <= w:
+			line += " " + word
+		default:
+			out = append(out, truncate(line, w))
+			line = word
+		}
+	}
+	if line != "" {
+		out = append(out, truncate(line, w))
+	}
+	return out
+}
+
+// count says "3 of 42 sessions" or "42 sessions".
+func count(shown, all int, noun string) string {
+	if shown != all {
+		return strconv.Itoa(shown) + " of " + human.Count(all, noun)
+	}
+	return human.Count(all, noun)
+}
+
+// plural is the plural of noun, as human.Count makes it: "sessions".
+func plural(noun string) string {
+	_, many, _ := strings.Cut(human.Count(0, noun), " ")
+	return many
 }

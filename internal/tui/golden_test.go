@@ -30,7 +30,7 @@ func feedHistory(d *driver) {
 			s.Sessions = len(d.fake.sessions) // now: as many as listed
 		}
 		d.send(pollMsg{gen: d.m.gen, seq: d.m.pollSeq, at: t0.Add(time.Duration(i-39) * time.Second),
-			stats: s, gotStats: true, sessions: d.fake.sessions, gotSessions: true})
+			stats: s, gotStats: true, sessions: d.fake.sessions, got: fetchSessions})
 	}
 }
 
@@ -50,10 +50,11 @@ func golden(t *testing.T, view string) {
 
 func TestGolden(t *testing.T) {
 	for _, sz := range [][2]int{{80, 24}, {160, 48}} {
-		for v := range nViews {
-			t.Run(fmt.Sprintf("%s_%dx%d", strings.ToLower(viewNames[v]), sz[0], sz[1]), func(t *testing.T) {
+		for i, newPage := range registry {
+			name := strings.ToLower(newPage(&shared{}).Name())
+			t.Run(fmt.Sprintf("%s_%dx%d", name, sz[0], sz[1]), func(t *testing.T) {
 				d := sample(t, sz[0], sz[1])
-				d.keys(fmt.Sprint(int(v) + 1))
+				d.keys(fmt.Sprint(i + 1))
 				golden(t, d.view())
 			})
 		}
@@ -67,15 +68,15 @@ func TestGoldenScreens(t *testing.T) {
 		keys []string
 		text string // typed after the keys
 	}{
-		{name: "kill_confirm", keys: []string{"j", "K"}},
-		{name: "kill_focus_on_kill", keys: []string{"j", "K", "tab"}},
+		{name: "kick_confirm", keys: []string{"j", "K"}},
+		{name: "kick_focus_on_kick", keys: []string{"j", "K", "tab"}},
 		{name: "closing", keys: []string{"j", "K", "tab", "enter"}},
 		{name: "detail", keys: []string{"j", "j", "j", "enter"}},
 		{name: "filter_typing", keys: []string{"/"}, text: "198.51"},
 		{name: "command_line", keys: []string{":"}, text: "theme da"},
 		{name: "user_add_errors", keys: []string{"2", "a", "enter", "enter", "enter"}},
 		{name: "user_delete_confirm", keys: []string{"2", "j", "d", "tab", "tab", "space"}},
-		{name: "lock_break_confirm", keys: []string{"3", "j", "b"}},
+		{name: "unlock_confirm", keys: []string{"3", "j", "b"}},
 		{name: "events_paused", keys: []string{"4", "space"}},
 		{name: "help", keys: []string{"?"}},
 		{name: "help_readonly", keys: []string{"?"}, w: 120, h: 30},
@@ -125,7 +126,7 @@ func TestGoldenThemes(t *testing.T) {
 					d.keys(":")
 					d.typeText("theme " + n)
 					d.keys("enter")
-					d.m.flash = flash{}
+					d.m.s.flash = flash{}
 					d.keys(strconv.Itoa(key + 1))
 					golden(t, d.view())
 				})
@@ -164,7 +165,7 @@ func TestGoldenNoColor(t *testing.T) {
 
 	// Even on a renderer that could, NO_COLOR gives no colours.
 	d.m.re = renderer(termenv.TrueColor)
-	d.m.setTheme(d.m.st.theme)
+	d.m.setTheme(d.m.s.st.theme)
 	v = d.view()
 	if loc := colourSGR.FindStringIndex(v); loc != nil {
 		t.Fatalf("colour escape under NO_COLOR: %q", v[max(0, loc[0]-20):loc[1]])

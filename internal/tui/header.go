@@ -2,10 +2,12 @@ package tui
 
 import (
 	"fmt"
+	"strconv"
 	"strings"
 	"time"
 
 	"popd/internal/control"
+	"popd/internal/human"
 )
 
 const samples = 60 // kept for the sparklines
@@ -56,15 +58,15 @@ func last(s []float64) float64 {
 
 // header is the two lines at the top: who and how, then the numbers.
 func (m Model) header(w int) []string {
-	st := &m.st
-	now := m.now()
+	st := &m.s.st
+	now := m.s.now()
 	s := m.hist.stats
 
 	// Line 1: logo, version, uptime; state badges on the right.
 	left := st.logo.s(" popd ")
 	lw := 6
 	if m.hist.have {
-		info := " " + s.Version + " · up " + dur(s.Uptime)
+		info := " " + s.Version + " · up " + human.Duration(s.Uptime)
 		left += st.fg[kText].s(info)
 		lw += width(info)
 	}
@@ -73,7 +75,7 @@ func (m Model) header(w int) []string {
 		k    kind
 	}
 	var badges []badge
-	if m.readOnly {
+	if m.s.readOnly {
 		badges = append(badges, badge{"read-only", kWarn})
 	}
 	if m.role != "" {
@@ -81,7 +83,7 @@ func (m Model) header(w int) []string {
 	}
 	switch {
 	case m.stale && m.hist.have:
-		badges = append(badges, badge{"STALE " + dur(now.Sub(m.updated)), kErr})
+		badges = append(badges, badge{"STALE " + human.Duration(now.Sub(m.updated)), kErr})
 	case m.stale:
 		badges = append(badges, badge{"no data", kErr})
 	default:
@@ -117,9 +119,9 @@ func (m Model) header(w int) []string {
 	}
 	metrics := []metric{
 		{"sessions", fmt.Sprint(s.Sessions), h.sessions, kAccent},
-		{"logins/m", rate(s.LoginsPerMin), h.logins, kAccent},
-		{"failed/m", rate(s.FailuresPerMin), h.failures, failK},
-		{"sent/s", humanBytes(int64(last(h.bps))), h.bps, kAccent},
+		{"logins/m", human.Rate(s.LoginsPerMin), h.logins, kAccent},
+		{"failed/m", human.Rate(s.FailuresPerMin), h.failures, failK},
+		{"sent/s", human.Bytes(int64(last(h.bps))), h.bps, kAccent},
 	}
 	if !m.hist.have {
 		for i := range metrics {
@@ -151,17 +153,17 @@ func (m Model) header(w int) []string {
 	return []string{line1, b.String()}
 }
 
-// tabs is the line of views: "1 Sessions 42".
+// tabs is the line of pages: "1 Sessions 42".
 func (m Model) tabs(w int) string {
-	st := &m.st
+	st := &m.s.st
 	var b strings.Builder
 	used := 0
-	for v := range nViews {
-		label := fmt.Sprintf("%d %s", v+1, viewNames[v])
-		if n := m.viewCount(v); n >= 0 {
-			label += fmt.Sprintf(" %d", n)
+	for i, p := range m.pages {
+		label := strconv.Itoa(i+1) + " " + p.Name()
+		if badge := p.Badge(); badge != "" {
+			label += " " + badge
 		}
-		if v == m.view {
+		if i == m.cur {
 			if st.mono {
 				label = "[" + label + "]"
 			} else {
@@ -179,26 +181,4 @@ func (m Model) tabs(w int) string {
 		b.WriteString(st.border.s(strings.Repeat("─", w-used)))
 	}
 	return b.String()
-}
-
-// viewCount is the number shown beside a view's name; -1 for none.
-func (m Model) viewCount(v view) int {
-	switch v {
-	case viewSessions:
-		if !m.loaded[viewSessions] {
-			return -1
-		}
-		return len(m.sessions.all)
-	case viewUsers:
-		if !m.loaded[viewUsers] {
-			return -1
-		}
-		return len(m.users.all)
-	case viewLocks:
-		if !m.loaded[viewLocks] || !m.locksFresh {
-			return -1
-		}
-		return len(m.locks.all)
-	}
-	return -1
 }

@@ -1,6 +1,7 @@
 package tui
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"io"
@@ -11,6 +12,7 @@ import (
 
 	tea "github.com/charmbracelet/bubbletea"
 	"github.com/charmbracelet/lipgloss"
+	"github.com/charmbracelet/x/exp/teatest"
 	"github.com/muesli/termenv"
 
 	"popd/internal/control"
@@ -257,8 +259,8 @@ func newDriver(t *testing.T, w, h int, opts ...driverOpt) *driver {
 // testModel is a Model with the fixed clock and held timers.
 func testModel(opt Options, re *lipgloss.Renderer) Model {
 	m := newModel(opt, re)
-	m.now = func() time.Time { return t0 }
-	m.loc = time.UTC
+	m.s.now = func() time.Time { return t0 }
+	m.s.loc = time.UTC
 	m.tick = func(d time.Duration, f func(time.Time) tea.Msg) tea.Cmd {
 		return func() tea.Msg { return testTick{d: d, msg: f(t0.Add(d))} }
 	}
@@ -379,14 +381,20 @@ func (d *driver) pump() {
 // poll feeds one poll result as if it came from popd at at.
 func (d *driver) poll(sessions []control.Session, at time.Time) {
 	d.t.Helper()
-	d.send(pollMsg{gen: d.m.gen, seq: d.m.pollSeq, at: at, sessions: sessions, gotSessions: true,
+	d.send(pollMsg{gen: d.m.gen, seq: d.m.pollSeq, at: at, sessions: sessions, got: fetchSessions,
 		stats: d.fake.stats, gotStats: true})
 }
 
 func (d *driver) view() string { return d.m.View() }
 
+// The pages, through the test hooks.
+func (d *driver) sessions() *sessionsPage { return pageOf[*sessionsPage](d.m) }
+func (d *driver) users() *usersPage       { return pageOf[*usersPage](d.m) }
+func (d *driver) locks() *locksPage       { return pageOf[*locksPage](d.m) }
+func (d *driver) events() *eventsPage     { return pageOf[*eventsPage](d.m) }
+
 func (d *driver) selected() string {
-	if s := d.m.sessions.selected(); s != nil {
+	if s := d.sessions().t.selected(); s != nil {
 		return s.ID
 	}
 	return ""
@@ -410,4 +418,17 @@ func (d *driver) mustNotContain(what ...string) {
 			d.t.Fatalf("view contains %q:\n%s", w, v)
 		}
 	}
+}
+
+// waitScreen waits for a running program to have drawn every one of what.
+func waitScreen(t *testing.T, tm *teatest.TestModel, what ...string) {
+	t.Helper()
+	teatest.WaitFor(t, tm.Output(), func(b []byte) bool {
+		for _, x := range what {
+			if !bytes.Contains(b, []byte(x)) {
+				return false
+			}
+		}
+		return true
+	}, teatest.WithDuration(5*time.Second), teatest.WithCheckInterval(10*time.Millisecond))
 }

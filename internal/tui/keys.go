@@ -1,27 +1,34 @@
 package tui
 
-import "github.com/charmbracelet/bubbles/key"
+import (
+	"strconv"
 
-// keyMap is every key the dashboard knows, with the help it shows. A
-// disabled binding neither matches nor shows in help: read-only mode
-// disables the destructive ones.
+	"github.com/charmbracelet/bubbles/key"
+	tea "github.com/charmbracelet/bubbletea"
+)
+
+// keyMap is the keys every page shares: the frame's, moving, sorting and
+// filtering. A page's own keys are in its file. A disabled binding neither
+// matches nor shows in help.
 type keyMap struct {
 	Up, Down, PageUp, PageDown, Top, Bottom key.Binding
 	NextView, PrevView, Views               key.Binding
 	Filter, Command, Sort, Reverse          key.Binding
 	Help, Quit, Theme, Refresh, Back        key.Binding
-
-	Detail key.Binding // sessions
-	Kill   key.Binding
-
-	Add, Passwd, Delete, Toggle key.Binding // users
-
-	Break key.Binding // locks
-
-	Pause, Follow key.Binding // events
 }
 
-func newKeyMap() keyMap {
+// newKeyMap makes the keys for a dashboard of n pages (at most 9 have a
+// number key).
+func newKeyMap(n int) keyMap {
+	n = min(n, 9)
+	var nums []string
+	for i := range n {
+		nums = append(nums, strconv.Itoa(i+1))
+	}
+	views := "1"
+	if n > 1 {
+		views += "-" + strconv.Itoa(n)
+	}
 	return keyMap{
 		Up:       key.NewBinding(key.WithKeys("up", "k"), key.WithHelp("↑/k", "up")),
 		Down:     key.NewBinding(key.WithKeys("down", "j"), key.WithHelp("↓/j", "down")),
@@ -32,7 +39,7 @@ func newKeyMap() keyMap {
 
 		NextView: key.NewBinding(key.WithKeys("tab"), key.WithHelp("tab", "next view")),
 		PrevView: key.NewBinding(key.WithKeys("shift+tab"), key.WithHelp("shift+tab", "previous view")),
-		Views:    key.NewBinding(key.WithKeys("1", "2", "3", "4"), key.WithHelp("1-4", "views")),
+		Views:    key.NewBinding(key.WithKeys(nums...), key.WithHelp(views, "views")),
 
 		Filter:  key.NewBinding(key.WithKeys("/"), key.WithHelp("/", "filter")),
 		Command: key.NewBinding(key.WithKeys(":"), key.WithHelp(":", "command")),
@@ -44,77 +51,38 @@ func newKeyMap() keyMap {
 		Theme:   key.NewBinding(key.WithKeys("T"), key.WithHelp("T", "next theme")),
 		Refresh: key.NewBinding(key.WithKeys("r", "ctrl+r"), key.WithHelp("r", "refresh now")),
 		Back:    key.NewBinding(key.WithKeys("esc"), key.WithHelp("esc", "clear filter")),
-
-		Detail: key.NewBinding(key.WithKeys("enter"), key.WithHelp("enter", "details")),
-		Kill:   key.NewBinding(key.WithKeys("K"), key.WithHelp("K", "kill")),
-
-		Add:    key.NewBinding(key.WithKeys("a"), key.WithHelp("a", "add")),
-		Passwd: key.NewBinding(key.WithKeys("p"), key.WithHelp("p", "password")),
-		Delete: key.NewBinding(key.WithKeys("d"), key.WithHelp("d", "delete")),
-		Toggle: key.NewBinding(key.WithKeys("e"), key.WithHelp("e", "enable/disable")),
-
-		Break: key.NewBinding(key.WithKeys("b"), key.WithHelp("b", "break lock")),
-
-		Pause:  key.NewBinding(key.WithKeys(" "), key.WithHelp("space", "pause")),
-		Follow: key.NewBinding(key.WithKeys("f"), key.WithHelp("f", "follow")),
 	}
 }
 
-// setReadOnly disables (and so hides) the keys that change anything.
-func (k *keyMap) setReadOnly(ro bool) {
-	for _, b := range []*key.Binding{&k.Kill, &k.Add, &k.Passwd, &k.Delete, &k.Toggle, &k.Break} {
-		b.SetEnabled(!ro)
-	}
+// hint is a binding shown in the help and matched by hand: key is the key
+// as the help shows it.
+func hint(k, desc string) key.Binding {
+	return key.NewBinding(key.WithKeys(k), key.WithHelp(k, desc))
 }
 
-// helpKeys is the help.KeyMap for one view in one state.
-type helpKeys struct {
-	short []key.Binding
-	full  [][]key.Binding
+// move is where a moving key goes: by delta lines, or to one end.
+type move struct {
+	delta       int
+	top, bottom bool
 }
 
-func (h helpKeys) ShortHelp() []key.Binding  { return h.short }
-func (h helpKeys) FullHelp() [][]key.Binding { return h.full }
-
-// helpFor says which keys the current view offers, most useful first.
-func (m Model) helpFor() helpKeys {
-	k := m.keys
-	var short, actions []key.Binding
-	switch m.view {
-	case viewSessions:
-		actions = []key.Binding{k.Kill, k.Detail}
-		short = []key.Binding{k.Kill, k.Detail, k.Filter, k.Sort}
-	case viewUsers:
-		actions = []key.Binding{k.Add, k.Passwd, k.Delete, k.Toggle}
-		short = []key.Binding{k.Add, k.Passwd, k.Delete, k.Toggle, k.Filter, k.Sort}
-	case viewLocks:
-		actions = []key.Binding{k.Break}
-		short = []key.Binding{k.Break, k.Filter, k.Sort}
-	case viewEvents:
-		pause := k.Pause
-		if m.ev.paused {
-			pause.SetHelp("space", "resume")
-		}
-		follow := k.Follow
-		if m.ev.follow {
-			follow.SetHelp("f", "stop following")
-		}
-		actions = []key.Binding{pause, follow}
-		short = []key.Binding{pause, follow, k.Filter}
+// nav says where msg moves in a list of which height lines show; ok is
+// false for a key that does not move.
+func (k *keyMap) nav(msg tea.KeyMsg, height int) (mv move, ok bool) {
+	half := max(height/2, 1)
+	switch {
+	case key.Matches(msg, k.Up):
+		return move{delta: -1}, true
+	case key.Matches(msg, k.Down):
+		return move{delta: 1}, true
+	case key.Matches(msg, k.PageUp):
+		return move{delta: -half}, true
+	case key.Matches(msg, k.PageDown):
+		return move{delta: half}, true
+	case key.Matches(msg, k.Top):
+		return move{top: true}, true
+	case key.Matches(msg, k.Bottom):
+		return move{bottom: true}, true
 	}
-	if m.filterText() != "" {
-		short = append(short, k.Back)
-	}
-	short = append(short, k.Views, k.Help, k.Quit)
-	nav := []key.Binding{k.Up, k.Down, k.PageUp, k.PageDown, k.Top, k.Bottom}
-	views := []key.Binding{k.Views, k.NextView, k.PrevView, k.Command, k.Theme}
-	general := []key.Binding{k.Filter, k.Back, k.Refresh, k.Help, k.Quit}
-	if m.view != viewEvents {
-		general = append([]key.Binding{k.Sort, k.Reverse}, general...)
-	}
-	full := [][]key.Binding{nav, views, general}
-	if len(actions) > 0 {
-		full = append([][]key.Binding{actions}, full...)
-	}
-	return helpKeys{short: short, full: full}
+	return move{}, false
 }

@@ -5,8 +5,79 @@ import (
 	"strings"
 	"time"
 
+	"github.com/charmbracelet/bubbles/key"
+	tea "github.com/charmbracelet/bubbletea"
+
 	"popd/internal/control"
+	"popd/internal/human"
 )
+
+// locksPage is the maildrop locks, of this popd's sessions and of other
+// processes, and the unlock.
+type locksPage struct {
+	tablePage[control.Lock]
+	unlock key.Binding
+	fresh  bool // the last poll listed the locks (only done while on screen)
+}
+
+func newLocksPage(s *shared) page {
+	return &locksPage{
+		tablePage: tablePage[control.Lock]{s: s, t: newLockTable(), name: "Locks", noun: "lock", none: "no maildrop is locked"},
+		unlock:    key.NewBinding(key.WithKeys("b"), key.WithHelp("b", "unlock")),
+	}
+}
+
+// Polls: listing locks looks at every maildrop, so only while on screen.
+func (p *locksPage) Polls(shown bool) fetch {
+	if shown || !p.loaded {
+		return fetchLocks
+	}
+	return 0
+}
+
+// Badge: locks come and go, so their count shows only while it is fresh.
+func (p *locksPage) Badge() string {
+	if !p.fresh {
+		return ""
+	}
+	return p.tablePage.Badge()
+}
+
+func (p *locksPage) ShortHelp() []key.Binding { return p.short(p.s.act(p.unlock)) }
+
+func (p *locksPage) FullHelp() [][]key.Binding {
+	return p.s.full([]key.Binding{p.s.act(p.unlock)}, p.general()...)
+}
+
+func (p *locksPage) Update(msg tea.Msg) tea.Cmd {
+	switch msg := msg.(type) {
+	case pollMsg:
+		p.fresh = msg.got&fetchLocks != 0
+		if p.fresh {
+			p.setData(msg.locks)
+		}
+	case tea.MouseMsg:
+		p.update(msg)
+	case tea.KeyMsg:
+		if !p.update(msg) && key.Matches(msg, p.s.act(p.unlock)) {
+			p.askUnlock()
+		}
+	}
+	return nil
+}
+
+// askUnlock opens the confirmation for the selected lock.
+func (p *locksPage) askUnlock() {
+	l := p.t.selected()
+	if l == nil {
+		return
+	}
+	body := []string{"Held by " + holder(l) + " for " + human.Duration(p.s.now().Sub(l.Since)) + "."}
+	if !l.Stale {
+		body = append(body, "It is not stale: its holder may still be working on the maildrop.")
+	}
+	p.s.open(newConfirm(p.s, "Unlock the maildrop of "+l.User+"?", "Unlock", request{act: actUnlock, target: l.User}, body...))
+}
 
 // holder says who holds a lock: a session of this popd, or a process.
 func holder(l *control.Lock) string {
@@ -33,30 +104,18 @@ func newLockTable() table[control.Lock] {
 				cell: func(l *control.Lock, _ time.Time) string { return holder(l) },
 				cmp:  func(a, b *control.Lock) int { return strings.Compare(holder(a), holder(b)) }},
 			{title: "AGE", width: 6, right: true, prio: 8,
-				cell: func(l *control.Lock, now time.Time) string { return dur(now.Sub(l.Since)) },
+				cell: func(l *control.Lock, now time.Time) string { return human.Duration(now.Sub(l.Since)) },
 				cmp:  func(a, b *control.Lock) int { return b.Since.Compare(a.Since) }},
 			{title: "REFRESHED", width: 10, right: true, prio: 6,
 				cell: func(l *control.Lock, now time.Time) string {
 					if l.Refreshed.IsZero() {
 						return "-"
 					}
-					return dur(now.Sub(l.Refreshed)) + " ago"
+					return human.Duration(now.Sub(l.Refreshed)) + " ago"
 				},
 				cmp: func(a, b *control.Lock) int { return b.Refreshed.Compare(a.Refreshed) }},
-			{title: "STALE", width: 7, prio: 9,
-				cell: func(l *control.Lock, _ time.Time) string {
-					if l.Stale {
-						return "! stale"
-					}
-					return "no"
-				},
-				cmp: func(a, b *control.Lock) int { return cmpBool(a.Stale, b.Stale) },
-				kind: func(l *control.Lock) kind {
-					if l.Stale {
-						return kWarn
-					}
-					return kMuted
-				}},
+			column[control.Lock]{title: "STALE", width: 7, prio: 9}.flag(
+				func(l *control.Lock) bool { return l.Stale }, "! stale", "no", kWarn, kMuted),
 		},
 	}
 }

@@ -3,12 +3,137 @@ package tui
 import (
 	"cmp"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
 
+	"github.com/charmbracelet/bubbles/key"
+	tea "github.com/charmbracelet/bubbletea"
+
 	"popd/internal/control"
+	"popd/internal/human"
 )
+
+// sessionsPage is the live list of sessions, with a pane of the selected
+// one's details (beside the table on a wide terminal, else below it when
+// asked for), and the kick.
+type sessionsPage struct {
+	tablePage[sessRow]
+	detail, kick  key.Binding
+	closing       map[string]bool // kicked, until a poll no longer lists them
+	toggled       bool            // the detail pane is toggled from its default
+	width, height int
+	recent        []evRow // the latest events that name a session
+}
+
+func newSessionsPage(s *shared) page {
+	return &sessionsPage{
+		tablePage: tablePage[sessRow]{s: s, t: newSessionTable(), name: "Sessions", noun: "session", none: "no sessions"},
+		detail:    key.NewBinding(key.WithKeys("enter"), key.WithHelp("enter", "details")),
+		kick:      key.NewBinding(key.WithKeys("K"), key.WithHelp("K", "kick")),
+		closing:   map[string]bool{},
+	}
+}
+
+func (p *sessionsPage) Polls(bool) fetch { return fetchSessions }
+
+func (p *sessionsPage) ShortHelp() []key.Binding {
+	return p.short(p.s.act(p.kick), p.detail)
+}
+
+func (p *sessionsPage) FullHelp() [][]key.Binding {
+	return p.s.full([]key.Binding{p.s.act(p.kick), p.detail}, p.general()...)
+}
+
+func (p *sessionsPage) Update(msg tea.Msg) tea.Cmd {
+	switch msg := msg.(type) {
+	case pollMsg:
+		if msg.got&fetchSessions != 0 {
+			p.setSessions(msg.sessions)
+		}
+	case eventsMsg:
+		p.addRecent(msg.evs)
+	case sentMsg:
+		if msg.req.act == actKick {
+			p.markClosing(msg.req.target, true)
+		}
+	case doneMsg:
+		if msg.req.act == actKick && msg.err != nil {
+			p.markClosing(msg.req.target, false)
+		}
+	case tea.KeyMsg:
+		switch {
+		case p.update(msg):
+		case key.Matches(msg, p.detail):
+			p.toggled = !p.toggled
+			p.SetSize(p.width, p.height)
+		case key.Matches(msg, p.s.act(p.kick)):
+			p.askKick()
+		}
+	case tea.MouseMsg:
+		p.update(msg)
+	}
+	return nil
+}
+
+// askKick opens the confirmation for the selected session.
+func (p *sessionsPage) askKick() {
+	r := p.t.selected()
+	if r == nil || r.closing {
+		return
+	}
+	who := r.User
+	if who == "" {
+		who = "not logged in"
+	}
+	p.s.open(newConfirm(p.s, "Kick session "+r.ID+"?", "Kick", request{act: actKick, target: r.ID},
+		who+" from "+r.Remote+", connected "+human.Duration(p.s.now().Sub(r.Since))+".",
+		"The connection is closed without UPDATE: no mail is deleted."))
+}
+
+// Where the detail pane goes.
+const (
+	wideWidth = 140 // from here the session detail pane is beside the table
+	paneWidth = 46
+)
+
+// sizes lays out the page: the table's size, and the detail pane's (0
+// when hidden).
+func (p *sessionsPage) sizes() (tableW, tableH, paneW, paneH int) {
+	w, h := p.width, p.height
+	wide := w >= wideWidth
+	switch show := wide != p.toggled; {
+	case !show:
+		return w, h, 0, 0
+	case wide:
+		return w - paneWidth, h, paneWidth, h
+	}
+	paneH = min(7, h/2)
+	return w, h - paneH, w, paneH
+}
+
+func (p *sessionsPage) SetSize(w, h int) {
+	p.width, p.height = w, h
+	tw, th, _, _ := p.sizes()
+	p.tablePage.SetSize(tw, th)
+}
+
+func (p *sessionsPage) View() string {
+	table := p.lines()
+	tw, _, pw, ph := p.sizes()
+	switch {
+	case pw == 0:
+	case tw < p.width: // beside
+		pane := p.pane(pw, ph, true)
+		for i := range table {
+			table[i] += pane[i]
+		}
+	default:
+		table = append(table, p.pane(pw, ph, false)...)
+	}
+	return strings.Join(table, "\n")
+}
 
 // sessRow is a session as the table shows it.
 type sessRow struct {
@@ -58,15 +183,8 @@ func newSessionTable() table[sessRow] {
 			{title: "CLIENT", width: 16, max: 40, prio: 9,
 				cell: func(r *sessRow, _ time.Time) string { return r.Remote },
 				cmp:  func(a, b *sessRow) int { return strings.Compare(a.Remote, b.Remote) }},
-			{title: "TLS", width: 3, prio: 6,
-				cell: func(r *sessRow, _ time.Time) string { return yesNo(r.TLS) },
-				cmp:  func(a, b *sessRow) int { return cmpBool(a.TLS, b.TLS) },
-				kind: func(r *sessRow) kind {
-					if r.TLS {
-						return kOK
-					}
-					return kWarn
-				}},
+			column[sessRow]{title: "TLS", width: 3, prio: 6}.flag(
+				func(r *sessRow) bool { return r.TLS }, "yes", "no", kOK, kWarn),
 			// RFC 1939's names when there is room, else abbreviated.
 			{title: "STATE", width: 7, max: 13, prio: 9,
 				cell: func(r *sessRow, _ time.Time) string {
@@ -93,14 +211,14 @@ func newSessionTable() table[sessRow] {
 				cell: func(r *sessRow, _ time.Time) string { return strconv.Itoa(r.Retrieved) },
 				cmp:  func(a, b *sessRow) int { return cmp.Compare(a.Retrieved, b.Retrieved) }},
 			{title: "SENT", width: 6, right: true, prio: 6,
-				cell: func(r *sessRow, _ time.Time) string { return humanBytes(r.Octets) },
+				cell: func(r *sessRow, _ time.Time) string { return human.Bytes(r.Octets) },
 				cmp:  func(a, b *sessRow) int { return cmp.Compare(a.Octets, b.Octets) }},
 			{title: "CONN", width: 6, right: true, prio: 7,
-				cell: func(r *sessRow, now time.Time) string { return dur(now.Sub(r.Since)) },
+				cell: func(r *sessRow, now time.Time) string { return human.Duration(now.Sub(r.Since)) },
 				// Connected for longest first is the earliest Since.
 				cmp: func(a, b *sessRow) int { return b.Since.Compare(a.Since) }},
 			{title: "IDLE", width: 6, right: true, prio: 8,
-				cell: func(r *sessRow, _ time.Time) string { return dur(r.Idle) },
+				cell: func(r *sessRow, _ time.Time) string { return human.Duration(r.Idle) },
 				cmp:  func(a, b *sessRow) int { return cmp.Compare(a.Idle, b.Idle) },
 				kind: func(r *sessRow) kind {
 					if r.Idle >= 5*time.Minute {
@@ -117,19 +235,19 @@ func contains(s, lowerQ string) bool {
 }
 
 // setSessions takes a fresh list; sessions being kicked stay marked.
-func (m *Model) setSessions(list []control.Session) {
+func (p *sessionsPage) setSessions(list []control.Session) {
 	rows := make([]sessRow, len(list))
-	seen := make(map[string]bool, len(m.closing))
+	seen := make(map[string]bool, len(p.closing))
 	for i, s := range list {
 		rows[i].Session = s
-		if m.closing[s.ID] {
+		if p.closing[s.ID] {
 			rows[i].closing = true
 			seen[s.ID] = true
 		}
 	}
-	for id := range m.closing {
+	for id := range p.closing {
 		if !seen[id] {
-			delete(m.closing, id) // gone: the kick is done
+			delete(p.closing, id) // gone: the kick is done
 		}
 	}
 	// The ID column is as wide as the longest id, so ids are never cut.
@@ -137,26 +255,26 @@ func (m *Model) setSessions(list []control.Session) {
 	for i := range rows {
 		idw = max(idw, len(rows[i].ID)+1)
 	}
-	m.sessions.cols[0].width, m.sessions.cols[0].max = idw, idw
-	m.sessions.setData(rows)
+	p.t.cols[0].width, p.t.cols[0].max = idw, idw
+	p.setData(rows)
 }
 
 // markClosing shows a session as closing until it disappears.
-func (m *Model) markClosing(id string, on bool) {
+func (p *sessionsPage) markClosing(id string, on bool) {
 	if on {
-		m.closing[id] = true
+		p.closing[id] = true
 	} else {
-		delete(m.closing, id)
+		delete(p.closing, id)
 	}
-	for i := range m.sessions.all {
-		if m.sessions.all[i].ID == id {
-			m.sessions.all[i].closing = on
+	for i := range p.t.all {
+		if p.t.all[i].ID == id {
+			p.t.all[i].closing = on
 		}
 	}
 }
 
 // sessionDetail is the detail pane's label/value pairs for a session.
-func (m Model) sessionDetail(r *sessRow, now time.Time) [][2]string {
+func (p *sessionsPage) sessionDetail(r *sessRow, now time.Time) [][2]string {
 	state := r.State
 	if r.closing {
 		state += " (closing)"
@@ -174,24 +292,24 @@ func (m Model) sessionDetail(r *sessRow, now time.Time) [][2]string {
 		{"User", user},
 		{"Client", r.Remote},
 		{"Server", r.Local},
-		{"TLS", yesNo(r.TLS)},
+		{"TLS", human.YesNo(r.TLS)},
 		{"State", state},
 		{"Last", last},
 		{"Retrieved", strconv.Itoa(r.Retrieved) + " messages"},
-		{"Sent", fmt.Sprintf("%s (%d bytes)", humanBytes(r.Octets), r.Octets)},
-		{"Connected", fmt.Sprintf("%s ago, %s", dur(now.Sub(r.Since)), r.Since.In(m.loc).Format("15:04:05"))},
-		{"Idle", dur(r.Idle)},
+		{"Sent", fmt.Sprintf("%s (%d bytes)", human.Bytes(r.Octets), r.Octets)},
+		{"Connected", fmt.Sprintf("%s ago, %s", human.Duration(now.Sub(r.Since)), r.Since.In(p.s.loc).Format("15:04:05"))},
+		{"Idle", human.Duration(r.Idle)},
 		{"Lock", map[bool]string{true: "holds its maildrop lock", false: "-"}[r.Locked]},
 	}
 }
 
-// detailPane renders the selected session beside the table (side) or
-// below it, exactly w×h.
-func (m Model) detailPane(w, h int, side bool) []string {
-	st := &m.st
-	now := m.now()
+// pane renders the selected session beside the table (side) or below it,
+// exactly w×h.
+func (p *sessionsPage) pane(w, h int, side bool) []string {
+	st := &p.s.st
+	now := p.s.now()
 	lines := make([]string, 0, h)
-	r := m.sessions.selected()
+	r := p.t.selected()
 	bar := st.border.s("│") + " "
 	pad := func(s string) string {
 		if side {
@@ -217,21 +335,21 @@ func (m Model) detailPane(w, h int, side bool) []string {
 		}
 		return lines
 	}
-	kv := m.sessionDetail(r, now)
+	kv := p.sessionDetail(r, now)
 	if side {
 		lines = append(lines, bar+st.colHead.s(fit("SESSION "+r.ID, w-2, false)))
 		for _, p := range kv[1:] {
 			lines = append(lines, bar+st.fg[kMuted].s(fit(p[0], 10, false))+" "+st.fg[kText].s(fit(p[1], w-13, false)))
 		}
 		// Its latest events, newest last.
-		evs := m.ev.forSession(r.ID, 6)
+		evs := p.lastEvents(r.ID, 6)
 		if len(evs) > 0 && len(lines)+2 <= h {
 			lines = append(lines, pad(""), bar+st.colHead.s(fit("RECENT EVENTS", w-2, false)))
 			for _, e := range evs {
 				if len(lines) >= h {
 					break
 				}
-				lines = append(lines, bar+m.eventLine(e, w-2, true))
+				lines = append(lines, bar+eventLine(st, e, w-2, true))
 			}
 		}
 	} else {
@@ -262,4 +380,28 @@ func (m Model) detailPane(w, h int, side bool) []string {
 		lines = append(lines, pad(""))
 	}
 	return lines
+}
+
+// addRecent keeps the events that name a session, for the pane.
+func (p *sessionsPage) addRecent(evs []control.Event) {
+	for _, e := range evs {
+		if e.Session != "" {
+			p.recent = append(p.recent, newEvRow(e, p.s.loc))
+		}
+	}
+	if n := len(p.recent) - maxEvents; n > 0 {
+		p.recent = p.recent[n:]
+	}
+}
+
+// lastEvents returns the last n events of one session, oldest first.
+func (p *sessionsPage) lastEvents(id string, n int) []*evRow {
+	var out []*evRow
+	for i := len(p.recent) - 1; i >= 0 && len(out) < n; i-- {
+		if p.recent[i].e.Session == id {
+			out = append(out, &p.recent[i])
+		}
+	}
+	slices.Reverse(out)
+	return out
 }

@@ -19,6 +19,21 @@ type column[T any] struct {
 	kind  func(r *T) kind // colour of the cell; nil is the row's
 }
 
+// flag fills in a column of a yes/no property: what it says and its colour
+// either way; yes sorts after no.
+func (c column[T]) flag(is func(r *T) bool, yes, no string, yesK, noK kind) column[T] {
+	pick := func(r *T) (string, kind) {
+		if is(r) {
+			return yes, yesK
+		}
+		return no, noK
+	}
+	c.cell = func(r *T, _ time.Time) string { s, _ := pick(r); return s }
+	c.kind = func(r *T) kind { _, k := pick(r); return k }
+	c.cmp = func(a, b *T) int { return cmpBool(is(a), is(b)) }
+	return c
+}
+
 // table is a sortable, filterable list of rows keyed by a string. Unlike
 // bubbles/table it keeps the selection on the same key while rows change,
 // sort and filter, and it renders only the rows in view.

@@ -1,7 +1,6 @@
 package tui
 
 import (
-	"bytes"
 	"context"
 	"slices"
 	"testing"
@@ -21,20 +20,7 @@ func TestProgram(t *testing.T) {
 		Refresh: 50 * time.Millisecond,
 	})
 	tm := teatest.NewTestModel(t, m, teatest.WithInitialTermSize(100, 30))
-	has := func(s ...string) func([]byte) bool {
-		return func(b []byte) bool {
-			for _, x := range s {
-				if !bytes.Contains(b, []byte(x)) {
-					return false
-				}
-			}
-			return true
-		}
-	}
-	wait := func(s ...string) {
-		t.Helper()
-		teatest.WaitFor(t, tm.Output(), has(s...), teatest.WithDuration(5*time.Second), teatest.WithCheckInterval(10*time.Millisecond))
-	}
+	wait := func(s ...string) { t.Helper(); waitScreen(t, tm, s...) }
 	wait("alice", "192.0.2.10:51234", "live")
 
 	fake.events <- sampleEvents()[2]
@@ -47,10 +33,10 @@ func TestProgram(t *testing.T) {
 	tm.Type("1")
 	tm.Type("j")
 	tm.Type("K")
-	wait("Kill session 7?")
+	wait("Kick session 7?")
 	tm.Send(tea.KeyMsg{Type: tea.KeyTab})
 	tm.Send(tea.KeyMsg{Type: tea.KeyEnter})
-	wait("session 7 killed")
+	wait("session 7 kicked")
 	if got := fake.actions(); !slices.Equal(got, []string{"Kick 7"}) {
 		t.Fatalf("actions %q", got)
 	}

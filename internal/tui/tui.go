@@ -34,7 +34,8 @@ type Options struct {
 	// Dial connects to popd. It is called again, with backoff, after the
 	// connection is lost.
 	Dial func(ctx context.Context) (Backend, error)
-	// Theme names the colour theme; "" is $POPADM_THEME, else "default".
+	// Theme names the colour theme, already chosen by the caller (flag,
+	// environment, config file); "" is "default".
 	Theme string
 	// ReadOnly disables every action. It is also on when popd gives the
 	// connection the monitor role.

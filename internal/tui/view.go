@@ -14,19 +14,20 @@ func (m Model) View() string {
 	if m.w <= 0 || m.h <= 0 {
 		return ""
 	}
+	st := &m.s.st
 	if m.tooSmall() {
 		msg := fmt.Sprintf("terminal too small (need %d×%d)\nthis one is %d×%d · q quits", minWidth, minHeight, m.w, m.h)
 		return m.re.Place(m.w, m.h, lipgloss.Center, lipgloss.Center,
-			m.st.fg[kWarn].s(strings.Split(msg, "\n")[0])+"\n"+m.st.fg[kMuted].s(strings.Split(msg, "\n")[1]))
+			st.fg[kWarn].s(strings.Split(msg, "\n")[0])+"\n"+st.fg[kMuted].s(strings.Split(msg, "\n")[1]))
 	}
 	lines := make([]string, 0, m.h)
 	lines = append(lines, m.header(m.w)...)
 	lines = append(lines, m.tabs(m.w))
 	for i, b := range m.banner() {
 		if i == 0 {
-			lines = append(lines, m.st.banner.s(fit(" ! "+b, m.w, false)))
+			lines = append(lines, st.banner.s(fit(" ! "+b, m.w, false)))
 		} else {
-			lines = append(lines, m.st.bold[kErr].s(fit("   "+b, m.w, false)))
+			lines = append(lines, st.bold[kErr].s(fit("   "+b, m.w, false)))
 		}
 	}
 	lines = append(lines, m.body(m.w, m.bodyHeight())...)
@@ -46,7 +47,7 @@ func (m Model) banner() []string {
 	if m.dialing {
 		s += " — reconnecting…"
 	} else {
-		secs := int(math.Ceil(m.retryAt.Sub(m.now()).Seconds()))
+		secs := int(math.Ceil(m.retryAt.Sub(m.s.now()).Seconds()))
 		s += fmt.Sprintf(" — reconnecting in %ds…", max(secs, 0))
 	}
 	if m.lastErr == nil {
@@ -55,91 +56,55 @@ func (m Model) banner() []string {
 	return []string{s, m.lastErr.Error()}
 }
 
-// body is the page under the tabs, w×h.
+// body is the page under the tabs, w×h: the page, the modal over it, or
+// the full help.
 func (m Model) body(w, h int) []string {
-	st := &m.st
+	st := &m.s.st
 	switch {
 	case m.showHelp:
 		return m.fullHelp(w, h)
-	case m.form != nil:
-		return overlay(st, m.form.view(st, w), w, h)
-	case m.dlg != nil:
-		return overlay(st, m.dlg.view(st, w), w, h)
+	case m.s.modal != nil:
+		return overlay(st, m.s.modal.View(), w, h)
 	}
-	now := m.now()
-	switch m.view {
-	case viewSessions:
-		empty := "no sessions"
-		switch {
-		case !m.loaded[viewSessions]:
-			empty = "waiting for popd…"
-		case m.sessions.filter != "":
-			empty = "no sessions match the filter"
+	return fill(strings.Split(m.page().View(), "\n"), w, h)
+}
+
+// fill makes a page's lines h, and pads the lines that are certainly
+// short: a page draws w cells a line, and measuring every painted line
+// again would cost as much as drawing it.
+func fill(lines []string, w, h int) []string {
+	lines = lines[:min(len(lines), h)]
+	for i, l := range lines {
+		if len(l) < w { // fewer bytes than cells
+			lines[i] = padTo(l, w)
 		}
-		tw, th, pw, ph := m.sizes()
-		table := m.sessions.view(st, tw, th, now, empty)
-		if pw == 0 {
-			return table
-		}
-		if tw < w { // beside
-			pane := m.detailPane(pw, ph, true)
-			for i := range table {
-				table[i] += pane[i]
-			}
-			return table
-		}
-		return append(table, m.detailPane(pw, ph, false)...)
-	case viewUsers:
-		return m.users.view(st, w, h, now, m.emptyText(viewUsers, m.users.filter, "no users", "users"))
-	case viewLocks:
-		return m.locks.view(st, w, h, now, m.emptyText(viewLocks, m.locks.filter, "no maildrop is locked", "locks"))
 	}
-	return m.eventsView(w, h)
+	for len(lines) < h {
+		lines = append(lines, strings.Repeat(" ", w))
+	}
+	return lines
 }
 
 // statusLine is the flash message or what the view shows, or the input
 // being typed.
 func (m Model) statusLine(w int) string {
-	st := &m.st
+	st := &m.s.st
 	if m.mode != modeNormal {
 		return padTo(m.input.View(), w)
 	}
-	if m.flash.text != "" {
+	if fl := m.s.flash; fl.text != "" {
 		mark := ""
-		switch m.flash.k {
+		switch fl.k {
 		case kErr:
 			mark = "! "
 		case kWarn:
 			mark = "* "
 		}
-		return st.bold[m.flash.k].s(fit(" "+mark+m.flash.text, w, false))
+		return st.bold[fl.k].s(fit(" "+mark+fl.text, w, false))
 	}
-	var parts []string
-	filter := m.filterText()
-	switch m.view {
-	case viewSessions:
-		parts = append(parts, count(len(m.sessions.rows), len(m.sessions.all), "session"), "sort "+m.sessions.sortName())
-	case viewUsers:
-		parts = append(parts, count(len(m.users.rows), len(m.users.all), "user"), "sort "+m.users.sortName())
-	case viewLocks:
-		parts = append(parts, count(len(m.locks.rows), len(m.locks.all), "lock"), "sort "+m.locks.sortName())
-	case viewEvents:
-		l := &m.ev
-		parts = append(parts, count(l.count(), len(l.rows), "event"))
-		switch {
-		case l.paused:
-			parts = append(parts, "paused")
-		case l.follow:
-			parts = append(parts, "following")
-		default:
-			parts = append(parts, "scrolled")
-		}
-		if m.evErr != "" {
-			parts = append(parts, "no live events")
-		}
-	}
-	if filter != "" {
-		parts = append(parts, "filter \""+filter+"\"")
+	parts := m.page().Status()
+	if f, ok := m.page().(filterer); ok && f.Filter() != "" {
+		parts = append(parts, "filter \""+f.Filter()+"\"")
 	}
 	left := " " + strings.Join(parts, " · ")
 	right := "theme " + st.theme.Name + " "
@@ -153,34 +118,20 @@ func (m Model) statusLine(w int) string {
 	return st.fg[kMuted].s(left + strings.Repeat(" ", gap) + right)
 }
 
-// count says "3 of 42 sessions" or "42 sessions".
-func count(shown, all int, noun string) string {
-	if shown != all {
-		return fmt.Sprintf("%d of %d %s%s", shown, all, noun, plural(all))
-	}
-	return fmt.Sprintf("%d %s%s", all, noun, plural(all))
-}
-
 // helpLine is the one-line help, true to the view and the mode.
 func (m Model) helpLine(w int) string {
 	var bs []key.Binding
-	b := func(k, desc string) key.Binding { return key.NewBinding(key.WithKeys(k), key.WithHelp(k, desc)) }
 	switch {
-	case m.form != nil:
-		bs = []key.Binding{b("enter", "next/save"), b("tab", "next field"), b("esc", "cancel")}
-	case m.dlg != nil:
-		bs = []key.Binding{b("tab", "move"), b("enter", "choose"), b("esc", "cancel")}
-		if m.dlg.check != "" {
-			bs = append(bs, b("space", "tick"))
-		}
+	case m.s.modal != nil:
+		bs = m.s.modal.ShortHelp()
 	case m.mode == modeFilter:
-		bs = []key.Binding{b("enter", "keep filter"), b("esc", "clear filter")}
+		bs = []key.Binding{hint("enter", "keep filter"), hint("esc", "clear filter")}
 	case m.mode == modeCommand:
-		bs = []key.Binding{b("enter", "run"), b("tab", "complete"), b("esc", "cancel")}
+		bs = []key.Binding{hint("enter", "run"), hint("tab", "complete"), hint("esc", "cancel")}
 	case m.showHelp:
-		bs = []key.Binding{b("?", "close help"), b("q", "quit")}
+		bs = []key.Binding{hint("?", "close help"), hint("q", "quit")}
 	default:
-		bs = m.helpFor().short
+		bs = m.page().ShortHelp()
 	}
 	return m.shortHelp(bs, w)
 }
@@ -188,7 +139,7 @@ func (m Model) helpLine(w int) string {
 // shortHelp draws key bindings on one line of w cells, as many as fit, then
 // "…". (bubbles/help overflows when even the "…" does not fit.)
 func (m Model) shortHelp(bs []key.Binding, w int) string {
-	st := &m.st
+	st := &m.s.st
 	var b strings.Builder
 	b.WriteByte(' ')
 	used := 1
@@ -225,11 +176,11 @@ func (m Model) shortHelp(bs []key.Binding, w int) string {
 
 // fullHelp is the page of every key, with the legend.
 func (m Model) fullHelp(w, h int) []string {
-	st := &m.st
+	st := &m.s.st
 	hm := m.help
 	hm.Width = w - 2
 	var lines []string
-	lines = append(lines, st.colHead.s(fit("  KEYS — "+strings.ToUpper(viewNames[m.view]), w, false)))
+	lines = append(lines, st.colHead.s(fit("  KEYS — "+strings.ToUpper(m.page().Name()), w, false)))
 	// The columns of keys, wrapped onto more rows when they do not fit.
 	var row []string
 	roww := 0
@@ -242,7 +193,7 @@ func (m Model) fullHelp(w, h int) []string {
 		}
 		row, roww = nil, 0
 	}
-	for _, g := range m.helpFor().full {
+	for _, g := range m.page().FullHelp() {
 		block := hm.FullHelpView([][]key.Binding{g})
 		if block == "" {
 			continue
@@ -265,7 +216,7 @@ func (m Model) fullHelp(w, h int) []string {
 	for _, l := range legend {
 		lines = append(lines, st.fg[kMuted].s(truncate("  "+l, w)))
 	}
-	if m.readOnly {
+	if m.s.readOnly {
 		lines = append(lines, st.fg[kWarn].s(truncate("  read-only: the keys that change things are off", w)))
 	}
 	for i := range lines {
@@ -283,16 +234,4 @@ func padTo(s string, w int) string {
 		return s + strings.Repeat(" ", w-n)
 	}
 	return s
-}
-
-// emptyText is what an empty table of view v says: still loading, nothing
-// matching the filter, or none at all.
-func (m *Model) emptyText(v view, filter, none, what string) string {
-	switch {
-	case !m.loaded[v]:
-		return "waiting for popd…"
-	case filter != "":
-		return "no " + what + " match the filter"
-	}
-	return none
 }
