@@ -187,6 +187,10 @@ func (s *Session) cmdAuth(ctx context.Context, arg string) error {
 			return err
 		}
 		s.raw.SetReadDeadline(s.readDeadline())
+		if s.stopReason() != "" { // as in Serve: Stop's deadline may have been overwritten
+			s.hangup = "stopped"
+			return nil
+		}
 		line, err := readLine(s.r, maxSASLLine)
 		if errors.Is(err, errTooLong) {
 			return errLineTooLong

@@ -20,7 +20,8 @@ var errTooLong = errors.New("pop3: line too long")
 // readLine reads one line of at most max octets including its terminator,
 // and returns it without CR/LF. A longer line is discarded up to its LF,
 // reading in bounded chunks, so memory stays bounded whatever the client
-// sends. A bare LF ends a line too.
+// sends. A bare LF ends a line too. A line longer than r's buffer is
+// gathered, up to max, so that max may exceed the buffer (an AUTH response).
 func readLine(r *bufio.Reader, max int) ([]byte, error) {
 	line, err := r.ReadSlice('\n')
 	if err == nil {
@@ -32,13 +33,22 @@ func readLine(r *bufio.Reader, max int) ([]byte, error) {
 	if !errors.Is(err, bufio.ErrBufferFull) {
 		return nil, err // io.EOF, timeouts, closed connections
 	}
+	var long []byte // the line so far, while it is within max
+	over := false
 	for errors.Is(err, bufio.ErrBufferFull) {
-		_, err = r.ReadSlice('\n')
+		over = over || len(long)+len(line) > max
+		if !over {
+			long = append(long, line...)
+		}
+		line, err = r.ReadSlice('\n')
 	}
 	if err != nil {
 		return nil, err
 	}
-	return nil, errTooLong
+	if over || len(long)+len(line) > max {
+		return nil, errTooLong
+	}
+	return trimEOL(append(long, line...)), nil
 }
 
 func trimEOL(b []byte) []byte {

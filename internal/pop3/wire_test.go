@@ -15,19 +15,38 @@ func TestReadLine(t *testing.T) {
 	long := strings.Repeat("x", MaxLine-2)
 	in := "STAT\r\n" + "noop\n" + long + "\r\n" + long + "xx\r\n" +
 		strings.Repeat("y", 1<<20) + "\r\n" + "QUIT\r\n"
-	r := bufio.NewReaderSize(strings.NewReader(in), 1024)
-	want := []struct {
-		line string
-		err  error
-	}{
+	expectLines(t, in, MaxLine, []lineOrErr{
 		{"STAT", nil}, {"noop", nil}, {long, nil}, {"", errTooLong}, {"", errTooLong}, {"QUIT", nil}, {"", io.EOF},
-	}
+	})
+}
+
+type lineOrErr struct {
+	line string
+	err  error
+}
+
+// expectLines reads in with readLine through a 1024-octet buffer, as a
+// session does.
+func expectLines(t *testing.T, in string, max int, want []lineOrErr) {
+	t.Helper()
+	r := bufio.NewReaderSize(strings.NewReader(in), 1024)
 	for i, w := range want {
-		got, err := readLine(r, MaxLine)
+		got, err := readLine(r, max)
 		if !errors.Is(err, w.err) || string(got) != w.line {
 			t.Fatalf("line %d: got %q, %v; want %q, %v", i, got, err, w.line, w.err)
 		}
 	}
+}
+
+func TestReadLineLongerThanBuffer(t *testing.T) {
+	// An AUTH response may be longer than the reader's buffer (RFC 5034
+	// §4): up to max it is gathered, beyond it refused.
+	const max = 8 * 1024
+	fits := strings.Repeat("b", max-2)
+	in := fits + "\r\n" + fits + "bb\r\n" + strings.Repeat("c", 3*max) + "\nnext\n"
+	expectLines(t, in, max, []lineOrErr{
+		{fits, nil}, {"", errTooLong}, {"", errTooLong}, {"next", nil}, {"", io.EOF},
+	})
 }
 
 func TestReadLineUnterminated(t *testing.T) {
