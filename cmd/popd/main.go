@@ -14,8 +14,8 @@ import (
 	"syscall"
 
 	"popd/internal/config"
-	"popd/internal/demo"
 	"popd/internal/daemon"
+	"popd/internal/demo"
 )
 
 func main() {
