@@ -88,8 +88,10 @@ func TestSlowSubscriber(t *testing.T) {
 	}
 	elapsed := time.Since(start)
 	t.Logf("%d events published in %v, slowest %v", n, elapsed, worst)
-	if elapsed > 5*time.Second || worst > time.Second {
-		t.Fatalf("Publish blocked: %v in all, %v at worst", elapsed, worst)
+	// Blocking on the stalled subscriber would show as one Publish that
+	// waits; the total is noise on a busy machine (speed is for benchmarks).
+	if worst > time.Second {
+		t.Fatalf("Publish blocked: %v at worst (%v in all)", worst, elapsed)
 	}
 
 	// Now read everything, while publishing numbered markers until one
