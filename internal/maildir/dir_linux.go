@@ -2,22 +2,22 @@ package maildir
 
 import (
 	"encoding/binary"
-	"os"
 	"strings"
 
 	"golang.org/x/sys/unix"
 )
 
-// listFolder calls fn with the names of the regular files in dir whose
+// listFolder calls fn with the names of the regular files in the directory
+// dirfd (read from its start, with an offset of its own) whose
 // names do not start with ".", in directory order, a batch at a time; fn
 // owns the batch. It reads the directory with getdents64 and takes the file
 // type from the entries (an lstat only where the file system does not tell):
 // os.File.ReadDir costs an allocation per entry and os.ReadDir sorts, and
 // neither is needed for 100,000 messages.
-func listFolder(dir string, fn func(names []string)) error {
-	fd, err := unix.Open(dir, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+func listFolder(dirfd int, fn func(names []string)) error {
+	fd, err := reopen(dirfd)
 	if err != nil {
-		return &os.PathError{Op: "open", Path: dir, Err: err}
+		return err
 	}
 	defer unix.Close(fd)
 	buf := make([]byte, 64<<10)
@@ -27,7 +27,7 @@ func listFolder(dir string, fn func(names []string)) error {
 			continue
 		}
 		if err != nil {
-			return &os.PathError{Op: "getdents", Path: dir, Err: err}
+			return err
 		}
 		if n <= 0 {
 			return nil
@@ -40,7 +40,7 @@ func listFolder(dir string, fn func(names []string)) error {
 			// u8 d_type; char d_name[]; }
 			reclen := int(binary.NativeEndian.Uint16(buf[off+16:]))
 			if reclen < 20 || off+reclen > len(batch) {
-				return &os.PathError{Op: "getdents", Path: dir, Err: unix.EIO}
+				return unix.EIO
 			}
 			typ := batch[off+18]
 			name := batch[off+19 : off+reclen]

@@ -7,14 +7,15 @@ import (
 	"os"
 )
 
-// listFolder calls fn with the names of the regular files in dir whose
-// names do not start with ".", in directory order (os.ReadDir would sort),
-// a batch at a time; fn owns the batch.
-func listFolder(dir string, fn func(names []string)) error {
-	d, err := os.Open(dir)
+// listFolder calls fn with the names of the regular files in the directory
+// dirfd whose names do not start with ".", in directory order (os.ReadDir
+// would sort), a batch at a time; fn owns the batch.
+func listFolder(dirfd int, fn func(names []string)) error {
+	fd, err := reopen(dirfd)
 	if err != nil {
 		return err
 	}
+	d := os.NewFile(uintptr(fd), ".")
 	defer d.Close()
 	for {
 		ents, err := d.ReadDir(4096)

@@ -1,6 +1,9 @@
 package maildir
 
-import "time"
+import (
+	"os"
+	"time"
+)
 
 // Hooks for the tests in package maildir_test.
 
@@ -35,10 +38,16 @@ func NetworkSize(b []byte, chunk int) int64 {
 
 // WriteLock makes a lock file at path as another session would.
 func WriteLock(path, host string, pid int, owner string) error {
-	return createExclusive(path, formatLock(lockData{
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	_, err = f.Write(formatLock(lockData{
 		LockInfo: LockInfo{Owner: owner, Host: host, PID: pid, Since: time.Now()},
 		token:    randomHex(16),
 	}))
+	return err
 }
 
 // ThisHost is the host name written into our locks.

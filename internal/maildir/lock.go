@@ -7,24 +7,29 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"io/fs"
 	"log/slog"
 	"os"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
-	"sync/atomic"
-	"syscall"
 	"time"
+
+	"golang.org/x/sys/unix"
 )
 
-// lockName is the lock file in the maildir root (RFC 1939 §4: "the POP3
-// server then acquires an exclusive-access lock on the maildrop").
-const lockName = "popd.lock"
-
-// maxLockFile bounds what is read of a lock file.
-const maxLockFile = 4096
+// The lock files in the maildir root (RFC 1939 §4: "the POP3 server then
+// acquires an exclusive-access lock on the maildrop"). See the package
+// documentation for how they are used.
+const (
+	lockName  = "popd.lock"        // the lock, while held
+	spareName = ".popd.lock.spare" // the same file, while nobody holds it
+	// lockSize is the fixed size of a lock file: its content is padded to
+	// it, so that taking the lock rewrites the file in place and never
+	// needs a free block (a full disk must not keep a user from deleting).
+	lockSize = 1024
+	// maxLockFile bounds what is read of a lock file.
+	maxLockFile = 4096
+)
 
 // LockInfo describes the holder of a maildrop's lock, as written in the lock
 // file. Fields the file does not hold (it was written by a crashed process
@@ -42,6 +47,9 @@ type lockData struct {
 	LockInfo
 	pidNS string // the holder's pid namespace, on Linux
 	token string
+	// isLock: the file is empty (being created) or starts with the
+	// header; anything else in its place is not a lock.
+	isLock bool
 }
 
 var (
@@ -57,10 +65,11 @@ var (
 	})
 )
 
-// formatLock is the content of a lock file.
+// formatLock is the content of a lock file, padded with newlines to
+// lockSize.
 func formatLock(d lockData) []byte {
 	var b bytes.Buffer
-	b.WriteString("popd-lock 1\n")
+	b.WriteString(lockHeader)
 	fmt.Fprintf(&b, "host: %s\n", oneLine(d.Host))
 	fmt.Fprintf(&b, "pid: %d\n", d.PID)
 	if d.pidNS != "" {
@@ -69,7 +78,20 @@ func formatLock(d lockData) []byte {
 	fmt.Fprintf(&b, "since: %s\n", d.Since.UTC().Format(time.RFC3339Nano))
 	fmt.Fprintf(&b, "token: %s\n", d.token)
 	fmt.Fprintf(&b, "owner: %s\n", oneLine(d.Owner))
-	return b.Bytes()
+	return pad(b.Bytes())
+}
+
+// spareContent is what a spare lock file holds: no holder, so that a lock
+// just taken and not yet written is live by its fresh mtime alone.
+var spareContent = pad([]byte(lockHeader))
+
+const lockHeader = "popd-lock 1\n"
+
+func pad(b []byte) []byte {
+	if len(b) > lockSize {
+		b = b[:lockSize]
+	}
+	return append(b, bytes.Repeat([]byte{'\n'}, lockSize-len(b))...)
 }
 
 // oneLine makes free text fit on one line of a lock file.
@@ -113,35 +135,48 @@ func parseLock(data []byte) lockData {
 	return d
 }
 
-// readLockFile reads and parses the lock file at path; data is its content.
-func readLockFile(path string) (d lockData, data []byte, err error) {
-	f, err := os.Open(path)
+// readLockAt reads and parses the lock file name in the directory dirfd:
+// only a regular file, never through a link, never blocking (a FIFO or a
+// device placed there is reported as not a regular file), never more than
+// maxLockFile bytes.
+func readLockAt(dirfd int, name string) (lockData, error) {
+	f, st, err := openRegular(dirfd, name, unix.O_RDONLY)
 	if err != nil {
-		return d, nil, err
+		return lockData{}, err
 	}
 	defer f.Close()
-	st, err := f.Stat()
+	data, err := io.ReadAll(io.LimitReader(f, maxLockFile))
 	if err != nil {
-		return d, nil, err
+		return lockData{}, err
 	}
-	data, err = io.ReadAll(io.LimitReader(f, maxLockFile))
-	if err != nil {
-		return d, nil, err
-	}
-	d = parseLock(data)
-	d.Refreshed = st.ModTime()
-	return d, data, nil
+	d := parseLock(data)
+	d.Refreshed = time.Unix(st.Mtim.Unix())
+	d.isLock = st.Size <= maxLockFile && (len(data) == 0 || bytes.HasPrefix(data, []byte(lockHeader)))
+	return d, nil
 }
 
 // ReadLock tells who holds the lock of the maildrop in dir. ok is false when
 // there is no lock file. A lock file is reported even when it is stale; its
-// Refreshed time tells how long ago its holder was last seen.
+// Refreshed time tells how long ago its holder was last seen. Something
+// other than a regular file in its place (a FIFO, a link) is reported with
+// an Owner saying what it is: the next session removes it.
 func ReadLock(dir string) (info LockInfo, ok bool, err error) {
-	d, _, err := readLockFile(filepath.Join(dir, lockName))
-	if errors.Is(err, fs.ErrNotExist) {
+	root, err := openDirPath(dir, false)
+	if errors.Is(err, unix.ENOENT) {
 		return LockInfo{}, false, nil
 	}
 	if err != nil {
+		return LockInfo{}, false, fmt.Errorf("maildir: reading lock: %w", err)
+	}
+	defer unix.Close(root)
+	d, err := readLockAt(root, lockName)
+	var nr errNotRegular
+	switch {
+	case errors.Is(err, unix.ENOENT):
+		return LockInfo{}, false, nil
+	case errors.As(err, &nr):
+		return LockInfo{Owner: "(" + lockName + " is " + nr.Error() + ")"}, true, nil
+	case err != nil:
 		return LockInfo{}, false, fmt.Errorf("maildir: reading lock: %w", err)
 	}
 	return d.LockInfo, true, nil
@@ -149,14 +184,26 @@ func ReadLock(dir string) (info LockInfo, ok bool, err error) {
 
 // BreakLock removes the lock of the maildrop in dir, whoever holds it, for
 // an administrator who knows better than the staleness rules. A session that
-// still runs keeps working, notices the loss when it next refreshes the lock,
-// and leaves alone a lock taken since by someone else. It is not an error
-// when there is no lock.
+// still holds it, here or on another host, finds it gone before it changes
+// anything (see the lease in the package documentation) and deletes
+// nothing. It is not an error when there is no lock.
 func BreakLock(dir string) error {
-	err := os.Remove(filepath.Join(dir, lockName))
-	if err != nil && !errors.Is(err, fs.ErrNotExist) {
+	root, err := openDirPath(dir, false)
+	if errors.Is(err, unix.ENOENT) {
+		return nil
+	}
+	if err != nil {
 		return fmt.Errorf("maildir: breaking lock: %w", err)
 	}
+	defer unix.Close(root)
+	tmp := ".popd.lock.broken." + randomHex(8)
+	if err := unix.Renameat(root, lockName, root, tmp); err != nil {
+		if err == unix.ENOENT {
+			return nil
+		}
+		return fmt.Errorf("maildir: breaking lock: %w", err)
+	}
+	recycle(root, tmp)
 	return nil
 }
 
@@ -168,20 +215,10 @@ func staleness(d lockData, staleAfter time.Duration, now time.Time) string {
 	}
 	if d.Host != "" && d.Host == thisHost() && d.PID > 0 && d.PID <= 1<<30 &&
 		(d.pidNS == "" || thisPidNS() == "" || d.pidNS == thisPidNS()) &&
-		syscall.Kill(d.PID, 0) == syscall.ESRCH {
+		unix.Kill(d.PID, 0) == unix.ESRCH {
 		return "holder process " + strconv.Itoa(d.PID) + " is gone"
 	}
 	return ""
-}
-
-// lockFile is a lock held by this Mailbox.
-type lockFile struct {
-	path    string
-	content []byte
-	log     *slog.Logger
-	lost    atomic.Bool   // the lock file was removed or replaced by someone else
-	stop    chan struct{} // closed to stop the refresher
-	done    chan struct{} // closed when the refresher returned
 }
 
 func randomHex(n int) string {
@@ -190,171 +227,155 @@ func randomHex(n int) string {
 	return hex.EncodeToString(b)
 }
 
-// acquireLock takes the lock of the maildrop in dir, breaking a stale one.
-func acquireLock(dir string, opt Options, log *slog.Logger) (*lockFile, error) {
-	path := filepath.Join(dir, lockName)
+// errNoSpare: there is no usable spare lock file.
+var errNoSpare = errors.New("no spare lock file")
+
+// acquireLock takes the lock of the maildrop t, breaking a stale one.
+func acquireLock(t *tree, opt Options) (*lockFile, error) {
+	log := opt.Logger
 	content := formatLock(lockData{
 		LockInfo: LockInfo{Owner: opt.Owner, Host: thisHost(), PID: os.Getpid(), Since: time.Now()},
 		pidNS:    thisPidNS(),
 		token:    randomHex(16),
 	})
 	broke := false
-	for attempt := 0; ; attempt++ {
-		err := createExclusive(path, content)
-		if err == nil {
-			return &lockFile{path: path, content: content, log: log}, nil
+	for attempt := 0; attempt < 8; attempt++ {
+		start := time.Now()
+		f, err := takeSpare(t.root, start)
+		if errors.Is(err, errNoSpare) {
+			f, err = createLock(t.root)
 		}
-		if !errors.Is(err, fs.ErrExist) {
+		if err == nil {
+			l, err := newLockFile(t, f, content, start, opt)
+			if err != nil {
+				return nil, fmt.Errorf("maildir: taking lock: %w", err)
+			}
+			return l, nil
+		}
+		if err == unix.ENOENT {
+			continue // someone took the spare first; look again
+		}
+		if err != unix.EEXIST {
 			return nil, fmt.Errorf("maildir: creating lock: %w", err)
 		}
-		d, _, err := readLockFile(path)
-		if errors.Is(err, fs.ErrNotExist) && attempt < 3 {
-			continue // released between our create and our read
-		}
-		if err != nil {
+		// Held: by whom, and is it stale?
+		d, err := readLockAt(t.root, lockName)
+		var why string
+		var nr errNotRegular
+		switch {
+		case errors.Is(err, unix.ENOENT):
+			continue // released meanwhile
+		case errors.As(err, &nr):
+			why = lockName + " is " + nr.Error()
+		case err != nil:
 			return nil, fmt.Errorf("maildir: reading lock: %w", err)
+		case !d.isLock:
+			why = lockName + " is not a popd lock file"
+		default:
+			why = staleness(d, opt.StaleLock, time.Now())
 		}
-		why := staleness(d, opt.StaleLock, time.Now())
 		if why == "" || broke {
 			return nil, fmt.Errorf("%w (host %q pid %d since %s)", ErrLocked,
 				d.Host, d.PID, d.Since.Format(time.RFC3339))
 		}
-		log.Info("maildir: breaking stale lock", "dir", dir, "reason", why,
+		log.Info("maildir: breaking stale lock", "dir", t.path, "reason", why,
 			"host", d.Host, "pid", d.PID, "owner", d.Owner)
-		ok, err := breakStale(dir, path, opt.StaleLock, log)
-		if err != nil {
-			return nil, err
-		}
-		if !ok {
+		if !breakStale(t.root, opt.StaleLock, log) {
 			return nil, fmt.Errorf("%w (it was refreshed while being broken)", ErrLocked)
 		}
 		broke = true
 	}
+	return nil, fmt.Errorf("%w (too many sessions taking it at once)", ErrLocked)
 }
 
-// createExclusive creates path with content, failing if it exists
+// takeSpare takes the lock by renaming the spare lock file to the lock's
+// name, after setting its mtime to now (nobody may find an old mtime on a
+// fresh lock). It fails with errNoSpare when there is no usable spare,
+// EEXIST when the lock is held, ENOENT when another session took the spare
+// first.
+func takeSpare(root int, now time.Time) (*os.File, error) {
+	f, st, err := openRegular(root, spareName, unix.O_RDWR)
+	if err == unix.ENOENT {
+		return nil, errNoSpare
+	}
+	if err != nil || st.Size != lockSize {
+		// Not a file popd made (or a version's of another size): drop it.
+		if f != nil {
+			f.Close()
+		}
+		unix.Unlinkat(root, spareName, 0)
+		return nil, errNoSpare
+	}
+	if err := futimens(int(f.Fd()), now); err != nil {
+		f.Close()
+		return nil, err
+	}
+	if err := renameNoReplace(root, spareName, root, lockName); err != nil {
+		f.Close()
+		return nil, err
+	}
+	return f, nil
+}
+
+// createLock creates the lock file, failing with EEXIST when it exists
 // (O_CREAT|O_EXCL is atomic on local file systems and on NFSv3 and later).
-func createExclusive(path string, content []byte) error {
-	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+// This is the one step that needs a free inode and block; the file is
+// reused from then on (see takeSpare).
+func createLock(root int) (*os.File, error) {
+	fd, err := unix.Openat(root, lockName, unix.O_RDWR|unix.O_CREAT|unix.O_EXCL|fileFlags, 0o600)
 	if err != nil {
-		return err
+		return nil, err
 	}
-	// No fsync: a lock need not outlive a crash of its holder's host, and
-	// close flushes it to an NFS server.
-	_, err = f.Write(content)
-	if cerr := f.Close(); err == nil {
-		err = cerr
+	f := os.NewFile(uintptr(fd), lockName)
+	// Written here, not only by newLockFile, so that the blocks are
+	// allocated now; ENOSPC shows here.
+	if _, err := f.WriteAt(spareContent, 0); err != nil {
+		f.Close()
+		unix.Unlinkat(root, lockName, 0)
+		return nil, err
 	}
-	if err != nil {
-		os.Remove(path)
-		return err
-	}
-	return nil
+	return f, nil
 }
 
 // breakStale removes a lock found stale. Between the check and the removal
 // its holder may have refreshed it, or someone else broken it and taken a
 // new one, so it is first renamed to a name of its own and checked again
-// there; a lock that turns out live is put back. ok reports whether the lock
-// is gone.
-func breakStale(dir, path string, staleAfter time.Duration, log *slog.Logger) (ok bool, err error) {
-	tmp := filepath.Join(dir, ".popd.lock.stale."+randomHex(8))
-	if err := os.Rename(path, tmp); err != nil {
-		if errors.Is(err, fs.ErrNotExist) {
-			return true, nil
-		}
-		return false, fmt.Errorf("maildir: breaking stale lock: %w", err)
+// there; a lock that turns out live is put back. It reports whether the
+// lock is gone.
+func breakStale(root int, staleAfter time.Duration, log *slog.Logger) bool {
+	tmp := ".popd.lock.stale." + randomHex(8)
+	if err := unix.Renameat(root, lockName, root, tmp); err != nil {
+		return err == unix.ENOENT
 	}
-	d, _, err := readLockFile(tmp)
-	if err == nil && staleness(d, staleAfter, time.Now()) == "" {
+	d, err := readLockAt(root, tmp)
+	if err == nil && d.isLock && staleness(d, staleAfter, time.Now()) == "" {
 		// Put it back, unless a new lock was taken in the meantime.
-		if err := os.Link(tmp, path); err != nil {
-			log.Warn("maildir: could not restore a live lock", "dir", dir, "err", err)
+		if err := renameNoReplace(root, tmp, root, lockName); err != nil {
+			log.Warn("maildir: could not restore a live lock", "err", err)
+			unix.Unlinkat(root, tmp, 0)
 		}
-		os.Remove(tmp)
-		return false, nil
+		return false
 	}
-	if err := os.Remove(tmp); err != nil {
-		log.Warn("maildir: removing broken lock", "path", tmp, "err", err)
-	}
-	return true, nil
+	recycle(root, tmp)
+	return true
 }
 
-// errLockLost means our lock file was removed or replaced.
-var errLockLost = errors.New("maildir: lock file removed or replaced by someone else")
-
-// ours reports whether the lock file is still the one we wrote.
-func (l *lockFile) ours() error {
-	f, err := os.Open(l.path)
-	if errors.Is(err, fs.ErrNotExist) {
-		return errLockLost
-	}
-	if err != nil {
-		return err
-	}
-	defer f.Close()
-	data, err := io.ReadAll(io.LimitReader(f, maxLockFile))
-	if err != nil {
-		return err
-	}
-	if !bytes.Equal(data, l.content) {
-		return errLockLost
-	}
-	return nil
-}
-
-// refresh updates the lock's mtime, which tells others its holder is live.
-func (l *lockFile) refresh() error {
-	if err := l.ours(); err != nil {
-		return err
-	}
-	now := time.Now()
-	return os.Chtimes(l.path, now, now)
-}
-
-// startRefresh refreshes the lock every interval until release.
-func (l *lockFile) startRefresh(every time.Duration) {
-	l.stop = make(chan struct{})
-	l.done = make(chan struct{})
-	go func() {
-		defer close(l.done)
-		t := time.NewTicker(every)
-		defer t.Stop()
-		for {
-			select {
-			case <-l.stop:
-				return
-			case <-t.C:
-			}
-			err := l.refresh()
-			if errors.Is(err, errLockLost) {
-				l.lost.Store(true)
-				l.log.Warn("maildir: lock lost; another session may use the maildrop", "path", l.path)
-				return
-			}
-			if err != nil {
-				l.log.Warn("maildir: refreshing lock", "path", l.path, "err", err)
-			}
+// recycle makes the lock file renamed to name the spare, or removes it
+// when it cannot be one (not a regular file of the right size, or there is
+// a spare already).
+func recycle(root int, name string) {
+	if f, st, err := openRegular(root, name, unix.O_WRONLY); err == nil {
+		ok := st.Size == lockSize
+		if ok {
+			_, werr := f.WriteAt(spareContent, 0)
+			ok = werr == nil
 		}
-	}()
-}
-
-// release stops the refresher and removes the lock file if it is still ours.
-func (l *lockFile) release() error {
-	if l.stop != nil {
-		close(l.stop)
-		<-l.done
+		f.Close()
+		if ok && renameNoReplace(root, name, root, spareName) == nil {
+			return
+		}
 	}
-	err := l.ours()
-	if errors.Is(err, errLockLost) {
-		l.log.Warn("maildir: lock was lost before release; leaving the lock file alone", "path", l.path)
-		return nil
+	if err := unix.Unlinkat(root, name, 0); err == unix.EISDIR {
+		unix.Unlinkat(root, name, unix.AT_REMOVEDIR) // an empty one; else it stays, harmless
 	}
-	if err == nil {
-		err = os.Remove(l.path)
-	}
-	if err != nil {
-		return fmt.Errorf("maildir: releasing lock: %w", err)
-	}
-	return nil
 }

@@ -4,14 +4,13 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"io/fs"
 	"log/slog"
 	"os"
-	"path/filepath"
 	"sync"
 	"sync/atomic"
-	"syscall"
 	"time"
+
+	"golang.org/x/sys/unix"
 )
 
 // Errors returned, wrapped or as they are, by this package; test them with
@@ -68,7 +67,8 @@ func (o Options) withDefaults() Options {
 // opened, indexed 0..Count()-1. Its methods are for one session goroutine,
 // except Close, which may be called from any goroutine.
 type Mailbox struct {
-	dir  string
+	dir  string // for messages
+	t    *tree
 	opt  Options
 	log  *slog.Logger
 	lock *lockFile
@@ -92,41 +92,35 @@ type Mailbox struct {
 // Open opens and locks the maildrop in dir and lists its messages. It makes
 // dir and its new/, cur/ and tmp/ (mode 0700) when they are missing. When a
 // live session holds the lock it fails with an error wrapping ErrLocked; a
-// stale lock is broken (see the package documentation).
+// stale lock is broken (see the package documentation). A maildir reached
+// through a user's symbolic link, or whose new/ or cur/ is not a directory
+// of its own, fails with an error wrapping ErrUnsafe (see openTree).
 //
 // Open reads only directories and the sizes cache, never messages: sizes are
 // computed on the first call of Size or TotalSize that needs them.
 func Open(dir string, opt Options) (*Mailbox, error) {
 	opt = opt.withDefaults()
-	if err := makeMaildir(dir); err != nil {
-		return nil, err
-	}
-	lk, err := acquireLock(dir, opt, opt.Logger)
+	t, err := openTree(dir, true)
 	if err != nil {
+		if !errors.Is(err, ErrUnsafe) {
+			err = fmt.Errorf("maildir: %w", err)
+		}
 		return nil, err
 	}
-	msgs, cacheDirty, err := scan(dir, opt.Logger)
+	lk, err := acquireLock(t, opt)
+	if err != nil {
+		t.close()
+		return nil, err
+	}
+	msgs, cacheDirty, err := scan(t, opt.Logger)
 	if err != nil {
 		lk.release()
+		t.close()
 		return nil, err
 	}
-	m := &Mailbox{dir: dir, opt: opt, log: opt.Logger, lock: lk, msgs: msgs, cacheDirty: cacheDirty}
+	m := &Mailbox{dir: dir, t: t, opt: opt, log: opt.Logger, lock: lk, msgs: msgs, cacheDirty: cacheDirty}
 	lk.startRefresh(opt.RefreshLock)
 	return m, nil
-}
-
-// makeMaildir makes the maildir and its folders where they are missing.
-func makeMaildir(dir string) error {
-	if err := os.MkdirAll(dir, 0o700); err != nil {
-		return fmt.Errorf("maildir: %w", err)
-	}
-	for _, sub := range []string{"new", "cur", "tmp"} {
-		err := os.Mkdir(filepath.Join(dir, sub), 0o700)
-		if err != nil && !errors.Is(err, fs.ErrExist) {
-			return fmt.Errorf("maildir: %w", err)
-		}
-	}
-	return nil
 }
 
 // Count is the number of messages in the maildrop when it was opened.
@@ -157,10 +151,10 @@ func (m *Mailbox) checkIndex(i int) error {
 	return nil
 }
 
-// path is where message i is as far as we know. m.mu is held.
+// path is where message i is as far as we know, for messages. m.mu is held.
 func (m *Mailbox) path(i int) string {
 	msg := &m.msgs[i]
-	return filepath.Join(m.dir, msg.folder.String(), msg.name)
+	return msg.folder.String() + "/" + msg.name
 }
 
 // Size is the exact size of message i in network form (RFC 1939 §11): the
@@ -224,35 +218,37 @@ func (m *Mailbox) TotalSize() (total int64, err error) {
 	return total, nil
 }
 
+// ErrChanged means a message file no longer is what its size was taken
+// from: Maildir files never change, but whoever can write into the maildir
+// can change one. Open fails with it when the file's size differs from the
+// one the size was computed from, before anything is sent (the POP3 answer
+// is -ERR); the reader from Open fails with it when the file yields more or
+// fewer octets than Size announced, after the caller began sending (the
+// caller must then end the connection without the final ".", so the client
+// never keeps a truncated message as complete). Either way the message's
+// size is dropped from the cache and counted again by the next session.
+var ErrChanged = errors.New("maildir: message file changed")
+
 // Open returns message i in network form (see NewCRLFReader): exactly
-// Size(i) octets. The caller byte-stuffs and terminates it, and closes the
-// reader. If the message was moved to another folder or got other flags
-// since Open, it is found there; the error wraps ErrVanished when it is gone.
+// Size(i) octets, or, when the file changed meanwhile, an error wrapping
+// ErrChanged from Read. The caller byte-stuffs and terminates it, and
+// closes the reader. If the message was moved to another folder or got
+// other flags since Open, it is found there; the error wraps ErrVanished
+// when it is gone.
 func (m *Mailbox) Open(i int) (io.ReadCloser, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if err := m.checkIndex(i); err != nil {
 		return nil, err
 	}
-	f, err := m.openMessage(i)
+	f, st, err := m.openMessage(i)
 	if err != nil {
-		return nil, err
-	}
-	st, err := f.Stat()
-	if err == nil && !st.Mode().IsRegular() {
-		err = fmt.Errorf("maildir: %s is not a regular file", f.Name())
-	}
-	if err != nil {
-		f.Close()
 		return nil, err
 	}
 	msg := &m.msgs[i]
-	if msg.raw >= 0 && st.Size() != msg.raw {
-		// Maildir files do not change, but this one did (or the cache
-		// was wrong): count it again, so that Size tells the truth from
-		// now on.
-		m.log.Warn("maildir: message size changed; recounting", "file", f.Name(),
-			"was", msg.raw, "now", st.Size())
+	switch {
+	case msg.raw < 0 || msg.size < 0:
+		// Opened before its size was asked for: count it now.
 		var c sizeCounter
 		_, err := io.CopyBuffer(&c, f, make([]byte, 64<<10))
 		if err == nil {
@@ -264,42 +260,98 @@ func (m *Mailbox) Open(i int) (io.ReadCloser, error) {
 		}
 		msg.raw, msg.size = c.raw, c.Size()
 		m.cacheDirty = true
+	case st.Size != msg.raw:
+		f.Close()
+		m.log.Warn("maildir: message file changed size", "dir", m.dir, "file", m.path(i),
+			"was", msg.raw, "now", st.Size)
+		m.dropSize(i)
+		return nil, fmt.Errorf("%w: %s", ErrChanged, m.path(i))
 	}
-	return &messageReader{Reader: NewCRLFReader(f), f: f}, nil
+	return &messageReader{r: NewCRLFReader(f), f: f, left: msg.size, m: m, i: i}, nil
 }
 
+// dropSize makes the next session count message i again: its size is left
+// out of the cache, which is rewritten. This session keeps the size it
+// announced. m.mu is held.
+func (m *Mailbox) dropSize(i int) {
+	m.msgs[i].changed = true
+	m.cacheDirty = true
+	m.saveCache()
+}
+
+// messageReader yields a message in network form, and an error wrapping
+// ErrChanged instead of more or fewer octets than announced.
 type messageReader struct {
-	io.Reader
-	f *os.File
+	r    io.Reader
+	f    *os.File
+	left int64 // octets still to come
+	m    *Mailbox
+	i    int
+	err  error
+}
+
+func (r *messageReader) Read(p []byte) (int, error) {
+	if r.err != nil {
+		return 0, r.err
+	}
+	if int64(len(p)) > r.left+1 {
+		p = p[:r.left+1] // one more octet than announced tells a grown file
+	}
+	n, err := r.r.Read(p)
+	switch {
+	case int64(n) > r.left:
+		n = int(r.left)
+		r.fail("the file grew")
+	case err == io.EOF && int64(n) < r.left:
+		r.fail("the file shrank")
+	case err != nil && err != io.EOF:
+		r.err = err
+	}
+	r.left -= int64(n)
+	if r.err != nil {
+		return n, r.err
+	}
+	return n, err
+}
+
+func (r *messageReader) fail(how string) {
+	m := r.m
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	r.err = fmt.Errorf("%w: %s: %s while being sent", ErrChanged, m.path(r.i), how)
+	m.log.Warn("maildir: message file changed while being sent", "dir", m.dir, "file", m.path(r.i), "how", how)
+	if !m.closed {
+		m.dropSize(r.i)
+	}
 }
 
 func (r *messageReader) Close() error { return r.f.Close() }
 
-// openFlags opens message files: no symlinks (a user with write access to
-// the maildir must not get popd to read other files), no blocking on a FIFO.
-const openFlags = os.O_RDONLY | syscall.O_NOFOLLOW | syscall.O_NONBLOCK
-
 // openMessage opens the file of message i, looking for it if it moved. m.mu
 // is held.
-func (m *Mailbox) openMessage(i int) (*os.File, error) {
+func (m *Mailbox) openMessage(i int) (*os.File, unix.Stat_t, error) {
 	m.fileReads.Add(1)
-	f, err := os.OpenFile(m.path(i), openFlags, 0)
-	if errors.Is(err, fs.ErrNotExist) {
-		locs, lerr := readLocations(m.dir)
+	open := func() (*os.File, unix.Stat_t, error) {
+		msg := &m.msgs[i]
+		return openNoFollow(m.t.folder[msg.folder], msg.name, unix.O_RDONLY)
+	}
+	f, st, err := open()
+	if err == unix.ENOENT {
+		locs, lerr := readLocations(m.t)
 		if m.relocate(i, locs) {
-			f, err = os.OpenFile(m.path(i), openFlags, 0)
+			f, st, err = open()
 		} else if lerr != nil {
-			return nil, lerr
+			return nil, st, lerr
 		}
-		if errors.Is(err, fs.ErrNotExist) {
+		if err == unix.ENOENT {
 			m.msgs[i].vanished = true
-			return nil, ErrVanished
+			return nil, st, ErrVanished
 		}
 	}
 	if err != nil {
-		return nil, fmt.Errorf("maildir: %w", err)
+		return nil, st, fmt.Errorf("maildir: %s: %w", m.path(i), err)
 	}
-	return f, nil
+	return f, st, nil
 }
 
 // relocate points message i to where locs says a file with its base name is,
@@ -347,5 +399,7 @@ func (m *Mailbox) Close() error {
 	m.closed = true
 	m.mu.Unlock()
 	m.cacheWG.Wait()
-	return m.lock.release()
+	err := m.lock.release()
+	m.t.close()
+	return err
 }

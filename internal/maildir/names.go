@@ -36,6 +36,7 @@ type message struct {
 
 	folder   folder
 	vanished bool // the file is gone (also after being searched for)
+	changed  bool // the file changed after its size was taken: not cached
 	deleted  bool // unlinked by Update
 }
 

@@ -2,8 +2,8 @@
 
 package maildir
 
-// renameNoReplace renames oldpath to newpath, failing with an error matching
-// fs.ErrExist when newpath exists.
-func renameNoReplace(oldpath, newpath string) error {
-	return linkUnlink(oldpath, newpath)
+// renameNoReplace renames oldname in the directory olddir to newname in
+// newdir, failing with EEXIST when newname exists.
+func renameNoReplace(olddir int, oldname string, newdir int, newname string) error {
+	return linkUnlink(olddir, oldname, newdir, newname)
 }

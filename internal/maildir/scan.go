@@ -4,8 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"os"
-	"path/filepath"
 	"slices"
 )
 
@@ -14,7 +12,7 @@ import (
 // the cache and nothing else: no message file is opened or stat'ed (but on
 // file systems that do not report file types in directory entries).
 // cacheDirty tells that the cache lacks entries or has entries to drop.
-func scan(dir string, log *slog.Logger) (msgs []message, cacheDirty bool, err error) {
+func scan(t *tree, log *slog.Logger) (msgs []message, cacheDirty bool, err error) {
 	// Read the cache while the kernel reads the directories.
 	type cacheResult struct {
 		lines []cacheLine
@@ -22,7 +20,7 @@ func scan(dir string, log *slog.Logger) (msgs []message, cacheDirty bool, err er
 	}
 	cacheCh := make(chan cacheResult, 1)
 	go func() {
-		l, err := readCache(dir)
+		l, err := readCache(t.root)
 		cacheCh <- cacheResult{l, err}
 	}()
 
@@ -52,7 +50,7 @@ func scan(dir string, log *slog.Logger) (msgs []message, cacheDirty bool, err er
 		}
 	}()
 	for _, f := range []folder{folderNew, folderCur} {
-		err = listFolder(filepath.Join(dir, f.String()), func(names []string) {
+		err = listFolder(t.folder[f], func(names []string) {
 			batches <- batch{f, names}
 		})
 		if err != nil {
@@ -80,7 +78,7 @@ func scan(dir string, log *slog.Logger) (msgs []message, cacheDirty bool, err er
 	fixDuplicateUIDs(msgs, func(j int) bool { return keys[j].baseKey == keys[j-1].baseKey })
 
 	if cache.err != nil {
-		log.Warn("maildir: ignoring sizes cache", "dir", dir, "err", cache.err)
+		log.Warn("maildir: ignoring sizes cache", "dir", t.path, "err", cache.err)
 	}
 	cacheDirty = applyCache(msgs, keys, cache.lines)
 	return msgs, cacheDirty, nil
@@ -97,17 +95,17 @@ type location struct {
 // it if another program moved it or changed its flags.
 type locations map[string][]location
 
-func readLocations(dir string) (locations, error) {
+func readLocations(t *tree) (locations, error) {
 	locs := make(locations)
 	var errs []error
 	for _, f := range []folder{folderNew, folderCur} {
-		err := listFolder(filepath.Join(dir, f.String()), func(names []string) {
+		err := listFolder(t.folder[f], func(names []string) {
 			for _, name := range names {
 				b := baseName(name)
 				locs[b] = append(locs[b], location{f, name})
 			}
 		})
-		if err != nil && !errors.Is(err, os.ErrNotExist) {
+		if err != nil {
 			errs = append(errs, fmt.Errorf("maildir: reading %s/: %w", f, err))
 		}
 	}

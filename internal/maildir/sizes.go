@@ -6,13 +6,14 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"log/slog"
 	"os"
-	"path/filepath"
 	"runtime"
 	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"golang.org/x/sys/unix"
 )
@@ -23,9 +24,22 @@ import (
 // Maildir files never change, so the base name is the key; the raw size
 // lets a changed file be detected (from a Dovecot ",S=" in the name at Open,
 // from fstat when the message is opened).
+//
+// The file is in the user's maildir and may be anything: it is read only
+// when it is a regular file (no FIFO, no link), at most maxCache bytes, and
+// an entry is believed only when its sizes can be true (see parseCache).
+// Base names that are empty or held by two files of the list are never in
+// it. Even so, an entry can be wrong and well-formed: the reader from Open
+// checks the octets it yields against the size announced.
 const (
 	cacheName   = "popd-sizes"
 	cacheHeader = "popd-sizes 1\n"
+	cacheTemp   = ".popd-sizes-" // + random + ".tmp"
+	// maxCache bounds what is read of the cache: about 10 million entries.
+	maxCache = 1 << 30
+	// maxRaw bounds a message's size in the cache (1 TiB), so that no sum
+	// of sizes overflows.
+	maxRaw = 1 << 40
 )
 
 type cacheLine struct {
@@ -61,7 +75,10 @@ func parseCache(s string) ([]cacheLine, error) {
 		sizeS, base, ok2 := strings.Cut(line, " ")
 		raw, err1 := strconv.ParseInt(rawS, 10, 64)
 		size, err2 := strconv.ParseInt(sizeS, 10, 64)
-		if !ok1 || !ok2 || err1 != nil || err2 != nil || raw < 0 || size < raw || base == "" {
+		// RFC 1939 network form adds at most a CR per LF and a final
+		// CRLF: size is in [raw, 2*raw+2].
+		if !ok1 || !ok2 || err1 != nil || err2 != nil || raw < 0 || raw > maxRaw ||
+			size < raw || size > 2*raw+2 || base == "" {
 			return nil, corrupt
 		}
 		l := cacheLine{base: base, raw: raw, size: size, key: keyOf(base)}
@@ -78,24 +95,25 @@ func parseCache(s string) ([]cacheLine, error) {
 	}
 }
 
-// readCache reads the sizes cache of the maildir in dir; it is nil when
+// readCache reads the sizes cache in the maildir root; it is nil when
 // there is none.
-func readCache(dir string) ([]cacheLine, error) {
-	f, err := os.Open(filepath.Join(dir, cacheName))
-	if errors.Is(err, fs.ErrNotExist) {
+func readCache(root int) ([]cacheLine, error) {
+	f, st, err := openRegular(root, cacheName, unix.O_RDONLY)
+	if err == unix.ENOENT {
 		return nil, nil
 	}
 	if err != nil {
 		return nil, fmt.Errorf("maildir: reading sizes cache: %w", err)
 	}
 	defer f.Close()
+	if st.Size > maxCache {
+		return nil, fmt.Errorf("maildir: sizes cache is too large (%d bytes)", st.Size)
+	}
 	// Into a strings.Builder: the lines' base names are substrings of it,
 	// without copying 100,000 of them.
 	var b strings.Builder
-	if st, err := f.Stat(); err == nil && st.Size() < 1<<30 {
-		b.Grow(int(st.Size()) + 1)
-	}
-	if _, err := io.Copy(&b, f); err != nil {
+	b.Grow(int(st.Size) + 1)
+	if _, err := io.Copy(&b, io.LimitReader(f, maxCache)); err != nil {
 		return nil, fmt.Errorf("maildir: reading sizes cache: %w", err)
 	}
 	return parseCache(b.String())
@@ -108,6 +126,9 @@ func applyCache(msgs []message, keys []sortKey, lines []cacheLine) (dirty bool) 
 	p, used := 0, -1
 	for j := range msgs {
 		msg := &msgs[j]
+		if !cacheable(msgs, j) {
+			continue
+		}
 		c := 1
 		for ; p < len(lines); p++ {
 			c = lines[p].key.compare(keys[j].baseKey)
@@ -152,25 +173,10 @@ func (m *Mailbox) computeSizes() map[int]error {
 	if len(todo) == 0 {
 		return nil
 	}
-	// Open the files relative to their folders: a path lookup less each.
-	var dirfds [2]int
-	for f := range dirfds {
-		fd, err := unix.Open(filepath.Join(m.dir, folder(f).String()), unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
-		if err != nil {
-			fd = unix.AT_FDCWD // and full paths
-		} else {
-			defer unix.Close(fd)
-		}
-		dirfds[f] = fd
-	}
 	size := func(i int, buf []byte) error {
 		msg := &m.msgs[i]
-		name := msg.name
-		if dirfds[msg.folder] == unix.AT_FDCWD {
-			name = m.path(i)
-		}
 		m.fileReads.Add(1)
-		raw, size, err := sizeFile(dirfds[msg.folder], name, buf)
+		raw, size, err := sizeFile(m.t.folder[msg.folder], msg.name, buf)
 		if err != nil {
 			return &fs.PathError{Op: "read", Path: m.path(i), Err: err}
 		}
@@ -207,7 +213,7 @@ func (m *Mailbox) computeSizes() map[int]error {
 		if errors.Is(err, fs.ErrNotExist) {
 			if locs == nil {
 				var lerr error
-				locs, lerr = readLocations(m.dir)
+				locs, lerr = readLocations(m.t)
 				if lerr != nil {
 					m.log.Warn("maildir: looking for moved messages", "err", lerr)
 				}
@@ -227,9 +233,24 @@ func (m *Mailbox) computeSizes() map[int]error {
 			failed[i] = fmt.Errorf("maildir: %w", err)
 		}
 	}
-	m.cacheDirty = true
+	for _, i := range todo {
+		if m.msgs[i].size >= 0 && cacheable(m.msgs, i) {
+			m.cacheDirty = true
+			break
+		}
+	}
 	m.saveCache()
 	return failed
+}
+
+// cacheable reports whether message i can have a cache entry: not when its
+// base name is empty or has a newline (no line could hold it), nor when
+// another file of the list has the same base name (one entry cannot be the
+// size of both). Those are counted in every session, and never make the
+// cache be rewritten.
+func cacheable(msgs []message, i int) bool {
+	b := msgs[i].base
+	return b != "" && strings.IndexByte(b, '\n') < 0 && !shared(msgs, i)
 }
 
 // sizeFile reads the file name in the directory dirfd and returns its raw
@@ -247,6 +268,13 @@ func sizeFile(dirfd int, name string, buf []byte) (raw, size int64, err error) {
 		return 0, 0, err
 	}
 	defer unix.Close(fd)
+	var st unix.Stat_t
+	if err := unix.Fstat(fd, &st); err != nil {
+		return 0, 0, err
+	}
+	if st.Mode&unix.S_IFMT != unix.S_IFREG {
+		return 0, 0, errNotRegular(fileType(st.Mode))
+	}
 	var c sizeCounter
 	for {
 		n, err := unix.Read(fd, buf)
@@ -273,9 +301,7 @@ func (m *Mailbox) saveCache() {
 	lines := make([]cacheLine, 0, len(m.msgs))
 	for i := range m.msgs {
 		msg := &m.msgs[i]
-		if msg.size < 0 || msg.raw < 0 || msg.deleted || msg.vanished ||
-			strings.IndexByte(msg.base, '\n') >= 0 ||
-			(len(lines) > 0 && lines[len(lines)-1].base == msg.base) {
+		if msg.size < 0 || msg.raw < 0 || msg.deleted || msg.vanished || msg.changed || !cacheable(m.msgs, i) {
 			continue
 		}
 		lines = append(lines, cacheLine{base: msg.base, raw: msg.raw, size: msg.size})
@@ -302,23 +328,26 @@ func (m *Mailbox) cacheWriter() {
 			return
 		}
 		m.cacheMu.Unlock()
-		if err := writeCache(m.dir, lines); err != nil {
-			m.log.Warn("maildir: writing sizes cache", "dir", m.dir, "err", err)
-		}
+		err := writeCache(m.t.root, lines)
+		cacheErrors.report(m.log, m.dir, "maildir: writing sizes cache", err)
 	}
 }
 
 // writeCache replaces the cache file atomically: a temporary file in the
-// same directory, synced, renamed over the old one.
-func writeCache(dir string, lines []cacheLine) (err error) {
-	f, err := os.CreateTemp(dir, ".popd-sizes-*.tmp")
+// maildir root, synced, renamed over the old one. Temporary files left by a
+// writer that was killed are removed first.
+func writeCache(root int, lines []cacheLine) (err error) {
+	removeTemps(root)
+	tmp := cacheTemp + randomHex(8) + ".tmp"
+	fd, err := unix.Openat(root, tmp, unix.O_WRONLY|unix.O_CREAT|unix.O_EXCL|fileFlags, 0o600)
 	if err != nil {
 		return err
 	}
+	f := os.NewFile(uintptr(fd), tmp)
 	defer func() {
 		if err != nil {
 			f.Close()
-			os.Remove(f.Name())
+			unix.Unlinkat(root, tmp, 0)
 		}
 	}()
 	w := bufio.NewWriterSize(f, 64<<10)
@@ -343,5 +372,55 @@ func writeCache(dir string, lines []cacheLine) (err error) {
 	if err := f.Close(); err != nil {
 		return err
 	}
-	return os.Rename(f.Name(), filepath.Join(dir, cacheName))
+	return unix.Renameat(root, tmp, root, cacheName)
+}
+
+// removeTemps removes the temporary files of cache writers and lock
+// breakers that were killed before they renamed or removed them. Only the
+// lock holder writes the cache, so a temporary file it did not make is
+// left over.
+func removeTemps(root int) {
+	for _, name := range listNames(root) {
+		if !(strings.HasPrefix(name, cacheTemp) && strings.HasSuffix(name, ".tmp") ||
+			strings.HasPrefix(name, ".popd.lock.") && name != spareName) {
+			continue
+		}
+		// Not one that a live process made a moment ago (another node
+		// breaking a lock renames it for an instant).
+		var st unix.Stat_t
+		if unix.Fstatat(root, name, &st, unix.AT_SYMLINK_NOFOLLOW) == nil &&
+			time.Since(time.Unix(st.Mtim.Unix())) > tempAge {
+			unix.Unlinkat(root, name, 0)
+		}
+	}
+}
+
+// tempAge is the age of a temporary file in a maildir root past which it
+// was left by a process that was killed.
+const tempAge = time.Minute
+
+// cacheErrors remembers the last cache-write failure of each maildir, so
+// that a full disk or a quota is logged once, not at every session.
+var cacheErrors onceLog
+
+// onceLog logs a failure per key at warning level once, and again only
+// after a success or a different failure; repeats go to debug level.
+type onceLog struct{ last sync.Map } // key -> error text
+
+func (o *onceLog) report(log *slog.Logger, key, msg string, err error) {
+	if err == nil {
+		o.last.Delete(key)
+		return
+	}
+	// Compared by the innermost error: "no space left on device", without
+	// the name of a temporary file that differs each time.
+	root := err
+	for u := errors.Unwrap(root); u != nil; u = errors.Unwrap(root) {
+		root = u
+	}
+	if prev, ok := o.last.Swap(key, root.Error()); ok && prev == root.Error() {
+		log.Debug(msg, "dir", key, "err", err, "repeated", true)
+		return
+	}
+	log.Warn(msg+" (logged once until it changes)", "dir", key, "err", err)
 }

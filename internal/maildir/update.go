@@ -1,13 +1,11 @@
 package maildir
 
 import (
-	"errors"
 	"fmt"
 	"io/fs"
-	"os"
-	"path/filepath"
 	"strings"
-	"syscall"
+
+	"golang.org/x/sys/unix"
 )
 
 // Update is the UPDATE state (RFC 1939 §6): "the POP3 server removes all
@@ -30,8 +28,10 @@ func (m *Mailbox) Update(deleted, retrieved []int) error {
 	if m.closed {
 		return ErrClosed
 	}
-	if m.lock.lost.Load() {
-		m.log.Warn("maildir: updating the maildrop after losing its lock", "dir", m.dir)
+	u := updater{m: m}
+	// Verified on disk first, whatever the refresher said a moment ago.
+	if err := u.hold(true); err != nil {
+		return err
 	}
 	n := len(m.msgs)
 	del := make([]bool, n)
@@ -47,15 +47,44 @@ func (m *Mailbox) Update(deleted, retrieved []int) error {
 		}
 	}
 
-	u := updater{m: m}
+	defer u.syncDirs()
+	defer m.saveCache()
+	// Before anything is deleted: a message whose id is not that of its
+	// base name (it shares the base name with another, see
+	// fixDuplicateUIDs) would get that id once the message that has it now
+	// is deleted, and a client that keeps mail on the server would take it
+	// for the deleted one and never fetch it. So it first gets its id as
+	// its base name, which keeps its id, also if we crash in between.
+	gone := make(map[string]bool)
+	for i := range m.msgs {
+		if del[i] {
+			gone[m.msgs[i].uid] = true
+		}
+	}
+	for i := range m.msgs {
+		if msg := &m.msgs[i]; !del[i] && !msg.vanished && msg.uid != uidOf(msg.base) && gone[uidOf(msg.base)] {
+			if err := u.hold(false); err != nil {
+				return err
+			}
+			u.move(i, func(msg *message) (location, bool) {
+				return location{msg.folder, msg.uid + msg.name[len(msg.base):]}, true
+			})
+		}
+	}
+	if len(u.renamed) > 0 {
+		u.syncDirs()
+	}
 	failed := 0
 	var firstErr error
 	for i := range m.msgs {
 		if !del[i] || m.msgs[i].deleted {
 			continue
 		}
+		if err := u.hold(false); err != nil {
+			return fmt.Errorf("%w (%d of the deleted messages not removed)", err, len(deleted)-i)
+		}
 		if err := u.remove(i); err != nil {
-			m.log.Warn("maildir: deleting message", "err", err)
+			m.log.Warn("maildir: deleting message", "dir", m.dir, "err", err)
 			failed++
 			if firstErr == nil {
 				firstErr = err
@@ -66,10 +95,11 @@ func (m *Mailbox) Update(deleted, retrieved []int) error {
 		if del[i] || m.msgs[i].deleted || m.msgs[i].vanished {
 			continue
 		}
+		if err := u.hold(false); err != nil {
+			return err
+		}
 		u.settle(i, seen[i])
 	}
-	u.syncDirs()
-	m.saveCache()
 	if failed > 0 {
 		return fmt.Errorf("maildir: %d of the deleted messages not removed: %w", failed, firstErr)
 	}
@@ -81,15 +111,38 @@ type updater struct {
 	m       *Mailbox
 	locs    locations // read once, when a message is not where it was
 	changed [2]bool   // by folder: the directory needs a sync
+	renamed []int     // messages renamed to their ids
+	lost    bool
+}
+
+// hold fails when the session no longer holds the maildrop's lock (see
+// lockFile.hold); force verifies it on disk now.
+func (u *updater) hold(force bool) error {
+	l := u.m.lock
+	if force {
+		l.mu.Lock()
+		err := l.refresh()
+		l.mu.Unlock()
+		if err != nil {
+			u.m.log.Warn("maildir: not updating: the lock is not ours any more", "dir", u.m.dir, "err", err)
+			return fmt.Errorf("%w (%v)", ErrLockLost, err)
+		}
+	}
+	err := l.hold()
+	if err != nil && !u.lost {
+		u.lost = true
+		u.m.log.Warn("maildir: update stopped: the lock is not ours any more", "dir", u.m.dir, "err", err)
+	}
+	return err
 }
 
 // find looks for message i elsewhere after it was not found where it was.
 func (u *updater) find(i int) bool {
 	if u.locs == nil {
 		var err error
-		u.locs, err = readLocations(u.m.dir)
+		u.locs, err = readLocations(u.m.t)
 		if err != nil {
-			u.m.log.Warn("maildir: looking for moved messages", "err", err)
+			u.m.log.Warn("maildir: looking for moved messages", "dir", u.m.dir, "err", err)
 		}
 	}
 	return u.m.relocate(i, u.locs)
@@ -99,15 +152,15 @@ func (u *updater) find(i int) bool {
 func (u *updater) remove(i int) error {
 	msg := &u.m.msgs[i]
 	for try := 0; ; try++ {
-		// Not os.Remove: it would remove an empty directory as well.
-		err := syscall.Unlink(u.m.path(i))
+		// Not AT_REMOVEDIR: a directory there is not a message.
+		err := unix.Unlinkat(u.m.t.folder[msg.folder], msg.name, 0)
 		if err == nil {
 			msg.deleted = true
 			u.changed[msg.folder] = true
 			u.m.cacheDirty = true
 			return nil
 		}
-		if !errors.Is(err, fs.ErrNotExist) {
+		if err != unix.ENOENT {
 			return &fs.PathError{Op: "unlink", Path: u.m.path(i), Err: err}
 		}
 		// Gone from where it was: deleted, or moved by another program.
@@ -123,59 +176,72 @@ func (u *updater) remove(i int) error {
 // was retrieved, and adds S to the flags of a retrieved message in cur/.
 func (u *updater) settle(i int, seen bool) {
 	m := u.m
-	msg := &m.msgs[i]
-	if u.shared(i) {
+	if shared(m.msgs, i) {
 		// The UIDs of messages with the same base name depend on their
-		// folders and names (see assignUIDs): leave them be.
+		// folders and names (see fixDuplicateUIDs): leave them be.
 		m.log.Warn("maildir: not moving or flagging a message whose base name is not unique",
-			"file", msg.folder.String()+"/"+msg.name)
+			"dir", m.dir, "file", m.path(i))
 		return
 	}
-	for try := 0; ; try++ {
+	u.move(i, func(msg *message) (location, bool) {
 		flags, std := infoFlags(msg.name)
-		var to location
 		switch {
 		case msg.folder == folderNew && std:
 			var f byte
 			if seen {
 				f = 'S'
 			}
-			to = location{folderCur, msg.base + ":2," + withFlag(flags, f)}
+			return location{folderCur, msg.base + ":2," + withFlag(flags, f)}, true
 		case msg.folder == folderNew:
 			// An info suffix we do not know: keep it.
-			to = location{folderCur, msg.name}
+			return location{folderCur, msg.name}, true
 		case seen && std && strings.IndexByte(flags, 'S') < 0:
-			to = location{folderCur, msg.base + ":2," + withFlag(flags, 'S')}
-		default:
+			return location{folderCur, msg.base + ":2," + withFlag(flags, 'S')}, true
+		}
+		return location{}, false
+	})
+}
+
+// move renames message i to where target says, never over an existing
+// file. A message that is not where it was is looked for once, and target
+// asked again for where it is now. Failures are logged: nothing is lost,
+// the message stays where it was.
+func (u *updater) move(i int, target func(msg *message) (location, bool)) {
+	m := u.m
+	msg := &m.msgs[i]
+	for try := 0; ; try++ {
+		to, ok := target(msg)
+		if !ok {
 			return
 		}
-		from := m.path(i)
-		err := renameNoReplace(from, filepath.Join(m.dir, to.folder.String(), to.name))
+		err := renameNoReplace(m.t.folder[msg.folder], msg.name, m.t.folder[to.folder], to.name)
 		switch {
 		case err == nil:
 			u.changed[msg.folder] = true
 			u.changed[to.folder] = true
+			if b := baseName(to.name); b != msg.base {
+				msg.base = b
+				u.renamed = append(u.renamed, i)
+				m.cacheDirty = true
+			}
 			msg.folder, msg.name = to.folder, to.name
-			return
-		case errors.Is(err, fs.ErrExist):
-			m.log.Warn("maildir: not moving a message over an existing file", "err", err)
-			return
-		case errors.Is(err, fs.ErrNotExist) && try == 0 && u.find(i):
-			continue // moved by someone else; settle it where it is now
-		case errors.Is(err, fs.ErrNotExist):
+		case err == unix.EEXIST:
+			m.log.Warn("maildir: not moving a message over an existing file", "dir", m.dir,
+				"from", m.path(i), "to", to.folder.String()+"/"+to.name)
+		case err == unix.ENOENT && try == 0 && u.find(i):
+			continue // moved by someone else; from where it is now
+		case err == unix.ENOENT:
 			msg.vanished = true
-			return
 		default:
-			m.log.Warn("maildir: moving message", "err", err)
-			return
+			m.log.Warn("maildir: moving message", "dir", m.dir, "file", m.path(i), "err", err)
 		}
+		return
 	}
 }
 
 // shared reports whether another message of the list that is still there
 // has the base name of message i. Those are next to each other in the list.
-func (u *updater) shared(i int) bool {
-	msgs := u.m.msgs
+func shared(msgs []message, i int) bool {
 	for _, step := range []int{-1, 1} {
 		for j := i + step; j >= 0 && j < len(msgs) && msgs[j].base == msgs[i].base; j += step {
 			if !msgs[j].deleted && !msgs[j].vanished {
@@ -192,34 +258,22 @@ func (u *updater) syncDirs() {
 		if !changed {
 			continue
 		}
-		if err := syncDir(filepath.Join(u.m.dir, folder(f).String())); err != nil {
-			u.m.log.Warn("maildir: syncing directory", "err", err)
+		if err := unix.Fsync(u.m.t.folder[f]); err != nil {
+			u.m.log.Warn("maildir: syncing directory", "dir", u.m.dir, "folder", folder(f).String(), "err", err)
 		}
+		u.changed[f] = false
 	}
 }
 
-func syncDir(dir string) error {
-	d, err := os.Open(dir)
-	if err != nil {
+// linkUnlink moves oldname in olddir to newname in newdir without ever
+// overwriting newname, for file systems without RENAME_NOREPLACE: a crash
+// in between leaves both names, never none.
+func linkUnlink(olddir int, oldname string, newdir int, newname string) error {
+	if err := unix.Linkat(olddir, oldname, newdir, newname, 0); err != nil {
 		return err
 	}
-	err = d.Sync()
-	if cerr := d.Close(); err == nil {
-		err = cerr
-	}
-	return err
-}
-
-// linkUnlink moves oldpath to newpath without ever overwriting newpath, for
-// file systems without RENAME_NOREPLACE: a crash in between leaves both
-// names, never none.
-func linkUnlink(oldpath, newpath string) error {
-	if err := os.Link(oldpath, newpath); err != nil {
+	if err := unix.Unlinkat(olddir, oldname, 0); err != nil && err != unix.ENOENT {
 		return err
-	}
-	err := syscall.Unlink(oldpath)
-	if err != nil && !errors.Is(err, fs.ErrNotExist) {
-		return &os.LinkError{Op: "unlink after link", Old: oldpath, New: newpath, Err: err}
 	}
 	return nil
 }

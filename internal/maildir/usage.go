@@ -1,11 +1,12 @@
 package maildir
 
 import (
+	"errors"
 	"os"
-	"path/filepath"
-	"strings"
 	"sync"
 	"time"
+
+	"golang.org/x/sys/unix"
 )
 
 // Usage counts maildrops' messages and their file sizes for the console's
@@ -31,11 +32,19 @@ const usageQuiet = 2 * time.Second
 
 // Count returns the messages in the maildrop dir and the sum of their file
 // sizes, reading its folders only when they changed since the last count.
+// Like a session it follows no link a user made and opens no FIFO; a
+// maildir it cannot use counts as empty.
 func (c *Usage) Count(dir string) (messages int, octets int64) {
+	t, err := openTree(dir, false)
+	if err != nil {
+		return 0, 0
+	}
+	defer t.close()
 	var stamp [2]time.Time
-	for i, sub := range folders {
-		if fi, err := os.Stat(filepath.Join(dir, sub)); err == nil {
-			stamp[i] = fi.ModTime()
+	for f, fd := range t.folder {
+		var st unix.Stat_t
+		if unix.Fstat(fd, &st) == nil {
+			stamp[f] = time.Unix(st.Mtim.Unix())
 		}
 	}
 	c.mu.Lock()
@@ -45,17 +54,16 @@ func (c *Usage) Count(dir string) (messages int, octets int64) {
 		return u.messages, u.octets
 	}
 	u = usage{stamp: stamp}
-	for _, sub := range folders {
-		ents, _ := os.ReadDir(filepath.Join(dir, sub))
-		for _, e := range ents {
-			if strings.HasPrefix(e.Name(), ".") {
-				continue
+	for _, fd := range t.folder {
+		listFolder(fd, func(names []string) {
+			for _, name := range names {
+				var st unix.Stat_t
+				if unix.Fstatat(fd, name, &st, unix.AT_SYMLINK_NOFOLLOW) == nil && st.Mode&unix.S_IFMT == unix.S_IFREG {
+					u.messages++
+					u.octets += st.Size
+				}
 			}
-			if fi, err := e.Info(); err == nil && fi.Mode().IsRegular() {
-				u.messages++
-				u.octets += fi.Size()
-			}
-		}
+		})
 	}
 	// Folder times are coarse (a clock tick): a count made just after a
 	// change might share its stamp with a change still to come, so only a
@@ -71,13 +79,18 @@ func (c *Usage) Count(dir string) (messages int, octets int64) {
 	return u.messages, u.octets
 }
 
-// folders are the two folders that hold a maildrop's messages.
-var folders = [2]string{"new", "cur"}
-
 // Purge removes the maildrop dir and everything in it, for a user deleted
 // with their mail. It refuses, with ErrLocked, while a session holds the
-// maildrop.
+// maildrop, and with ErrUnsafe when dir is reached through a user's link.
 func Purge(dir string) error {
+	fd, err := openDirPath(dir, false)
+	if errors.Is(err, unix.ENOENT) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	unix.Close(fd)
 	if _, locked, _ := ReadLock(dir); locked {
 		return ErrLocked
 	}

@@ -1,0 +1,287 @@
+package maildir
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"golang.org/x/sys/unix"
+)
+
+// ErrUnsafe means the maildir cannot be used safely: its path goes through
+// a symbolic link that someone other than the administrator made, or its
+// new/ or cur/ is not a directory of its own (a symbolic link, a file). The
+// POP3 answer is "-ERR [SYS/PERM]"; the log says which part is wrong.
+var ErrUnsafe = errors.New("maildir: unsafe maildir")
+
+// tree is an opened maildir: its root and folders as open directories, so
+// that every later step works relative to what was checked when it was
+// opened (openat, renameat, unlinkat), and a folder swapped for a symbolic
+// link during a session cannot redirect it.
+type tree struct {
+	path   string // for messages only
+	root   int
+	folder [2]int // by folder: cur, new
+}
+
+// dirFlags open a directory without following a symbolic link in its last
+// component and without blocking (were it a FIFO, O_DIRECTORY fails first).
+const dirFlags = unix.O_RDONLY | unix.O_DIRECTORY | unix.O_NOFOLLOW | unix.O_CLOEXEC | unix.O_NONBLOCK
+
+// maxLinks is how many symbolic links a path may go through (Linux's own
+// limit for a path lookup).
+const maxLinks = 40
+
+// openTree opens the maildir at path and its new/ and cur/ folders. With
+// create, missing directories (the maildir, new/, cur/, tmp/) are made with
+// mode 0700.
+//
+// Symbolic links. A user may be able to write into their own maildir, and
+// popd reads and deletes files as root or as the mail user, so nothing a
+// user places may point it elsewhere:
+//   - new/ and cur/ must be directories, never links: a link there (to
+//     another user's folder, to a root-only directory) makes the maildir
+//     unusable (ErrUnsafe), it is not followed.
+//   - On the path to the maildir, a link is followed only when it belongs to
+//     root or to the user popd runs as, i.e. when the administrator made it
+//     (/var/mail -> /srv/mail, or a maildir moved to another disk). A link
+//     owned by anyone else (alice's ~/Maildir -> /home/bob/Maildir) is
+//     refused with ErrUnsafe. This is the rule of Linux's
+//     fs.protected_symlinks, applied to every component, and needs no
+//     setting: to allow a link, the administrator owns it (chown -h).
+func openTree(path string, create bool) (*tree, error) {
+	root, err := openDirPath(path, create)
+	if err != nil {
+		return nil, err
+	}
+	t := &tree{path: path, root: root, folder: [2]int{-1, -1}}
+	for _, sub := range []string{"cur", "new", "tmp"} {
+		fd, err := openSubdir(root, sub, create)
+		if sub == "tmp" {
+			if err == nil {
+				unix.Close(fd)
+			}
+			continue // not ours to use; made for the MTA when missing
+		}
+		if err == unix.ENOTDIR {
+			err = errors.New("not a directory (a symbolic link or a file)")
+		}
+		if err != nil {
+			t.close()
+			return nil, fmt.Errorf("%w: %s/%s: %w", ErrUnsafe, path, sub, err)
+		}
+		switch sub {
+		case "cur":
+			t.folder[folderCur] = fd
+		case "new":
+			t.folder[folderNew] = fd
+		}
+	}
+	return t, nil
+}
+
+func (t *tree) close() {
+	for _, fd := range append(t.folder[:], t.root) {
+		if fd >= 0 {
+			unix.Close(fd)
+		}
+	}
+}
+
+// openDirPath opens the directory at path, following only the symbolic
+// links that root or popd's own user owns (see openTree), and making the
+// missing directories when create is set.
+func openDirPath(path string, create bool) (int, error) {
+	abs, err := filepath.Abs(path)
+	if err != nil {
+		return -1, fmt.Errorf("maildir: %w", err)
+	}
+	fd, err := unix.Open("/", dirFlags, 0)
+	if err != nil {
+		return -1, &os.PathError{Op: "open", Path: "/", Err: err}
+	}
+	euid := uint32(os.Geteuid())
+	comps := strings.Split(abs, "/")
+	links := 0
+	walked := "" // for messages
+	for len(comps) > 0 {
+		c := comps[0]
+		comps = comps[1:]
+		if c == "" || c == "." {
+			continue
+		}
+		// Missing directories are made only for the rest of the path as it
+		// was given, not inside a link's target.
+		next, err := openSubdir(fd, c, create)
+		if err == unix.ENOTDIR {
+			var st unix.Stat_t
+			if unix.Fstatat(fd, c, &st, unix.AT_SYMLINK_NOFOLLOW) == nil && st.Mode&unix.S_IFMT == unix.S_IFLNK {
+				if st.Uid != 0 && st.Uid != euid {
+					unix.Close(fd)
+					return -1, fmt.Errorf("%w: %s is a symbolic link owned by uid %d; popd follows only links owned by root or by the user it runs as",
+						ErrUnsafe, walked+"/"+c, st.Uid)
+				}
+				if links++; links > maxLinks {
+					unix.Close(fd)
+					return -1, &os.PathError{Op: "open", Path: path, Err: unix.ELOOP}
+				}
+				target, err := readlinkat(fd, c)
+				if err != nil {
+					unix.Close(fd)
+					return -1, &os.PathError{Op: "readlink", Path: walked + "/" + c, Err: err}
+				}
+				comps = append(strings.Split(target, "/"), comps...)
+				if strings.HasPrefix(target, "/") {
+					unix.Close(fd)
+					if fd, err = unix.Open("/", dirFlags, 0); err != nil {
+						return -1, &os.PathError{Op: "open", Path: "/", Err: err}
+					}
+					walked = ""
+				}
+				continue
+			}
+		}
+		unix.Close(fd)
+		if err != nil {
+			return -1, &os.PathError{Op: "open", Path: walked + "/" + c, Err: err}
+		}
+		fd = next
+		walked += "/" + c
+	}
+	return fd, nil
+}
+
+// openSubdir opens the directory name in dirfd, never through a link
+// (ENOTDIR for a link), and makes it when it is missing and create is set.
+func openSubdir(dirfd int, name string, create bool) (int, error) {
+	for try := 0; ; try++ {
+		fd, err := unix.Openat(dirfd, name, dirFlags, 0)
+		switch {
+		case err == unix.EINTR:
+			continue
+		case err == unix.ENOENT && create && try == 0:
+			if err := unix.Mkdirat(dirfd, name, 0o700); err != nil && err != unix.EEXIST {
+				return -1, err
+			}
+			continue
+		case err == unix.ELOOP:
+			err = unix.ENOTDIR
+		}
+		return fd, err
+	}
+}
+
+func readlinkat(dirfd int, name string) (string, error) {
+	buf := make([]byte, 256)
+	for {
+		n, err := unix.Readlinkat(dirfd, name, buf)
+		if err != nil {
+			return "", err
+		}
+		if n < len(buf) {
+			return string(buf[:n]), nil
+		}
+		if len(buf) >= 1<<16 {
+			return "", unix.ENAMETOOLONG
+		}
+		buf = make([]byte, 2*len(buf))
+	}
+}
+
+// reopen is a new open file description of the directory fd, with its own
+// read offset, for listing it again.
+func reopen(fd int) (int, error) {
+	for {
+		nfd, err := unix.Openat(fd, ".", unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+		if err != unix.EINTR {
+			return nfd, err
+		}
+	}
+}
+
+// fileFlags open a file in a maildir that a user may have placed: never
+// through a link, never blocking on a FIFO or a device, never becoming a
+// controlling terminal.
+const fileFlags = unix.O_CLOEXEC | unix.O_NOFOLLOW | unix.O_NONBLOCK | unix.O_NOCTTY
+
+// openRegular opens name in dirfd with fileFlags and checks that it is a
+// regular file; a FIFO, a device, a socket or a link is refused with an
+// error saying what it is.
+func openRegular(dirfd int, name string, mode int) (*os.File, unix.Stat_t, error) {
+	var st unix.Stat_t
+	// Look before opening: opening a device node can have effects of its
+	// own. The fstat after the open tells whether it is still that file.
+	if err := unix.Fstatat(dirfd, name, &st, unix.AT_SYMLINK_NOFOLLOW); err != nil {
+		return nil, st, err
+	}
+	if st.Mode&unix.S_IFMT != unix.S_IFREG {
+		return nil, st, errNotRegular(fileType(st.Mode))
+	}
+	return openNoFollow(dirfd, name, mode)
+}
+
+// openNoFollow is openRegular without the look before opening, for message
+// files: listed as regular files a moment ago, in folders where only the
+// mail system and the user write (who cannot make device nodes), and opened
+// often.
+func openNoFollow(dirfd int, name string, mode int) (*os.File, unix.Stat_t, error) {
+	var st unix.Stat_t
+	var fd int
+	var err error
+	for {
+		fd, err = unix.Openat(dirfd, name, mode|fileFlags, 0)
+		if err != unix.EINTR {
+			break
+		}
+	}
+	if err == unix.ELOOP {
+		return nil, st, errNotRegular("a symbolic link")
+	}
+	if err != nil {
+		return nil, st, err
+	}
+	if err := unix.Fstat(fd, &st); err != nil {
+		unix.Close(fd)
+		return nil, st, err
+	}
+	if st.Mode&unix.S_IFMT != unix.S_IFREG {
+		unix.Close(fd)
+		return nil, st, errNotRegular(fileType(st.Mode))
+	}
+	return os.NewFile(uintptr(fd), name), st, nil
+}
+
+type errNotRegular string
+
+func (e errNotRegular) Error() string { return "not a regular file but " + string(e) }
+
+func fileType(mode uint32) string {
+	switch mode & unix.S_IFMT {
+	case unix.S_IFIFO:
+		return "a FIFO"
+	case unix.S_IFCHR, unix.S_IFBLK:
+		return "a device"
+	case unix.S_IFSOCK:
+		return "a socket"
+	case unix.S_IFDIR:
+		return "a directory"
+	case unix.S_IFLNK:
+		return "a symbolic link"
+	}
+	return "a special file"
+}
+
+// listNames is every name in the directory dirfd (but . and ..), for the
+// maildir root, which is small.
+func listNames(dirfd int) []string {
+	fd, err := reopen(dirfd)
+	if err != nil {
+		return nil
+	}
+	d := os.NewFile(uintptr(fd), ".")
+	defer d.Close()
+	names, _ := d.Readdirnames(-1)
+	return names
+}
