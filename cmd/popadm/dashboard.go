@@ -11,6 +11,7 @@ import (
 	"github.com/BurntSushi/toml"
 
 	"popd/internal/control"
+	"popd/internal/human"
 	"popd/internal/tui"
 	"popd/themes"
 )
@@ -111,7 +112,7 @@ func themesCmd(e *env, args []string) error {
 		if n == current {
 			mark = "* "
 		}
-		fmt.Fprintln(e.stdout, mark+n)
+		fmt.Fprintln(e.stdout, mark+human.Clean(n))
 	}
 	return nil
 }

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"encoding/json"
 	"errors"
 	"fmt"
 	"strconv"
@@ -34,10 +33,9 @@ func events(e *env, args []string) error {
 	if err != nil {
 		return err
 	}
-	enc := json.NewEncoder(e.stdout)
 	for ev := range ch {
 		if *asJSON {
-			if err := enc.Encode(ev); err != nil {
+			if err := e.writeJSON(ev, ""); err != nil {
 				return err
 			}
 			continue

@@ -1,12 +1,15 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
 	"io"
 	"strings"
 	"text/tabwriter"
+	"unicode/utf16"
+	"unicode/utf8"
 
 	"popd/internal/control"
 	"popd/internal/human"
@@ -53,10 +56,45 @@ func change[S io.Closer](e *env, open func() (S, error), do func(S) (done string
 }
 
 // printJSON writes v as indented JSON.
-func (e *env) printJSON(v any) error {
-	enc := json.NewEncoder(e.stdout)
-	enc.SetIndent("", "  ")
-	return enc.Encode(v)
+func (e *env) printJSON(v any) error { return e.writeJSON(v, "  ") }
+
+// writeJSON writes v as JSON and a newline, indented by indent ("": on
+// one line), with safeJSON's escapes.
+func (e *env) writeJSON(v any, indent string) error {
+	var b bytes.Buffer
+	enc := json.NewEncoder(&b)
+	enc.SetIndent("", indent)
+	if err := enc.Encode(v); err != nil {
+		return err
+	}
+	_, err := e.stdout.Write(safeJSON(b.Bytes()))
+	return err
+}
+
+// safeJSON escapes as \uXXXX the runes of encoded JSON that would act on a
+// terminal (human.Unsafe) and that encoding/json leaves as they are (C1
+// controls, format characters such as bidi overrides): the same JSON
+// value, for scripts, and safe to print. Outside its strings JSON is
+// ASCII, so every such rune is in a string.
+func safeJSON(b []byte) []byte {
+	unsafe := func(r rune) bool { return r >= utf8.RuneSelf && human.Unsafe(r) }
+	if !bytes.ContainsFunc(b, unsafe) {
+		return b
+	}
+	out := make([]byte, 0, len(b)+64)
+	for len(b) > 0 {
+		r, n := utf8.DecodeRune(b)
+		switch r1, r2 := utf16.EncodeRune(r); {
+		case !unsafe(r):
+			out = append(out, b[:n]...)
+		case r1 == utf8.RuneError:
+			out = fmt.Appendf(out, `\u%04x`, r)
+		default:
+			out = fmt.Appendf(out, `\u%04x\u%04x`, r1, r2)
+		}
+		b = b[n:]
+	}
+	return out
 }
 
 // show prints vs as a table with a row for each, or the empty message.

@@ -141,7 +141,7 @@ func (e *env) run(args []string) int {
 			fmt.Fprint(e.stdout, usage)
 			return 0
 		}
-		fmt.Fprintf(e.stderr, "popadm: %v\n%s", err, usage)
+		fmt.Fprintf(e.stderr, "popadm: %s\n%s", human.Clean(err.Error()), usage)
 		return 2
 	}
 	args = fs.Args()
@@ -174,7 +174,7 @@ func (e *env) exit(err error) int {
 		fmt.Fprintf(e.stdout, "usage: %s\n", ue.usage)
 		return 0
 	case errors.As(err, &ue):
-		fmt.Fprintf(e.stderr, "popadm: %s\nusage: %s\n", ue.msg, ue.usage)
+		fmt.Fprintf(e.stderr, "popadm: %s\nusage: %s\n", human.Clean(ue.msg), ue.usage)
 		return 2
 	}
 	if e.ctx.Err() != nil && errors.Is(err, context.Canceled) {

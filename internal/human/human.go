@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 	"unicode"
+	"unicode/utf8"
 )
 
 // Duration formats d compactly, in at most 6 cells: 42s 3m07s 2h05m 3d04h.
@@ -89,10 +90,13 @@ func YesNo(b bool) string {
 	return "no"
 }
 
-// Clean replaces control characters (C0, DEL, C1 — escape sequences among
-// them) and invalid UTF-8 with "?". Text from the daemon carries what POP3
-// clients typed (a user name after USER, a SASL identity), and none of it
-// may drive the administrator's terminal.
+// Clean replaces with "?" every rune that can make a terminal show
+// something other than the text (Unsafe), and invalid UTF-8. Text from
+// the daemon carries what POP3 clients typed (a user name after USER, a
+// SASL identity), and none of it may drive the administrator's terminal
+// or disguise itself: an escape sequence, a bidi override that shows
+// "alice\u202Egpj.exe" as "aliceexe.jpg", a zero-width space that makes
+// two names look alike. The CLI and the dashboard both print through it.
 func Clean(s string) string {
 	if strings.IndexFunc(s, bad) < 0 {
 		return s
@@ -105,4 +109,20 @@ func Clean(s string) string {
 	}, s)
 }
 
-func bad(r rune) bool { return unicode.IsControl(r) || r == unicode.ReplacementChar }
+// Unsafe reports whether r acts on a terminal or on how the text around it
+// is laid out, rather than showing as itself: a control character (C0,
+// DEL, C1; escape sequences start with one), a format character (Unicode
+// category Cf: the bidi embeddings, overrides, isolates and marks
+// U+202A–U+202E, U+2066–U+2069, U+200E, U+200F, U+061C; zero-width
+// U+200B–U+200D, U+2060–U+2064, U+FEFF, U+180E; the soft hyphen; tags), or
+// the line and paragraph separators U+2028 and U+2029.
+func Unsafe(r rune) bool {
+	if r < utf8.RuneSelf {
+		return r < 0x20 || r == 0x7f
+	}
+	return unicode.In(r, unicode.Cc, unicode.Cf, unicode.Zl, unicode.Zp)
+}
+
+// bad is Unsafe, or the rune of invalid UTF-8 (which strings.Map and
+// range loops turn into U+FFFD).
+func bad(r rune) bool { return Unsafe(r) || r == utf8.RuneError }

@@ -3,6 +3,8 @@ package human
 import (
 	"testing"
 	"time"
+	"unicode"
+	"unicode/utf8"
 )
 
 func TestFormats(t *testing.T) {
@@ -33,6 +35,59 @@ func TestFormats(t *testing.T) {
 	} {
 		if tt.got != tt.want {
 			t.Errorf("got %q, want %q", tt.got, tt.want)
+		}
+	}
+}
+
+// The characters Clean replaces, by class: each must come out as "?",
+// whatever surrounds it.
+var unsafeByClass = map[string][]rune{
+	"C0":        {0x00, 0x07, 0x08, 0x0a, 0x0d, 0x1b, 0x1f},
+	"DEL, C1":   {0x7f, 0x80, 0x85, 0x9b, 0x9d, 0x9f},
+	"bidi":      {0x202a, 0x202b, 0x202c, 0x202d, 0x202e, 0x2066, 0x2067, 0x2068, 0x2069, 0x200e, 0x200f, 0x061c},
+	"format":    {0x00ad, 0x180e, 0x200b, 0x200c, 0x200d, 0x2060, 0x2061, 0x2062, 0x2063, 0x2064, 0xfeff, 0xfff9, 0xe0001, 0xe0041},
+	"separator": {0x2028, 0x2029},
+	"invalid":   {utf8.RuneError},
+}
+
+func TestCleanEveryClass(t *testing.T) {
+	for class, rs := range unsafeByClass {
+		for _, r := range rs {
+			in := "ab" + string(r) + "cd"
+			if got := Clean(in); got != "ab?cd" {
+				t.Errorf("%s U+%04X: Clean(%q) = %q, want %q", class, r, in, got, "ab?cd")
+			}
+		}
+	}
+	// A name that reads "gpj.exe" reversed, as a POP3 client might send it.
+	if got := Clean("alice\u202egpj.exe\u202c"); got != "alice?gpj.exe?" {
+		t.Errorf("bidi override: %q", got)
+	}
+	if got := Clean("bad\xe2\x80utf8"); got != "bad??utf8" { // each invalid byte
+		t.Errorf("truncated sequence: %q", got)
+	}
+}
+
+// Clean leaves printable text of every script alone, combining marks and
+// emoji included, and replaces exactly the runes of categories Cc, Cf, Zl
+// and Zp.
+func TestCleanKeepsText(t *testing.T) {
+	for _, s := range []string{"alice", "José Müller", "ünïcödé", "日本語のユーザー", "עברית", "العربية",
+		"Ελληνικά", "e\u0301", "👍🏽", "a b", "x\u00a0y", "\U0001F600", "carol@example.org"} {
+		if got := Clean(s); got != s {
+			t.Errorf("Clean(%q) = %q", s, got)
+		}
+	}
+	for r := rune(0); r <= unicode.MaxRune; r++ {
+		if r >= 0xd800 && r <= 0xdfff { // surrogates: not in valid UTF-8
+			continue
+		}
+		want := unicode.In(r, unicode.Cc, unicode.Cf, unicode.Zl, unicode.Zp) || r == utf8.RuneError
+		if Unsafe(r) != (want && r != utf8.RuneError) {
+			t.Fatalf("Unsafe(U+%04X) = %v", r, Unsafe(r))
+		}
+		if got := Clean(string(r)) != string(r); got != want {
+			t.Fatalf("U+%04X: replaced %v, want %v", r, got, want)
 		}
 	}
 }

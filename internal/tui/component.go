@@ -6,6 +6,8 @@ import (
 	"github.com/charmbracelet/bubbles/help"
 	"github.com/charmbracelet/bubbles/key"
 	tea "github.com/charmbracelet/bubbletea"
+
+	"popd/internal/human"
 )
 
 // registry is every page of the dashboard, in tab order.
@@ -92,9 +94,10 @@ type flash struct {
 // open puts a modal over the page.
 func (s *shared) open(m modal) { s.modal = m }
 
-// say shows text in the status line for a few seconds.
+// say shows text in the status line for a few seconds. It often quotes
+// popd (an error's message), so it is made terminal-safe.
 func (s *shared) say(text string, k kind) {
-	s.flash = flash{text: text, k: k, until: s.now().Add(6 * time.Second)}
+	s.flash = flash{text: human.Clean(text), k: k, until: s.now().Add(6 * time.Second)}
 }
 
 // act is an action key as things stand: off, so neither matching nor

@@ -147,10 +147,12 @@ func backoff(n int) time.Duration {
 	return min(time.Second<<(n-1), maxBackoff)
 }
 
-// refused says whether err is popd's answer rather than a broken connection.
+// refused says whether err is popd's final answer rather than a broken
+// connection. "busy" (too many control connections) is not final: the
+// dashboard reconnects later, with backoff.
 func refused(err error) bool {
 	var ce *control.Error
-	return errors.As(err, &ce)
+	return errors.As(err, &ce) && ce.Code != control.CodeBusy
 }
 
 func (m Model) dialCmd() tea.Cmd {
@@ -180,7 +182,7 @@ func closeCmd(b Backend) tea.Cmd {
 func (m *Model) connect(b Backend) tea.Cmd {
 	m.backend, m.connected, m.everConnected = b, true, true
 	m.attempt, m.lastErr = 0, nil
-	m.role = b.Role()
+	m.role = human.Clean(b.Role())
 	m.s.readOnly = m.opt.ReadOnly || m.role == control.RoleMonitor
 	if m.s.readOnly {
 		m.s.modal = nil

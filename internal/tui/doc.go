@@ -47,7 +47,8 @@
 // retried with backoff (1s, 2s, 4s … 30s) after the connection breaks,
 // while the last data stays on screen marked STALE. Each connection has a
 // generation number, so that a message from an old one is dropped. Text
-// from popd is made terminal-safe (human.Clean) as it arrives.
+// from popd is made terminal-safe (human.Clean) as it arrives, and so is
+// every message shown in the status line, the banner and the form.
 //
 // Tables keep the selection on the same row key (session id, user name)
 // while rows are re-sorted, filtered and refreshed; filtering and sorting

@@ -7,6 +7,8 @@ import (
 	"github.com/charmbracelet/bubbles/key"
 	"github.com/charmbracelet/bubbles/textinput"
 	tea "github.com/charmbracelet/bubbletea"
+
+	"popd/internal/human"
 )
 
 // userForm adds a user (name, password, password again) or sets a
@@ -115,7 +117,7 @@ func (f *userForm) Update(msg tea.Msg) tea.Cmd {
 			return nil
 		}
 		if msg.err != nil {
-			f.busy, f.err = false, msg.err.Error()
+			f.busy, f.err = false, human.Clean(msg.err.Error())
 		} else {
 			f.done = true
 		}

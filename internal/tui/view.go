@@ -7,6 +7,8 @@ import (
 
 	"github.com/charmbracelet/bubbles/key"
 	"github.com/charmbracelet/lipgloss"
+
+	"popd/internal/human"
 )
 
 // View draws the whole screen, exactly m.w×m.h.
@@ -53,7 +55,7 @@ func (m Model) banner() []string {
 	if m.lastErr == nil {
 		return []string{s}
 	}
-	return []string{s, m.lastErr.Error()}
+	return []string{s, human.Clean(m.lastErr.Error())}
 }
 
 // body is the page under the tabs, w×h: the page, the modal over it, or
