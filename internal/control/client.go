@@ -171,6 +171,14 @@ func (c *Client) Call(ctx context.Context, method string, params, result any) er
 	c.nextID++
 	id := c.nextID
 	if err := writeFrame(c.nc, Request{ID: id, Method: method, Params: raw}); err != nil {
+		// popd may have closed the connection saying why first (it was
+		// idle too long): that is still there to read, at once.
+		c.nc.SetReadDeadline(time.Now().Add(time.Second))
+		var last Response
+		if c.dec.Decode(&last) == nil && last.ID == 0 && last.Error != nil {
+			c.fail(ctx, method, last.Error)
+			return last.Error
+		}
 		return c.fail(ctx, method, err)
 	}
 	var resp Response

@@ -73,6 +73,22 @@
 // The socket is made mode 0660 and, with a group configured, given that
 // group, so that its members can connect at all (see Listen).
 //
+// # Limits
+//
+// Idle or flooding clients cannot lock the admin out. popd serves at most
+// ServerConfig.MaxConns connections at once (DefaultMaxConns), at most
+// MaxConnsPerUID of them from one uid (DefaultMaxConnsPerUID), and peers
+// that are not admins only while they hold fewer than MaxConns minus
+// AdminReserve (DefaultAdminReserve): those places wait for admins. A
+// connection over a limit gets, instead of a hello,
+// {"error":{"code":"busy","message":"too many connections to the popd
+// control socket ..."}} and is closed; refused peers are never counted.
+// A connection that is not an event stream is closed after IdleTimeout
+// (DefaultIdleTimeout) without a request (a request half sent, or an
+// answer left unread as long, counts as none); it is first sent
+// {"id":0,"error":{"code":"timeout",...}}, which a Client returns from its
+// next call. The hello must come within the same time, and at most 10 s.
+//
 // # Clients
 //
 // A Client makes one call at a time on its connection: concurrent Calls

@@ -32,6 +32,22 @@ type ServerConfig struct {
 	// Logger receives one line per refused peer, per administrative call
 	// and per failure; nil discards. Passwords are never logged.
 	Logger *slog.Logger
+
+	// MaxConns caps the connections served at once, from every uid;
+	// 0 means DefaultMaxConns. The last AdminReserve of them are for
+	// admins only.
+	MaxConns int
+	// MaxConnsPerUID caps the connections of one uid, admins' included;
+	// 0 means DefaultMaxConnsPerUID.
+	MaxConnsPerUID int
+	// AdminReserve is how many of MaxConns only admins may use, so that
+	// monitors and other uids cannot lock them out; 0 means
+	// DefaultAdminReserve.
+	AdminReserve int
+	// IdleTimeout closes a connection that is not an event stream after
+	// this long without a request (or with a request half sent, or an
+	// answer unread); 0 means DefaultIdleTimeout.
+	IdleTimeout time.Duration
 }
 
 // helloTimeout bounds the wait for the client's hello.
@@ -44,6 +60,7 @@ type Server struct {
 	d      Daemon
 	log    *slog.Logger
 	roleOf func(uid, gid uint32) (string, bool)
+	credOf func(net.Conn) (uid, gid uint32, pid int32, err error) // peerCred; replaced in tests
 
 	// evMu serialises Publish with subscribing, so that a new subscriber's
 	// backlog and its live events meet without a gap or a repeat. It is
@@ -52,9 +69,18 @@ type Server struct {
 	subs   atomic.Pointer[[]*subscriber]
 	recent []Event // the last Backlog events, oldest first
 
+	lim limits
+
 	mu    sync.Mutex
-	conns map[net.Conn]struct{}
-	done  bool // Serve is ending: new connections are closed at once
+	conns map[net.Conn]struct{} // accepted and not yet closed
+	done  bool                  // Serve is ending: new connections are closed at once
+	// served counts the connections admitted (admit), admins those of
+	// admins, byUID by uid.
+	served, admins int
+	byUID          map[uint32]int
+	// busyRefused connections were refused by admit since busyWarned.
+	busyRefused int
+	busyWarned  time.Time
 }
 
 var _ Publisher = (*Server)(nil)
@@ -75,7 +101,8 @@ func NewServer(cfg ServerConfig, d Daemon) *Server {
 	if r.monitorGID, err = lookupGroup(cfg.MonitorGroup); err != nil {
 		log.Error("control: monitor group ignored", "err", err)
 	}
-	return &Server{cfg: cfg, d: d, log: log, roleOf: r.role, conns: map[net.Conn]struct{}{}}
+	return &Server{cfg: cfg, d: d, log: log, roleOf: r.role, credOf: peerCred, lim: newLimits(cfg),
+		conns: map[net.Conn]struct{}{}, byUID: map[uint32]int{}}
 }
 
 // Serve accepts connections on ln until ctx is done, then closes ln and
@@ -163,7 +190,7 @@ type conn struct {
 
 func (s *Server) serveConn(nc net.Conn) {
 	defer nc.Close()
-	uid, gid, pid, err := peerCred(nc)
+	uid, gid, pid, err := s.credOf(nc)
 	if err != nil {
 		s.log.Error("control: cannot identify a peer", "err", err)
 		s.refuse(nc, &Error{Code: CodeForbidden, Message: "popd cannot identify the peer"})
@@ -175,6 +202,12 @@ func (s *Server) serveConn(nc net.Conn) {
 		s.refuse(nc, &Error{Code: CodeForbidden, Message: fmt.Sprintf("uid %d is not allowed to use the popd control socket", uid)})
 		return
 	}
+	admin := role == RoleAdmin
+	if e := s.admit(uid, admin); e != nil {
+		s.refuseBusy(nc, uid, pid, e)
+		return
+	}
+	defer s.release(uid, admin) // before the close: a client that saw it may connect again
 	c := &conn{s: s, nc: nc, r: bufio.NewReaderSize(nc, MaxFrame+2), role: role, by: describePeer(uid)}
 	c.log = s.log.With("peer", c.by, "pid", pid, "role", role)
 	c.serve()
@@ -192,11 +225,15 @@ func (c *conn) serve() {
 	if err := writeFrame(c.nc, Hello{Hello: helloWord, Version: Version, Server: c.s.cfg.Version, Role: c.role}); err != nil {
 		return
 	}
-	c.nc.SetReadDeadline(time.Now().Add(helloTimeout))
+	wait := min(helloTimeout, c.s.lim.idle)
+	c.nc.SetReadDeadline(time.Now().Add(wait))
 	line, err := readFrame(c.r)
 	if err != nil {
-		if errors.Is(err, errFrameTooLong) {
+		switch {
+		case errors.Is(err, errFrameTooLong):
 			c.s.refuse(c.nc, &Error{Code: CodeBadRequest, Message: "frame longer than 64 KiB"})
+		case errors.Is(err, os.ErrDeadlineExceeded):
+			c.s.refuse(c.nc, &Error{Code: CodeTimeout, Message: fmt.Sprintf("no hello in %v", wait)})
 		}
 		return
 	}
@@ -212,12 +249,17 @@ func (c *conn) serve() {
 			Message: fmt.Sprintf("popd speaks control protocol version %d only", Version)})
 		return
 	}
-	c.nc.SetReadDeadline(time.Time{})
 
 	for {
+		// Idle, or sending a request too slowly: the place is someone
+		// else's (an event stream has no deadline).
+		c.nc.SetReadDeadline(time.Now().Add(c.s.lim.idle))
 		line, err := readFrame(c.r)
 		if err != nil {
 			switch {
+			case errors.Is(err, os.ErrDeadlineExceeded):
+				c.log.Debug("control: idle", "timeout", c.s.lim.idle)
+				c.reply(Response{Error: &Error{Code: CodeTimeout, Message: fmt.Sprintf("closed after %v without a request", c.s.lim.idle)}})
 			case errors.Is(err, errFrameTooLong):
 				c.log.Info("control: request too long")
 				c.reply(Response{Error: &Error{Code: CodeBadRequest, Message: "frame longer than 64 KiB"}})
@@ -246,13 +288,17 @@ func (c *conn) serve() {
 			return
 		}
 		if sub != nil {
+			c.nc.SetDeadline(time.Time{})
 			c.stream(sub)
 			return
 		}
 	}
 }
 
+// reply writes r; a client that does not read its answers for as long
+// as it may stay idle is closed.
 func (c *conn) reply(r Response) error {
+	c.nc.SetWriteDeadline(time.Now().Add(c.s.lim.idle))
 	return writeFrame(c.nc, r)
 }
 

@@ -26,15 +26,22 @@ import (
 // directory when ""), with setup called before serving.
 func serve(t *testing.T, d control.Daemon, path string, setup func(*control.Server)) (string, *control.Server) {
 	t.Helper()
-	if path == "" {
+	return serveConfig(t, d, control.ServerConfig{Path: path}, setup)
+}
+
+// serveConfig is serve with more of the configuration: cfg.Path as for
+// serve; Version and Logger are set.
+func serveConfig(t *testing.T, d control.Daemon, cfg control.ServerConfig, setup func(*control.Server)) (string, *control.Server) {
+	t.Helper()
+	if cfg.Path == "" {
 		dir, err := os.MkdirTemp("", "popd-ctl-")
 		if err != nil {
 			t.Fatal(err)
 		}
 		t.Cleanup(func() { os.RemoveAll(dir) })
-		path = filepath.Join(dir, "control.sock")
+		cfg.Path = filepath.Join(dir, "control.sock")
 	}
-	cfg := control.ServerConfig{Path: path, Version: "9.9.9", Logger: testutil.Log(t)}
+	cfg.Version, cfg.Logger = "9.9.9", testutil.Log(t)
 	ln, err := control.Listen(cfg)
 	if err != nil {
 		t.Fatal(err)
@@ -55,7 +62,7 @@ func serve(t *testing.T, d control.Daemon, path string, setup func(*control.Serv
 			t.Errorf("Serve: %v", err)
 		}
 	})
-	return path, srv
+	return cfg.Path, srv
 }
 
 func dial(t *testing.T, path string) *control.Client {

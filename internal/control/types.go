@@ -42,6 +42,8 @@ const (
 	CodeInternal           ErrorCode = "internal"            // popd failed; its log says why
 	CodeUnsupportedVersion ErrorCode = "unsupported-version" // the peers speak different versions
 	CodeBadRequest         ErrorCode = "bad-request"         // not a request this API understands
+	CodeBusy               ErrorCode = "busy"                // too many control connections; the peer is closed
+	CodeTimeout            ErrorCode = "timeout"             // no hello or request in time; the peer is closed
 )
 
 // Error is a failed call: a Code for scripts, a Message for people.
