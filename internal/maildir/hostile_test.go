@@ -456,3 +456,45 @@ func TestDuplicateSurvivorKeepsUID(t *testing.T) {
 		t.Errorf("after deleting %q: UIDs %q, want [%q]", "1.M1P1.dup", uids(m), survivorUID)
 	}
 }
+
+// TestHardLinkToOthersFile: where fs.protected_hardlinks is off, a user
+// can hard-link another user's file into their new/; popd, as root, must
+// not serve it. The owner's own file under two names (new/X and cur/X
+// after a crash between link and unlink) still is a message.
+func TestHardLinkToOthersFile(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("needs root to make a file of another owner")
+	}
+	root := t.TempDir()
+	secret := filepath.Join(root, "bob-secret")
+	os.WriteFile(secret, []byte("bob's mail\n"), 0o600)
+	os.Chown(secret, 4242, 4242)
+	md := filepath.Join(root, "alice")
+	deliver(t, md, "new", "1.M1P1.own", "mine\n")
+	os.MkdirAll(filepath.Join(md, "cur"), 0o700)
+	os.Link(filepath.Join(md, "new", "1.M1P1.own"), filepath.Join(md, "cur", "1.M1P1.own:2,"))
+	if err := os.Link(secret, filepath.Join(md, "new", "2.M1P1.stolen")); err != nil {
+		t.Fatal(err)
+	}
+	m := open(t, md)
+	if m.Count() != 3 {
+		t.Fatalf("Count = %d", m.Count())
+	}
+	for i := range m.Count() {
+		size, serr := m.Size(i)
+		r, oerr := m.Open(i)
+		var body []byte
+		if oerr == nil {
+			body, _ = io.ReadAll(r)
+			r.Close()
+		}
+		stolen := strings.Contains(string(body), "bob") || m.UID(i) == "2.M1P1.stolen" && (serr == nil || oerr == nil)
+		if stolen {
+			t.Errorf("message %s served: size %d %v, open %v, %q", m.UID(i), size, serr, oerr, body)
+		}
+		if m.UID(i) != "2.M1P1.stolen" && (serr != nil || oerr != nil) {
+			t.Errorf("message %s refused: %v %v", m.UID(i), serr, oerr)
+		}
+	}
+}
+

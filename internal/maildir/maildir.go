@@ -348,6 +348,11 @@ func (m *Mailbox) openMessage(i int) (*os.File, unix.Stat_t, error) {
 			return nil, st, ErrVanished
 		}
 	}
+	if err == nil {
+		if err = m.t.checkLinks(&st); err != nil {
+			f.Close()
+		}
+	}
 	if err != nil {
 		return nil, st, fmt.Errorf("maildir: %s: %w", m.path(i), err)
 	}

@@ -176,7 +176,7 @@ func (m *Mailbox) computeSizes() map[int]error {
 	size := func(i int, buf []byte) error {
 		msg := &m.msgs[i]
 		m.fileReads.Add(1)
-		raw, size, err := sizeFile(m.t.folder[msg.folder], msg.name, buf)
+		raw, size, err := sizeFile(m.t, msg.folder, msg.name, buf)
 		if err != nil {
 			return &fs.PathError{Op: "read", Path: m.path(i), Err: err}
 		}
@@ -256,7 +256,8 @@ func cacheable(msgs []message, i int) bool {
 // sizeFile reads the file name in the directory dirfd and returns its raw
 // size and its size in network form. It uses the system calls directly: an
 // os.File costs more than the four calls it takes for a small message.
-func sizeFile(dirfd int, name string, buf []byte) (raw, size int64, err error) {
+func sizeFile(t *tree, f folder, name string, buf []byte) (raw, size int64, err error) {
+	dirfd := t.folder[f]
 	var fd int
 	for {
 		fd, err = unix.Openat(dirfd, name, unix.O_RDONLY|unix.O_CLOEXEC|unix.O_NOFOLLOW|unix.O_NONBLOCK|unix.O_NOCTTY, 0)
@@ -274,6 +275,9 @@ func sizeFile(dirfd int, name string, buf []byte) (raw, size int64, err error) {
 	}
 	if st.Mode&unix.S_IFMT != unix.S_IFREG {
 		return 0, 0, errNotRegular(fileType(st.Mode))
+	}
+	if err := t.checkLinks(&st); err != nil {
+		return 0, 0, err
 	}
 	var c sizeCounter
 	for {

@@ -24,6 +24,20 @@ type tree struct {
 	path   string // for messages only
 	root   int
 	folder [2]int // by folder: cur, new
+	owner  uint32 // uid of the maildir's owner
+}
+
+// checkLinks refuses a message file that is a hard link to a file of
+// someone other than the maildir's owner: where fs.protected_hardlinks is
+// off, a user can link any file of the same file system (another user's
+// mail, /etc/shadow) into their new/, and popd, running as root, would
+// serve it. A file with one name, or the owner's own file under two names
+// (a crash between link and unlink), is a message.
+func (t *tree) checkLinks(st *unix.Stat_t) error {
+	if st.Nlink > 1 && st.Uid != t.owner {
+		return fmt.Errorf("%w: a hard link to a file of uid %d in a maildir of uid %d", ErrUnsafe, st.Uid, t.owner)
+	}
+	return nil
 }
 
 // dirFlags open a directory without following a symbolic link in its last
@@ -56,7 +70,12 @@ func openTree(path string, create bool) (*tree, error) {
 	if err != nil {
 		return nil, err
 	}
-	t := &tree{path: path, root: root, folder: [2]int{-1, -1}}
+	var st unix.Stat_t
+	if err := unix.Fstat(root, &st); err != nil {
+		unix.Close(root)
+		return nil, err
+	}
+	t := &tree{path: path, root: root, folder: [2]int{-1, -1}, owner: st.Uid}
 	for _, sub := range []string{"cur", "new", "tmp"} {
 		fd, err := openSubdir(root, sub, create)
 		if sub == "tmp" {
