@@ -32,10 +32,9 @@ type daemon struct {
 	started time.Time
 	usage   maildir.Usage // maildrop sizes for the users list
 
-	pub         atomic.Pointer[control.Publisher] // the control server, once it runs
-	logins      minuteCounter
-	failures    minuteCounter
-	bytesClosed atomic.Int64
+	pub      atomic.Pointer[control.Publisher] // the control server, once it runs
+	logins   minuteCounter
+	failures minuteCounter
 
 	cfg      atomic.Pointer[config.Config] // as last applied
 	reloadMu sync.Mutex
@@ -55,8 +54,6 @@ func (d *daemon) publish(e event.Event) {
 		d.logins.add()
 	case event.LoginFailed:
 		d.failures.add()
-	case event.SessionClosed:
-		d.bytesClosed.Add(e.Octets)
 	}
 	if p := d.pub.Load(); p != nil {
 		(*p).Publish(e)
@@ -65,16 +62,11 @@ func (d *daemon) publish(e event.Event) {
 
 // Stats implements control.Daemon.
 func (d *daemon) Stats() control.Stats {
-	infos := d.srv.Sessions()
-	bytes := d.bytesClosed.Load()
-	for _, in := range infos {
-		bytes += in.Octets
-	}
 	return control.Stats{
-		Version: Version, Uptime: time.Since(d.started), Sessions: len(infos),
+		Version: Version, Uptime: time.Since(d.started), Sessions: len(d.srv.Sessions()),
 		Logins: d.logins.total(), Failures: d.failures.total(),
 		LoginsPerMin: float64(d.logins.lastMinute()), FailuresPerMin: float64(d.failures.lastMinute()),
-		BytesSent: bytes,
+		BytesSent: d.srv.OctetsSent(), // a counter: live and ended sessions, each once
 	}
 }
 

@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -25,6 +26,9 @@ type env struct {
 	controlPath string
 	// next is what the configuration source returns on a reload.
 	next atomic.Pointer[config.Config]
+	log  *testutil.Buffer // everything popd logged
+	// stop ends Run and returns its error; the test's end calls it too.
+	stop func() error
 }
 
 type account = site.Account
@@ -47,9 +51,11 @@ func newEnv(t testing.TB, accounts []account, mod func(*config.Config)) *env {
 	ctx, cancel := context.WithCancel(context.Background())
 	ready := make(chan net.Addr, 1)
 	done := make(chan error, 1)
+	log, buf := testutil.Logger(t)
+	e.log = buf
 	go func() {
 		done <- Run(ctx, e.Cfg, Options{
-			Logger: testutil.Log(t),
+			Logger: log,
 			Source: func() (config.Config, error) { return *e.next.Load(), nil },
 			Ready:  func(plain, _ net.Addr) { ready <- plain },
 		})
@@ -62,9 +68,9 @@ func newEnv(t testing.TB, accounts []account, mod func(*config.Config)) *env {
 	case <-time.After(10 * time.Second):
 		t.Fatal("popd did not start within 10s")
 	}
+	e.stop = sync.OnceValue(func() error { cancel(); return <-done })
 	t.Cleanup(func() {
-		cancel()
-		if err := <-done; err != nil {
+		if err := e.stop(); err != nil {
 			t.Errorf("popd: %v", err)
 		}
 	})

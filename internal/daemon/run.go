@@ -34,7 +34,8 @@ type Options struct {
 }
 
 // ShutdownGrace is how long Run waits, once its context is done, for
-// sessions to end after telling them the server is shutting down.
+// sessions to end after telling them the server is shutting down; then it
+// closes their connections (and still waits for their goroutines).
 const ShutdownGrace = 10 * time.Second
 
 // Run is the whole daemon: it validates cfg, opens the users file, binds
@@ -98,7 +99,7 @@ func Run(ctx context.Context, cfg config.Config, opt Options) error {
 			}
 			return nil
 		})
-		context.AfterFunc(ctx, func() { hs.Close() })
+		g.add(func() { <-ctx.Done(); hs.Close() })
 	}
 	watcher := &maildir.Watcher{
 		Maildrops: d.maildrops,
@@ -138,6 +139,8 @@ func Run(ctx context.Context, cfg config.Config, opt Options) error {
 	case runErr = <-serveErr:
 	}
 	cancel()
+	// Shutdown returns once every session has ended: after the grace
+	// period it closes their connections, and says so in the log.
 	sctx, scancel := context.WithTimeout(context.Background(), ShutdownGrace)
 	defer scancel()
 	d.srv.Shutdown(sctx)
@@ -224,8 +227,8 @@ func (ls *listeners) close() {
 }
 
 // group runs goroutines and waits for them all: whoever starts a goroutine
-// joins it. A goroutine's error is logged, never dropped; one that ends
-// because ctx did is no error.
+// joins it. A goroutine's error is logged, never dropped, even one that
+// comes while popd stops; ending with ctx's context.Canceled is no error.
 type group struct {
 	ctx context.Context
 	wg  sync.WaitGroup
@@ -241,7 +244,11 @@ func (g *group) add(f func()) {
 
 func (g *group) run(log *slog.Logger, name string, f func() error) {
 	g.add(func() {
-		if err := f(); err != nil && g.ctx.Err() == nil {
+		switch err := f(); {
+		case err == nil || errors.Is(err, context.Canceled):
+		case g.ctx.Err() != nil:
+			log.Error(name+" failed while popd stopped", "err", err)
+		default:
 			log.Error(name+" stopped; popd goes on without it", "err", err)
 		}
 	})

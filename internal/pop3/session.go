@@ -129,11 +129,13 @@ type Session struct {
 	state    State
 	userArg  string // from USER, waiting for PASS
 	apopTS   string // the APOP timestamp of the greeting, if any
+	utf8     bool   // RFC 6856 UTF-8 mode: the client said UTF8 (utf8.go)
 	failures int    // failed logins in a row
 	hangup   string // set by a command that ends the session: the reason
 	start    time.Time
 	mbox     Mailbox
 	deleted  []bool
+	gone     []bool       // messages found gone (see isGone); nil until one is
 	last     int          // RFC 1081 LAST: highest message number accessed
 	removed  int          // messages UPDATE removed
 	seen     map[int]bool // indexes retrieved, for the S flag at UPDATE
@@ -146,6 +148,10 @@ type Session struct {
 	ctx     context.Context // ended by Stop
 	cancel  context.CancelFunc
 	closing atomic.Bool // finish is writing the last words
+	// partial: part of a response is on the wire and the rest is not (a
+	// write failed, or a stop came between writes). Set by the session
+	// goroutine only; nothing else may be sent then.
+	partial bool
 }
 
 // NewSession prepares a session on conn; Serve runs it.
@@ -186,7 +192,11 @@ func (d deadlineWriter) Write(p []byte) (int, error) {
 			d.s.raw.SetWriteDeadline(time.Now())
 		}
 	}
-	return d.s.conn.Write(p)
+	n, err := d.s.conn.Write(p)
+	if n > 0 {
+		d.s.partial = true // until flush has sent every response whole
+	}
+	return n, err
 }
 
 // Info returns a snapshot of the session; safe from any goroutine.
@@ -294,6 +304,9 @@ func (s *Session) finish(end string) {
 	s.raw.SetWriteDeadline(time.Now().Add(5 * time.Second))
 	switch end {
 	case "stopped":
+		if !s.partial { // responses the stop cut off give way to why
+			s.w.Reset(deadlineWriter{s})
+		}
 		s.replyErr(&Error{Code: "SYS/TEMP", Text: s.stopReason()})
 	case "autologout":
 		s.reply("-ERR autologout: idle for too long")
@@ -360,7 +373,11 @@ func (s *Session) flush() error {
 	if s.r.Buffered() > 0 {
 		return nil
 	}
-	return s.w.Flush()
+	if err := s.w.Flush(); err != nil {
+		return err
+	}
+	s.partial = false
+	return nil
 }
 
 func addr(a interface{ String() string }) string {

@@ -39,20 +39,22 @@ type Server struct {
 	publish   func(event.Event)
 	pop3      atomic.Pointer[pop3.Config] // for new sessions; swapped by Apply
 	be        *backend
-	certs     *certStore // nil without a certificate
-	conns     *conns
+	certs     *certStore     // nil without a certificate
+	limits    *conns         // connections per source
 	proxyFrom []netip.Prefix // load balancers that send PROXY headers
 	nextID    atomic.Uint64
-	ctx       context.Context    // done at Shutdown: ends back-off waits and handshakes
+	ctx       context.Context    // done at Shutdown: ends back-off waits, handshakes, sessions
 	stop      context.CancelFunc // ends ctx
 
 	// The registry. closed is set by Shutdown under mu, so that a
-	// connection accepted while it runs is either in sessions (and told to
-	// stop) or refused.
+	// connection accepted while it runs is either in conns (and closed or
+	// told to stop) or refused.
 	mu        sync.Mutex
 	closed    bool
 	listeners map[net.Listener]bool
+	conns     map[net.Conn]bool // every connection being handled; true once a session
 	sessions  map[string]*pop3.Session
+	sent      int64          // message octets sent by the sessions that ended
 	wg        sync.WaitGroup // connections being handled
 }
 
@@ -74,9 +76,10 @@ func New(cfg config.Config, opt Options) (*Server, error) {
 		log:       opt.Logger,
 		publish:   opt.Publish,
 		certs:     certs,
-		conns:     &conns{by: map[netip.Prefix]int{}},
+		limits:    &conns{by: map[netip.Prefix]int{}},
 		proxyFrom: proxyFrom,
 		listeners: map[net.Listener]bool{},
+		conns:     map[net.Conn]bool{},
 		sessions:  map[string]*pop3.Session{},
 	}
 	s.ctx, s.stop = context.WithCancel(context.Background())
@@ -94,7 +97,7 @@ func New(cfg config.Config, opt Options) (*Server, error) {
 // logins; open sessions keep theirs.
 func (s *Server) Apply(live config.Live) {
 	s.be.apply(live)
-	s.conns.setLimits(live.MaxConnections, live.MaxConnectionsPerIP)
+	s.limits.setLimits(live.MaxConnections, live.MaxConnectionsPerIP)
 	pc := &pop3.Config{
 		Backend:          s.be,
 		Logger:           s.log,
@@ -177,12 +180,13 @@ func (s *Server) serve(l net.Listener, implicitTLS bool) error {
 			continue
 		}
 		backoff = 0
-		if !s.ifOpen(func() { s.wg.Add(1) }) {
+		if !s.ifOpen(func() { s.wg.Add(1); s.conns[conn] = false }) {
 			conn.Close()
 			return ErrServerClosed
 		}
 		go func() {
 			defer s.wg.Done()
+			defer s.locked(func() { delete(s.conns, conn) })
 			s.handle(conn, implicitTLS)
 		}()
 	}
@@ -217,16 +221,17 @@ func (s *Server) isClosed() bool {
 // when the remote address is first asked for), the connection limits, the
 // implicit-TLS handshake, then the POP3 session.
 func (s *Server) handle(conn net.Conn, implicitTLS bool) {
+	accepted := conn
 	remote := conn.RemoteAddr()
 	src := source(remote)
-	if ok, why := s.conns.add(src); !ok {
+	if ok, why := s.limits.add(src); !ok {
 		s.log.Warn("connection refused", "remote", addrString(remote), "why", why)
 		conn.SetWriteDeadline(time.Now().Add(time.Second))
 		io.WriteString(conn, "-ERR [SYS/TEMP] "+why+"\r\n")
 		conn.Close()
 		return
 	}
-	defer s.conns.remove(src)
+	defer s.limits.remove(src)
 	pc := s.pop3.Load()
 	if implicitTLS {
 		tc := tls.Server(conn, pc.TLS)
@@ -243,29 +248,39 @@ func (s *Server) handle(conn net.Conn, implicitTLS bool) {
 	id := strconv.FormatUint(s.nextID.Add(1), 10)
 	info := pop3.ConnInfo{SessionID: id, RemoteAddr: remote, LocalAddr: conn.LocalAddr(), TLS: implicitTLS}
 	sess := pop3.NewSession(conn, pc, info)
-	if !s.ifOpen(func() { s.sessions[id] = sess }) {
+	if !s.ifOpen(func() { s.sessions[id] = sess; s.conns[accepted] = true }) {
 		conn.Close()
 		return
 	}
-	defer s.locked(func() { delete(s.sessions, id) })
+	// Leaving the registry, the session's octets move to sent at once:
+	// OctetsSent counts them exactly once.
+	defer s.locked(func() { delete(s.sessions, id); s.sent += sess.Info().Octets })
 	s.log.Info("session start", "session", id, "remote", addrString(remote), "local", addrString(info.LocalAddr), "tls", implicitTLS)
 	s.emit(event.Event{Type: event.SessionOpened, Session: id, Remote: addrString(remote)})
-	sess.Serve(context.Background())
+	sess.Serve(s.ctx) // done at Shutdown; Stop (a kick) ends the session's own
 }
 
-// Shutdown stops accepting connections, tells every open session
-// "-ERR [SYS/TEMP] shutting down" and closes it without UPDATE, and waits
-// for them to end or for ctx to be done (then it returns ctx's error).
+// Shutdown stops accepting connections, closes those that are not sessions
+// yet (a PROXY header or a TLS handshake still to come), tells every
+// session "-ERR [SYS/TEMP] shutting down" and closes it without UPDATE. It
+// returns once every connection's goroutine has ended. If ctx is done
+// first, it closes the remaining connections outright (a session in UPDATE
+// still finishes it), waits for them all the same, and returns ctx's error.
 func (s *Server) Shutdown(ctx context.Context) error {
 	s.mu.Lock()
 	s.closed = true
-	s.stop()
 	for l := range s.listeners {
 		l.Close()
+	}
+	for c, isSession := range s.conns {
+		if !isSession {
+			c.Close()
+		}
 	}
 	for _, sess := range s.sessions {
 		sess.Stop("shutting down")
 	}
+	s.stop() // after Stop: a login it cuts short answers nothing but that
 	s.mu.Unlock()
 	done := make(chan struct{})
 	go func() { s.wg.Wait(); close(done) }()
@@ -273,9 +288,15 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	case <-done:
 		return nil
 	case <-ctx.Done():
-		s.log.Warn("sessions still open after the shutdown grace period")
-		return ctx.Err()
 	}
+	s.mu.Lock()
+	s.log.Warn("sessions still open after the shutdown grace period; closing their connections", "sessions", len(s.sessions))
+	for c := range s.conns {
+		c.Close()
+	}
+	s.mu.Unlock()
+	<-done
+	return ctx.Err()
 }
 
 // Sessions returns a snapshot of every live session.
@@ -287,6 +308,19 @@ func (s *Server) Sessions() []pop3.Info {
 		out = append(out, sess.Info())
 	}
 	return out
+}
+
+// OctetsSent is the number of message octets sent (RETR and TOP) since the
+// server started, by the live sessions and those that ended: each counted
+// once, so that it never goes down.
+func (s *Server) OctetsSent() int64 {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	n := s.sent
+	for _, sess := range s.sessions {
+		n += sess.Info().Octets
+	}
+	return n
 }
 
 // Kick ends session id: the client is told "-ERR [SYS/TEMP] reason" and the

@@ -3,9 +3,12 @@ package server
 import (
 	"context"
 	"crypto/tls"
+	"errors"
 	"fmt"
 	"log/slog"
+	"os"
 	"path/filepath"
+	"strings"
 	"sync/atomic"
 	"time"
 
@@ -19,6 +22,13 @@ type certStore struct {
 	certFile, keyFile string
 	log               *slog.Logger
 	cert              atomic.Pointer[tls.Certificate]
+
+	// pollEvery is how often the files are looked at when inotify cannot
+	// watch them (a minute when zero).
+	pollEvery time.Duration
+	// addWatch starts watching dir; nil means w.Add. Tests use it to reach
+	// the inotify watch limit.
+	addWatch func(w *fsnotify.Watcher, dir string) error
 }
 
 func newCertStore(certFile, keyFile string, log *slog.Logger) (*certStore, error) {
@@ -52,34 +62,85 @@ func (cs *certStore) Config() *tls.Config {
 
 // Watch reloads the certificate when its files change (certbot and the like
 // replace them by rename, so the directories are watched), until ctx ends.
+// Where inotify cannot watch them (past its watch limit, say) it says so
+// once and looks at the files every pollEvery instead.
 func (cs *certStore) Watch(ctx context.Context) error {
-	w, err := fsnotify.NewWatcher()
-	if err != nil {
-		return err
-	}
-	defer w.Close()
-	dirs := map[string]bool{filepath.Dir(cs.certFile): true, filepath.Dir(cs.keyFile): true}
-	for d := range dirs {
-		if err := w.Add(d); err != nil {
-			return err
+	var events <-chan fsnotify.Event
+	var errs <-chan error
+	var poll <-chan time.Time
+	if w, err := cs.watch(); err != nil {
+		every := cs.pollEvery
+		if every <= 0 {
+			every = time.Minute
 		}
+		cs.log.Warn("cannot watch the certificate files; looking at them periodically instead", "every", every, "err", err)
+		t := time.NewTicker(every)
+		defer t.Stop()
+		poll = t.C
+	} else {
+		defer w.Close()
+		events, errs = w.Events, w.Errors
 	}
 	names := map[string]bool{filepath.Clean(cs.certFile): true, filepath.Clean(cs.keyFile): true}
+	last := cs.stamp()
 	var debounce <-chan time.Time
 	for {
 		select {
 		case <-ctx.Done():
 			return nil
-		case ev := <-w.Events:
+		case ev, ok := <-events:
+			if !ok {
+				return errors.New("server: the certificate watcher closed its events")
+			}
 			if names[filepath.Clean(ev.Name)] {
 				debounce = time.After(200 * time.Millisecond)
 			}
-		case err := <-w.Errors:
+		case err, ok := <-errs:
+			if !ok {
+				return errors.New("server: the certificate watcher closed its errors")
+			}
 			cs.log.Warn("watching certificate files", "err", err)
+		case <-poll:
+			if st := cs.stamp(); st != last {
+				last = st
+				debounce = time.After(200 * time.Millisecond)
+			}
 		case <-debounce:
 			cs.reloadAndLog("files changed")
 		}
 	}
+}
+
+// watch starts an inotify watch on the directories of the files.
+func (cs *certStore) watch() (*fsnotify.Watcher, error) {
+	w, err := fsnotify.NewWatcher()
+	if err != nil {
+		return nil, err
+	}
+	for _, d := range []string{filepath.Dir(cs.certFile), filepath.Dir(cs.keyFile)} {
+		if cs.addWatch != nil {
+			err = cs.addWatch(w, d)
+		} else {
+			err = w.Add(d)
+		}
+		if err != nil {
+			w.Close()
+			return nil, err
+		}
+	}
+	return w, nil
+}
+
+// stamp sums up the files' state for polling: a replaced or rewritten file
+// changes it.
+func (cs *certStore) stamp() string {
+	var b strings.Builder
+	for _, f := range []string{cs.certFile, cs.keyFile} {
+		if fi, err := os.Stat(f); err == nil {
+			fmt.Fprintf(&b, "%d %d|", fi.Size(), fi.ModTime().UnixNano())
+		}
+	}
+	return b.String()
 }
 
 func (cs *certStore) reloadAndLog(why string) {

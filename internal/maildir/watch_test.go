@@ -1,0 +1,173 @@
+package maildir
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync/atomic"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/fsnotify/fsnotify"
+
+	"popd/internal/testutil"
+)
+
+// watchSite is a mail root of maildrops for the delivery watcher.
+type watchSite struct {
+	t    *testing.T
+	root string
+}
+
+// deliver puts a message into user's new/ the way an MTA does, making the
+// maildrop if need be.
+func (s watchSite) deliver(user, name string) {
+	s.t.Helper()
+	md := filepath.Join(s.root, user)
+	for _, sub := range []string{"tmp", "new", "cur"} {
+		if err := os.MkdirAll(filepath.Join(md, sub), 0o700); err != nil {
+			s.t.Fatal(err)
+		}
+	}
+	tmp := filepath.Join(md, "tmp", name)
+	if err := os.WriteFile(tmp, []byte("Subject: x\n\n"), 0o600); err != nil {
+		s.t.Fatal(err)
+	}
+	if err := os.Rename(tmp, filepath.Join(md, "new", name)); err != nil {
+		s.t.Fatal(err)
+	}
+}
+
+// Past the inotify watch limit the watcher says so once, then finds
+// deliveries by rescanning: each genuinely new message is told once, and
+// the mail that was already there never. When watches can be added again
+// it goes back to them, still without telling old mail.
+func TestWatchPastInotifyLimit(t *testing.T) {
+	s := watchSite{t, t.TempDir()}
+	s.deliver("alice", "old1")
+	s.deliver("bob", "old2")
+	drops := map[string]string{}
+	for _, u := range []string{"alice", "bob", "carol"} { // carol has no maildrop yet
+		drops[filepath.Join(s.root, u)] = u
+	}
+	var full atomic.Bool // the inotify watch limit is reached
+	full.Store(true)
+	var listed atomic.Int64
+	log, logged := testutil.Logger(t)
+	events := make(chan string, 100)
+	wt := &Watcher{
+		Maildrops: func() map[string]string { listed.Add(1); return drops },
+		Delivered: func(user, file string) { events <- user + "/" + file },
+		Logger:    log,
+		Rescan:    10 * time.Millisecond,
+		Relist:    30 * time.Millisecond,
+		addWatch: func(w *fsnotify.Watcher, dir string) error {
+			if full.Load() {
+				return fmt.Errorf("inotify_add_watch %s: %w", dir, syscall.ENOSPC)
+			}
+			return w.Add(dir)
+		},
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- wt.Run(ctx) }()
+	defer func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("Run: %v", err)
+		}
+	}()
+	// relists waits until the maildrops have been listed n more times.
+	relists := func(n int64) {
+		t.Helper()
+		target := listed.Load() + n
+		testutil.Eventually(t, 10*time.Second, "the watcher did not relist", func() bool { return listed.Load() >= target })
+	}
+	var got []string
+	expect := func(want ...string) {
+		t.Helper()
+		timeout := time.After(10 * time.Second)
+		for !containsAll(got, want) {
+			select {
+			case e := <-events:
+				got = append(got, e)
+			case <-timeout:
+				t.Fatalf("delivered %q, want %q among them", got, want)
+			}
+		}
+	}
+
+	relists(1) // the first listing is done
+	s.deliver("alice", "new1")
+	s.deliver("bob", "new2")
+	s.deliver("carol", "first") // makes carol's maildrop
+	expect("alice/new1", "bob/new2", "carol/first")
+	relists(3) // adding watches keeps failing
+	s.deliver("alice", "new3")
+	expect("alice/new3")
+
+	full.Store(false) // watches can be added again
+	relists(2)
+	s.deliver("bob", "new4")
+	s.deliver("carol", "new5")
+	relists(2)
+	s.deliver("alice", "new6")
+	expect("bob/new4", "carol/new5", "alice/new6")
+	relists(2)
+	for len(events) > 0 {
+		got = append(got, <-events)
+	}
+
+	slices.Sort(got)
+	want := []string{"alice/new1", "alice/new3", "alice/new6", "bob/new2", "bob/new4", "carol/first", "carol/new5"}
+	if !slices.Equal(got, want) {
+		t.Errorf("delivered %q, want each of %q once", got, want)
+	}
+	if n := strings.Count(logged.String(), "level=WARN"); n != 1 {
+		t.Errorf("%d warnings, want 1:\n%s", n, logged)
+	}
+}
+
+// A maildrop that is watched from the start tells only new deliveries.
+func TestWatchDeliveries(t *testing.T) {
+	s := watchSite{t, t.TempDir()}
+	s.deliver("alice", "old")
+	var listed atomic.Int64
+	events := make(chan string, 100)
+	wt := &Watcher{
+		Maildrops: func() map[string]string {
+			listed.Add(1)
+			return map[string]string{filepath.Join(s.root, "alice"): "alice"}
+		},
+		Delivered: func(user, file string) { events <- user + "/" + file },
+		Logger:    testutil.Log(t),
+		Rescan:    10 * time.Millisecond,
+		Relist:    30 * time.Millisecond,
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go wt.Run(ctx)
+	testutil.Eventually(t, 10*time.Second, "not listed", func() bool { return listed.Load() >= 2 })
+	s.deliver("alice", "new")
+	select {
+	case e := <-events:
+		if e != "alice/new" {
+			t.Fatalf("delivered %q, want alice/new", e)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("no delivery told")
+	}
+}
+
+func containsAll(got, want []string) bool {
+	for _, w := range want {
+		if !slices.Contains(got, w) {
+			return false
+		}
+	}
+	return true
+}
