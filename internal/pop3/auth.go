@@ -24,11 +24,19 @@ var (
 	errCancelled = &Error{Text: "authentication cancelled"}
 	errBase64    = &Error{Text: "invalid base64 in authentication exchange"}
 	errTooMany   = &Error{Code: "AUTH", Text: "too many failed logins; disconnecting"}
+	errSASLLong  = &Error{Text: fmt.Sprintf("line too long (limit is %d octets including CRLF, %d octets decoded)",
+		maxSASLLine, MaxSASLResponse)}
 )
 
-// maxSASLLine bounds a client's line in an AUTH exchange: responses, unlike
-// commands, may exceed 255 octets (RFC 5034 §4).
-const maxSASLLine = 8 * 1024
+// MaxSASLResponse is the longest client response in an AUTH exchange that a
+// session reads, in octets after base64 decoding: 8 KiB, what package sasl
+// takes (sasl.MaxResponseLen) and Dovecot's limit too. Responses, unlike
+// commands, may exceed 255 octets (RFC 5034 §4): a long password must fit.
+const MaxSASLResponse = 8 << 10
+
+// maxSASLLine is the longest response line: MaxSASLResponse in base64
+// (4 characters for every 3 octets, padded), and CRLF.
+const maxSASLLine = (MaxSASLResponse+2)/3*4 + 2
 
 // greet sends the greeting, with an APOP timestamp when APOP is offered
 // (RFC 1939 §7: a fresh one for every connection).
@@ -91,8 +99,22 @@ func (s *Session) cmdAPOP(ctx context.Context, arg string) error {
 // §4: the maildrop is already locked); on failure it counts the failure and
 // hangs up after too many in a row.
 func (s *Session) loggedIn(user, method string, mbox Mailbox, err error) error {
+	if err == nil && s.stopReason() != "" {
+		// Kicked or shut down while the backend checked the credentials
+		// and opened the maildrop: no TRANSACTION. The maildrop is
+		// released untouched and the client told why (finish).
+		if cerr := mbox.Close(); cerr != nil {
+			s.log.Error("releasing maildrop", "user", user, "err", cerr)
+		}
+		s.log.Info("login interrupted", "user", user, "method", method, "reason", s.stopReason())
+		s.hangup = "stopped"
+		return nil
+	}
 	if err != nil {
 		code := wireError(err).Code
+		if code == "" {
+			code = "aborted" // an AUTH exchange the client did not finish
+		}
 		s.log.Info("login failed", "user", user, "method", method, "remote", addr(s.info.RemoteAddr), "reason", code)
 		s.event(Event{Type: event.LoginFailed, User: user, Reason: code})
 		s.failures++
@@ -100,8 +122,11 @@ func (s *Session) loggedIn(user, method string, mbox Mailbox, err error) error {
 		if max <= 0 {
 			max = 3
 		}
+		// What the client did counts (bad credentials, an exchange it
+		// abandoned: no code); a refusal for the server's own reasons
+		// (IN-USE, LOGIN-DELAY, SYS/...) does not.
 		var pe *Error
-		if s.failures >= max && (!errors.As(err, &pe) || pe.Code == "AUTH") {
+		if s.failures >= max && (!errors.As(err, &pe) || pe.Code == "AUTH" || pe.Code == "") {
 			s.hangup = "too many failed logins"
 			return errTooMany
 		}
@@ -160,15 +185,17 @@ func (s *Session) cmdAuth(ctx context.Context, arg string) error {
 		}
 		return errMechanism
 	}
-	sasl, err := s.cfg.Backend.(SASLBackend).NewSASL(ctx, s.info, name)
-	if err != nil {
-		return err
-	}
 	var resp []byte // nil: no initial response
 	if len(a) == 2 {
+		// Decoded before the exchange starts: a garbled initial response
+		// is a syntax error, not an attempt.
 		if resp, err = decodeSASL(a[1]); err != nil {
 			return err
 		}
+	}
+	sasl, err := s.cfg.Backend.(SASLBackend).NewSASL(ctx, s.info, name)
+	if err != nil {
+		return err
 	}
 	for {
 		challenge, done, err := sasl.Next(resp)
@@ -192,23 +219,34 @@ func (s *Session) cmdAuth(ctx context.Context, arg string) error {
 			return nil
 		}
 		line, err := readLine(s.r, maxSASLLine)
-		if errors.Is(err, errTooLong) {
-			return errLineTooLong
-		}
-		if err != nil {
+		switch {
+		case errors.Is(err, errTooLong):
+			return s.abortSASL(sasl, name, errSASLLong)
+		case err != nil:
 			s.hangup = s.endReason(err, "client closed the connection")
 			return nil
-		}
-		if string(line) == "*" {
-			return errCancelled // RFC 5034 §4: the client cancels
+		case string(line) == "*":
+			return s.abortSASL(sasl, name, errCancelled) // RFC 5034 §4: the client cancels
 		}
 		if resp, err = decodeSASL(string(line)); err != nil {
-			return err
+			return s.abortSASL(sasl, name, errBase64)
+		}
+		if len(resp) > MaxSASLResponse { // 8193 octets fit the line too
+			return s.abortSASL(sasl, name, errSASLLong)
 		}
 	}
 	user := sasl.User()
 	mbox, err := s.cfg.Backend.(SASLBackend).OpenAuthenticated(ctx, s.info, user)
 	return s.loggedIn(user, "AUTH "+name, mbox, err)
+}
+
+// abortSASL ends an exchange that the mechanism did not finish: the backend
+// is told, and it is a failed login answered with why.
+func (s *Session) abortSASL(sasl SASL, mech string, why *Error) error {
+	if a, ok := sasl.(SASLAborter); ok {
+		a.Abort()
+	}
+	return s.loggedIn(logName(sasl.Attempted()), "AUTH "+mech, nil, why)
 }
 
 // logName bounds a client-given user name for logs and events.

@@ -77,6 +77,17 @@ type SASL interface {
 	Attempted() string
 }
 
+// SASLAborter is an optional add-on to SASL. A session calls Abort when an
+// exchange ends before the mechanism is done: the client cancelled it with
+// "*" (RFC 5034 §4), or sent a response the session could not take (not
+// base64, too long). The session counts it as a failed login; Abort is where
+// the backend does what it does for one, such as a penalty delay (so that
+// cancelling is no free way to probe). It may block until the session's
+// context is done.
+type SASLAborter interface {
+	Abort()
+}
+
 // APOPBackend is an optional add-on to Backend for APOP (RFC 1939 §7).
 type APOPBackend interface {
 	// APOPEnabled reports whether APOP is offered (a timestamp in the

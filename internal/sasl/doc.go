@@ -23,8 +23,10 @@
 // Secrets and proofs are compared with crypto/subtle (or hmac.Equal). An
 // unknown user costs the same work as a known one and fails at the same
 // step: CRAM-MD5 checks the digest against a dummy secret, and SCRAM
-// continues with fake credentials derived from a per-process random key and
-// the user name (RFC 5802 §5.1), so that the salt and iteration count look
+// continues with stand-in credentials (RFC 5802 §5.1): those Credentials
+// gives (the server's come from userdb.File.SCRAM, which makes every name
+// cost one key derivation), or else fake ones derived from a per-process
+// random key and the user name, so that the salt and iteration count look
 // like a real user's. Responses longer than MaxResponseLen are refused. No
 // error returned by this package contains a password, a proof or any other
 // secret.

@@ -49,7 +49,10 @@ type Credentials interface {
 	// the user has none or doesn't exist (CRAM-MD5).
 	Plaintext(user string) (secret string, ok bool)
 	// SCRAM returns the user's stored SCRAM-SHA-256 credentials (ok=false
-	// if none / unknown user).
+	// if none / unknown user). With ok=false, c may hold stand-ins for the
+	// mechanism to go on with until the proof fails (RFC 5802 §5.1); they
+	// should look like, and cost as much as, a real user's. Without them
+	// the mechanism makes up its own.
 	SCRAM(user string) (c SCRAMCredentials, ok bool)
 }
 

@@ -28,7 +28,8 @@ type SCRAMCredentials struct {
 }
 
 // fakeIterations is the iteration count of the fake credentials of unknown
-// users: the one userdb uses for new hashes and for PLAIN users.
+// users when Credentials gives no stand-ins: the one userdb uses for new
+// hashes and for PLAIN users.
 const fakeIterations = 4096
 
 // DeriveSCRAM derives SCRAM-SHA-256 credentials from a password (RFC 5802 §3,
@@ -92,10 +93,11 @@ var fakeKey = sync.OnceValue(func() []byte {
 	return k
 })
 
-// fakeSCRAM returns credentials for a user who has none: deterministic for
-// the name, unknown to anyone, and costing the derivation a PLAIN user's
-// credentials cost (RFC 5802 §5.1: a server SHOULD go on with the exchange
-// for an unknown user, and fail it at the proof).
+// fakeSCRAM returns credentials for a user who has none, when Credentials
+// gives no stand-ins: deterministic for the name, unknown to anyone, and
+// costing the derivation a PLAIN user's credentials cost (RFC 5802 §5.1: a
+// server SHOULD go on with the exchange for an unknown user, and fail it at
+// the proof).
 func fakeSCRAM(user string) SCRAMCredentials {
 	mac := hmac.New(sha256.New, fakeKey())
 	mac.Write([]byte("popd fake SCRAM password\x00" + user))
@@ -220,10 +222,16 @@ func (m *scramMech) clientFirst(msg string) ([]byte, bool, error) {
 	}
 	m.name = name
 
-	c, ok := m.creds.SCRAM(name)
-	if ok && c.usable() {
+	// RFC 5802 §5.1: an unknown user goes on, with credentials nobody
+	// knows, to fail at the proof. Credentials' own stand-ins come first:
+	// the user database makes them like a PLAIN user's, at the cost of one,
+	// and a second derivation here would give the name away.
+	switch c, ok := m.creds.SCRAM(name); {
+	case ok && c.usable():
 		m.cred, m.known = c, true
-	} else {
+	case c.usable():
+		m.cred = c
+	default:
 		m.cred = fakeSCRAM(name)
 	}
 	snonce := m.nonce()

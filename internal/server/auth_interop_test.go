@@ -158,10 +158,12 @@ func TestAuthTranscript(t *testing.T) {
 		t.Fatal("CAPA lacks SASL in AUTHORIZATION")
 	}
 	c.Err("AUTH NTLM", "-ERR unsupported authentication mechanism")
-	// Cancel with "*".
+	// Cancel with "*": a failed login, so the rest goes on a new
+	// connection, within max-auth-failures.
 	c.Send("AUTH PLAIN")
 	c.Expect("+ ")
 	c.Err("*", "-ERR authentication cancelled")
+	c = e.dial()
 	// Bad base64.
 	c.Err("AUTH PLAIN !!!notbase64", "-ERR invalid base64 in authentication exchange")
 	// "=" is an empty initial response: malformed for PLAIN, a failure.

@@ -16,8 +16,6 @@ import (
 	"popd/internal/userdb"
 )
 
-var _ pop3.Mailbox = (*maildir.Mailbox)(nil)
-
 // backend turns credentials into an open maildrop: userdb checks the
 // password, the template locates the Maildir, maildir locks and scans it.
 // It also applies the login policies: failure delays growing per source,
@@ -31,6 +29,12 @@ type backend struct {
 	// onPenalty, if set, is told when a source's failures in a row grow
 	// its delay.
 	onPenalty func(source string, failures int, delay time.Duration)
+	// checks times the password checks; a failure takes at least the
+	// longest (see checkTimes).
+	checks checkTimes
+	// onFailure, if set (by tests), is told of each failed login: the name
+	// tried, and how long after the attempt began it is answered.
+	onFailure atomic.Pointer[func(user string, after time.Duration)]
 
 	mu         sync.Mutex
 	lastLogins map[string]time.Time // for LOGIN-DELAY and the console
@@ -98,7 +102,7 @@ func (b *backend) settings() *settings { return b.set.Load() }
 
 func (b *backend) Login(ctx context.Context, c pop3.ConnInfo, name, password string) (pop3.Mailbox, error) {
 	start := time.Now()
-	u, err := b.users.Verify(name, password)
+	u, err := b.verify(name, password)
 	if err != nil {
 		switch {
 		case errors.Is(err, userdb.ErrUnsupportedScheme):
@@ -106,25 +110,38 @@ func (b *backend) Login(ctx context.Context, c pop3.ConnInfo, name, password str
 		case errors.Is(err, userdb.ErrDisabled):
 			b.log.Info("login refused: user is disabled", "user", name)
 		}
-		return nil, b.failed(ctx, c, start)
+		return nil, b.failed(ctx, c, start, name)
 	}
 	return b.open(ctx, c, u)
 }
 
-// failed answers a failed login: the same [AUTH] error whether the user
-// exists or not (RFC 3206 §4), after the same time — a delay that doubles
-// with each failure in a row from the same source. Only this session's
-// goroutine waits.
-func (b *backend) failed(ctx context.Context, c pop3.ConnInfo, start time.Time) error {
+// verify is users.Verify, timed for checkTimes.
+func (b *backend) verify(name, password string) (userdb.User, error) {
+	start := time.Now()
+	defer func() { b.checks.observe(time.Since(start)) }()
+	return b.users.Verify(name, password)
+}
+
+// failed answers a failed login for user (the name the client gave, "" if
+// none): the same [AUTH] error whether the user exists or not (RFC 3206 §4),
+// after the same time from start — the failure delay, doubled with each
+// failure in a row from the same source, and never less than the longest
+// password check of late (checkTimes), so that a small -auth-failure-delay
+// does not let the check's own time tell the names apart. Only this
+// session's goroutine waits.
+func (b *backend) failed(ctx context.Context, c pop3.ConnInfo, start time.Time, user string) error {
 	src := source(c.RemoteAddr)
-	d := b.penalties.delay(src)
-	if n, next := b.penalties.fail(src); n > 1 {
+	after := max(b.penalties.delay(src), b.checks.slowest())
+	if n, next := b.penalties.failAs(src, user); n > 1 {
 		b.log.Info("login penalty", "source", src.String(), "failures", n, "next_delay", next)
 		if b.onPenalty != nil {
 			b.onPenalty(src.String(), n, next)
 		}
 	}
-	wait(ctx, start.Add(d))
+	if f := b.onFailure.Load(); f != nil {
+		(*f)(user, after)
+	}
+	wait(ctx, start.Add(after))
 	return pop3.ErrAuth
 }
 
@@ -133,18 +150,53 @@ var errLoginDelay = &pop3.Error{Code: "LOGIN-DELAY", Text: "minimum time between
 
 // open opens u's maildrop for an authenticated session.
 func (b *backend) open(ctx context.Context, c pop3.ConnInfo, u userdb.User) (pop3.Mailbox, error) {
-	b.penalties.succeed(source(c.RemoteAddr))
+	// The credentials were right, whatever happens to the maildrop.
+	b.penalties.clearFor(source(c.RemoteAddr), u.Name)
 	set := b.settings()
 	if set.loginDelay > 0 {
-		b.mu.Lock()
-		last, seen := b.lastLogins[u.Name]
-		if seen && time.Since(last) < set.loginDelay {
-			b.mu.Unlock()
+		undo, ok := b.chargeLoginDelay(u.Name, set.loginDelay)
+		if !ok {
 			return nil, errLoginDelay
 		}
-		b.lastLogins[u.Name] = time.Now() // taken now: two racing logins cannot both pass
-		b.mu.Unlock()
+		mb, err := b.openMaildrop(c, u, set)
+		if err != nil {
+			undo()
+		}
+		return mb, err
 	}
+	return b.openMaildrop(c, u, set)
+}
+
+// chargeLoginDelay starts user's LOGIN-DELAY (RFC 2449 §6.5, §8.1.2) now,
+// or reports false while the last one runs. It is taken before the
+// maildrop is opened, so that two racing logins cannot both pass; undo
+// gives it back, for a login that did not get in (IN-USE, SYS/TEMP): the
+// delay is between sessions, and a refused login had none, so a client
+// that retries after [IN-USE] is not then told [LOGIN-DELAY] as well.
+func (b *backend) chargeLoginDelay(user string, delay time.Duration) (undo func(), ok bool) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	last, seen := b.lastLogins[user]
+	if seen && time.Since(last) < delay {
+		return nil, false
+	}
+	now := time.Now()
+	b.lastLogins[user] = now
+	return func() {
+		b.mu.Lock()
+		defer b.mu.Unlock()
+		switch {
+		case !b.lastLogins[user].Equal(now): // a later login got in meanwhile
+		case seen:
+			b.lastLogins[user] = last
+		default:
+			delete(b.lastLogins, user)
+		}
+	}, true
+}
+
+// openMaildrop locks and opens u's maildrop.
+func (b *backend) openMaildrop(c pop3.ConnInfo, u userdb.User, set *settings) (pop3.Mailbox, error) {
 	dir, err := maildir.Path(set.template, u.Name, u.Home)
 	if err != nil {
 		b.log.Error("locating maildrop", "user", u.Name, "err", err)
@@ -156,14 +208,14 @@ func (b *backend) open(ctx context.Context, c pop3.ConnInfo, u userdb.User) (pop
 	switch {
 	case errors.Is(err, maildir.ErrLocked):
 		return nil, pop3.ErrInUse
-	case errors.Is(err, os.ErrPermission):
+	case errors.Is(err, os.ErrPermission) || errors.Is(err, maildir.ErrUnsafe):
 		b.log.Error("opening maildrop", "user", u.Name, "err", err)
 		return nil, pop3.ErrPerm
 	case err != nil:
 		b.log.Error("opening maildrop", "user", u.Name, "err", err)
 		return nil, pop3.ErrTemp
 	}
-	return mb, nil
+	return mailbox{mb}, nil
 }
 
 // wait sleeps until t or until ctx is done.

@@ -1,6 +1,7 @@
 package server
 
 import (
+	"hash/maphash"
 	"net"
 	"net/netip"
 	"sync"
@@ -32,11 +33,13 @@ func source(a net.Addr) netip.Prefix {
 
 // penalties remembers failed logins per source. Each failure in a row
 // doubles the delay before the next failure is answered, from base up to
-// max; a success or quiet time clears it. The table is bounded: when full,
-// the stalest entry makes room.
+// max; quiet time clears it, and so does a success by the one user the
+// failures were for (see clearFor). The table is bounded: when full, the
+// stalest entry makes room.
 type penalties struct {
 	base, max, forget time.Duration
 	limit             int
+	seed              maphash.Seed // for the user names of penalty.who
 
 	mu sync.Mutex
 	m  map[netip.Prefix]*penalty
@@ -45,10 +48,13 @@ type penalties struct {
 type penalty struct {
 	failures int
 	last     time.Time
+	who      uint64 // hash of the user name the failures were for, if named
+	named    bool   // some failure named a user: who is set
+	mixed    bool   // failures named more than one user
 }
 
 func newPenalties() *penalties {
-	return &penalties{forget: 15 * time.Minute, limit: 100_000, m: map[netip.Prefix]*penalty{}}
+	return &penalties{forget: 15 * time.Minute, limit: 100_000, seed: maphash.MakeSeed(), m: map[netip.Prefix]*penalty{}}
 }
 
 // delay is how long a failed login from src should take.
@@ -78,9 +84,13 @@ func (p *penalties) setLimits(base, max time.Duration) {
 	p.mu.Unlock()
 }
 
-// fail records a failed login from src and returns its failures in a row
-// and the delay the next one will earn.
-func (p *penalties) fail(src netip.Prefix) (int, time.Duration) {
+// fail records a failed login from src that named no user (see failAs).
+func (p *penalties) fail(src netip.Prefix) (int, time.Duration) { return p.failAs(src, "") }
+
+// failAs records a failed login from src for user ("" when the client
+// named none, as in an exchange cancelled early) and returns the source's
+// failures in a row and the delay the next one will earn.
+func (p *penalties) failAs(src netip.Prefix, user string) (int, time.Duration) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	e, ok := p.m[src]
@@ -93,14 +103,41 @@ func (p *penalties) fail(src netip.Prefix) (int, time.Duration) {
 	}
 	e.failures++
 	e.last = time.Now()
+	if user != "" {
+		switch h := maphash.String(p.seed, user); {
+		case !e.named:
+			e.who, e.named = h, true
+		case e.who != h:
+			e.mixed = true
+		}
+	}
 	return e.failures, p.delayAfter(e.failures)
 }
 
-// succeed clears src's penalty.
+// succeed clears src's penalty whatever it was for: an administrator's
+// clear.
 func (p *penalties) succeed(src netip.Prefix) {
 	p.mu.Lock()
 	delete(p.m, src)
 	p.mu.Unlock()
+}
+
+// clearFor is told that user logged in from src, and clears src's penalty
+// only if every failure that named a user named this one: a user who
+// mistyped their own password is forgiven, as Dovecot forgives any success;
+// but failures for other names stay until quiet time forgets them, as in
+// mox's failed-login rate limit, or else an attacker holding one valid account
+// could reset the penalty after every few guesses at other users'
+// passwords. (Behind one NAT, a user who logs in does not clear another's
+// mistakes either; those are forgotten after 15 quiet minutes.)
+func (p *penalties) clearFor(src netip.Prefix, user string) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	e, ok := p.m[src]
+	if !ok || e.mixed || e.named && e.who != maphash.String(p.seed, user) {
+		return
+	}
+	delete(p.m, src)
 }
 
 // evict drops forgotten entries, or else the stalest one. Called with mu held.
@@ -118,6 +155,54 @@ func (p *penalties) evict() {
 	}
 	if len(p.m) >= p.limit {
 		delete(p.m, oldest)
+	}
+}
+
+// checkTimes keeps the longest password check made lately, so that every
+// failed login can be answered no sooner than that: the time a failure
+// takes then tells nothing of how the password was checked. Without it, an
+// unknown name (checked against a dummy BLF-CRYPT hash), an invalid one
+// (not checked at all) and a {PLAIN} user (next to no work) would each take
+// their own time whenever the failure delay is shorter than the check.
+// Dovecot and mox have only their fixed failure delay; OpenSSH pads failed
+// authentications to a minimum time in the same way
+// (ensure_minimum_time_since). The longest is kept for the current window
+// and the one before, so that an outlier (a loaded machine, a pause) or a
+// user since removed stops counting after two windows at most. The zero
+// value is ready for use.
+type checkTimes struct {
+	mu        sync.Mutex
+	since     time.Time     // when the current window began
+	cur, prev time.Duration // the longest check in it, and in the one before
+}
+
+const checkWindow = 15 * time.Minute
+
+// observe records a check that took d.
+func (c *checkTimes) observe(d time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.roll(time.Now())
+	c.cur = max(c.cur, d)
+}
+
+// slowest is the longest check of the last one or two windows.
+func (c *checkTimes) slowest() time.Duration {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.roll(time.Now())
+	return max(c.cur, c.prev)
+}
+
+// roll moves on to the window of now. Called with mu held.
+func (c *checkTimes) roll(now time.Time) {
+	switch elapsed := now.Sub(c.since); {
+	case c.since.IsZero():
+		c.since = now
+	case elapsed >= 2*checkWindow:
+		c.since, c.cur, c.prev = now, 0, 0
+	case elapsed >= checkWindow:
+		c.since, c.cur, c.prev = now, 0, c.cur
 	}
 }
 

@@ -15,6 +15,7 @@ import (
 var (
 	_ pop3.SASLBackend = (*backend)(nil)
 	_ pop3.APOPBackend = (*backend)(nil)
+	_ pop3.SASLAborter = (*penalizedSASL)(nil)
 )
 
 // Mechanisms implements pop3.SASLBackend. CRAM-MD5 needs a plaintext-
@@ -27,36 +28,44 @@ func (b *backend) Mechanisms(pop3.ConnInfo) []string {
 }
 
 // NewSASL implements pop3.SASLBackend: a mechanism from package sasl whose
-// failures are answered like any failed login (delay, penalty).
+// failures, and exchanges the client abandons, are answered like any failed
+// login (delay, penalty).
 func (b *backend) NewSASL(ctx context.Context, c pop3.ConnInfo, name string) (pop3.SASL, error) {
 	m, err := sasl.New(name, credentials{b}, nil, b.settings().hostname)
 	if err != nil {
 		return nil, err
 	}
-	return &penalizedSASL{Mechanism: m, b: b, ctx: ctx, c: c, start: time.Now()}, nil
+	return &penalizedSASL{Mechanism: m, b: b, ctx: ctx, c: c}, nil
 }
 
 type penalizedSASL struct {
 	sasl.Mechanism
-	b     *backend
-	ctx   context.Context
-	c     pop3.ConnInfo
-	start time.Time
+	b   *backend
+	ctx context.Context
+	c   pop3.ConnInfo
 }
 
 func (p *penalizedSASL) Next(resp []byte) ([]byte, bool, error) {
+	start := time.Now()
 	ch, done, err := p.Mechanism.Next(resp)
 	if err != nil {
-		return nil, true, p.b.failed(p.ctx, p.c, p.start)
+		return nil, true, p.b.failed(p.ctx, p.c, start, p.Attempted())
 	}
 	return ch, done, nil
+}
+
+// Abort implements pop3.SASLAborter: an exchange cancelled with "*" (or cut
+// short by a garbled response) is a failed attempt, or a client could
+// probe, and make the server derive SCRAM keys, for free.
+func (p *penalizedSASL) Abort() {
+	p.b.failed(p.ctx, p.c, time.Now(), p.Attempted())
 }
 
 // OpenAuthenticated implements pop3.SASLBackend.
 func (b *backend) OpenAuthenticated(ctx context.Context, c pop3.ConnInfo, name string) (pop3.Mailbox, error) {
 	u, ok := b.users.Lookup(name)
 	if !ok || u.Disabled || !u.Usable() {
-		return nil, b.failed(ctx, c, time.Now())
+		return nil, b.failed(ctx, c, time.Now(), name)
 	}
 	return b.open(ctx, c, u)
 }
@@ -65,7 +74,7 @@ func (b *backend) OpenAuthenticated(ctx context.Context, c pop3.ConnInfo, name s
 type credentials struct{ b *backend }
 
 func (c credentials) Verify(user, password string) error {
-	_, err := c.b.users.Verify(user, password)
+	_, err := c.b.verify(user, password)
 	return err
 }
 
@@ -78,13 +87,11 @@ func (c credentials) Plaintext(user string) (string, bool) {
 	return u.Plaintext()
 }
 
+// SCRAM gives every name credentials of the same shape and cost: the
+// user's own, or userdb's stand-ins (see userdb.File.SCRAM).
 func (c credentials) SCRAM(user string) (sasl.SCRAMCredentials, bool) {
-	u, ok := c.b.users.Lookup(user)
-	if !ok {
-		return sasl.SCRAMCredentials{}, false
-	}
-	it, salt, stored, server, ok := u.SCRAM()
-	return sasl.SCRAMCredentials{Iterations: it, Salt: salt, StoredKey: stored, ServerKey: server}, ok
+	it, salt, stored, server, known := c.b.users.SCRAM(user)
+	return sasl.SCRAMCredentials{Iterations: it, Salt: salt, StoredKey: stored, ServerKey: server}, known
 }
 
 // APOPEnabled implements pop3.APOPBackend: with -apop, when some user has
@@ -118,7 +125,7 @@ func (b *backend) LoginAPOP(ctx context.Context, c pop3.ConnInfo, name, timestam
 	sum := md5.Sum([]byte(timestamp + secret)) // computed either way
 	match := subtle.ConstantTimeCompare([]byte(hex.EncodeToString(sum[:])), []byte(digest)) == 1
 	if !ok || !match || u.Disabled {
-		return nil, b.failed(ctx, c, start)
+		return nil, b.failed(ctx, c, start, name)
 	}
 	return b.open(ctx, c, u)
 }

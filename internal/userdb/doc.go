@@ -27,8 +27,11 @@
 //	              base64; Dovecot's format; at least 4096 iterations)
 //	PLAIN         the password itself (also CLEAR, CLEARTEXT)
 //
-// User.SCRAM gives the SASL SCRAM-SHA-256 mechanism its credentials, for
-// SCRAM-SHA-256 users and, derived on the fly, for PLAIN users.
+// File.SCRAM gives the SASL SCRAM-SHA-256 mechanism its credentials: the
+// stored ones of SCRAM-SHA-256 users, ones derived on the fly for PLAIN
+// users, and stand-ins for everyone else, made with the same work (one key
+// derivation at the announced iteration count, a salt stable per name), so
+// that server-first does not tell whether a user exists.
 //
 // Scheme names are case-insensitive. A password without a {SCHEME} prefix,
 // or with {CRYPT}, is a crypt(3) hash (Dovecot's default scheme) and is

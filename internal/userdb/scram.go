@@ -11,6 +11,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 )
 
 // SCRAM-SHA-256 secrets (RFC 5802, RFC 7677), written as Dovecot writes them
@@ -56,6 +57,9 @@ type scramHash struct {
 // The password is used as given, without SASLprep, as Dovecot does. On the
 // impossible PBKDF2 error the keys are nil and match nothing.
 func scramKeys(password string, salt []byte, iterations int) (storedKey, serverKey []byte) {
+	if h := scramDeriveHook.Load(); h != nil {
+		(*h)(iterations)
+	}
 	if iterations < 1 {
 		return nil, nil
 	}
@@ -67,6 +71,9 @@ func scramKeys(password string, salt []byte, iterations int) (storedKey, serverK
 	stored := sha256.Sum256(clientKey)
 	return stored[:], hmacSHA256(salted, "Server Key")
 }
+
+// scramDeriveHook, when set (by tests), is told of every derivation.
+var scramDeriveHook atomic.Pointer[func(iterations int)]
 
 func hmacSHA256(key []byte, msg string) []byte {
 	mac := hmac.New(sha256.New, key)
@@ -122,29 +129,41 @@ func (h *scramHash) verify(password string) bool {
 	return subtle.ConstantTimeCompare(stored, h.storedKey) == 1
 }
 
-// plainSCRAMKey keys the salts User.SCRAM makes up for PLAIN users. It is
-// random per process, so a salt stays the same for as long as popd runs
-// (SCRAM needs the salt of the first challenge to be the one the proof is
-// checked with), tells nothing about the password, and cannot be told from
-// the fake salt sasl gives an unknown user.
-var plainSCRAMKey = sync.OnceValue(func() []byte {
+// madeUpSaltKey keys the salts made up for names without a stored one:
+// PLAIN users (User.SCRAM) and the stand-ins of File.SCRAM. It is random
+// per process, so a salt stays the same for as long as popd runs (SCRAM
+// needs the salt of the first challenge to be the one the proof is checked
+// with, and a salt that changed from one try to the next would give an
+// unknown name away), tells nothing about the password, and a PLAIN user's
+// cannot be told from a stand-in's. A restart changes them all.
+var madeUpSaltKey = sync.OnceValue(func() []byte {
 	k := make([]byte, 32)
 	_, _ = rand.Read(k) // never fails (crypto/rand crashes the program instead)
 	return k
 })
 
-func plainSCRAMSalt(name string) []byte {
-	mac := hmac.New(sha256.New, plainSCRAMKey())
+func madeUpSalt(name string) []byte {
+	mac := hmac.New(sha256.New, madeUpSaltKey())
 	mac.Write([]byte("popd SCRAM-SHA-256 salt\x00" + name))
 	return mac.Sum(nil)[:scramSaltLen]
+}
+
+// standInPassword is a password nobody knows, for the stand-in credentials
+// of name and for the derivation spent on a stored user.
+func standInPassword(name string) string {
+	mac := hmac.New(sha256.New, madeUpSaltKey())
+	mac.Write([]byte("popd SCRAM-SHA-256 stand-in password\x00" + name))
+	return base64.RawStdEncoding.EncodeToString(mac.Sum(nil))
 }
 
 // SCRAM returns the user's SCRAM-SHA-256 credentials (RFC 5802 §3), for the
 // SCRAM-SHA-256 SASL mechanism: as stored for a {SCRAM-SHA-256} user; derived
 // now for a PLAIN user, with 4096 iterations and a salt made from the name
 // and a per-process random key (the same for every call while the process
-// runs, different after a restart). ok is false for any other scheme or a user that is not Usable.
-// The slices are the caller's own. SCRAM does not look at Disabled.
+// runs, different after a restart). ok is false for any other scheme or a
+// user that is not Usable. The slices are the caller's own. SCRAM does not
+// look at Disabled. The mechanism uses File.SCRAM, which costs the same for
+// every name.
 func (u User) SCRAM() (iterations int, salt, storedKey, serverKey []byte, ok bool) {
 	if u.sec == nil || !u.sec.ok {
 		return 0, nil, nil, nil, false
@@ -154,7 +173,7 @@ func (u User) SCRAM() (iterations int, salt, storedKey, serverKey []byte, ok boo
 		h := u.sec.scram
 		return h.iterations, bytes.Clone(h.salt), bytes.Clone(h.storedKey), bytes.Clone(h.serverKey), true
 	case SchemePlain:
-		salt := plainSCRAMSalt(u.Name)
+		salt := madeUpSalt(u.Name)
 		storedKey, serverKey := scramKeys(u.sec.plain, salt, scramIterations)
 		return scramIterations, salt, storedKey, serverKey, storedKey != nil
 	}
@@ -168,4 +187,32 @@ func (u User) SCRAM() (iterations int, salt, storedKey, serverKey []byte, ok boo
 func (u User) AllowsCleartextEquivalent() bool {
 	_, ok := u.Plaintext()
 	return ok
+}
+
+// SCRAM returns SCRAM-SHA-256 credentials for name, for the SCRAM-SHA-256
+// mechanism, whoever name is; known reports whether they are the user's own
+// (those of User.SCRAM). Any other name (unknown, invalid, or a user whose
+// scheme SCRAM cannot use) gets stand-ins that look like a PLAIN user's: the
+// same iteration count, a salt made the same way and as stable, and keys
+// from a password nobody knows, so that the exchange can go on to fail at
+// the proof (RFC 5802 §5.1). Like User.SCRAM it does not look at Disabled.
+//
+// Every call costs one key derivation of the returned iteration count,
+// whoever name is: a stored {SCRAM-SHA-256} user, whose keys need none,
+// is given one anyway. So neither server-first nor the time it takes tells
+// whether the user exists, or how the password is stored. (A user stored
+// with a count other than the default still shows it in i=; Hash and
+// doveadm both write 4096.)
+func (f *File) SCRAM(name string) (iterations int, salt, storedKey, serverKey []byte, known bool) {
+	if u, ok := f.tab.Load().users[name]; ok {
+		if it, salt, stored, server, ok := u.SCRAM(); ok {
+			if u.sec.scheme == SchemeSCRAM {
+				scramKeys(standInPassword(name), salt, it) // the work the others do
+			}
+			return it, salt, stored, server, true
+		}
+	}
+	salt = madeUpSalt(name)
+	storedKey, serverKey = scramKeys(standInPassword(name), salt, scramIterations)
+	return scramIterations, salt, storedKey, serverKey, false
 }
