@@ -185,11 +185,22 @@ func checkBcrypt(h string) error {
 }
 
 // verify reports whether password matches, in time that does not depend on
-// how much of it matches.
+// how much of it matches: the password as sent, or else its prepared form
+// (RFC 8265 OpaqueString, SASLprep's successor; see saslprep.go), so that
+// every hash already stored keeps verifying from the bytes it was made of.
 func (s *secret) verify(password string) bool {
 	if !s.ok {
 		return false
 	}
+	if s.check(password) {
+		return true
+	}
+	p := secondForm(password)
+	return p != "" && s.check(p)
+}
+
+// check reports whether password, byte for byte, is the one hashed.
+func (s *secret) check(password string) bool {
 	switch s.scheme {
 	case SchemePlain:
 		// Compare digests so that the time does not depend on the lengths
@@ -208,9 +219,13 @@ func (s *secret) verify(password string) bool {
 	return false
 }
 
-// spendDummy costs about what checking a BLF-CRYPT cost-10 password costs.
+// spendDummy costs about what verifying password against a BLF-CRYPT
+// cost-10 hash costs: twice when verify would check its prepared form too.
 func spendDummy(password string) {
 	_ = bcrypt.CompareHashAndPassword([]byte(dummyHash), []byte(password))
+	if p := secondForm(password); p != "" {
+		_ = bcrypt.CompareHashAndPassword([]byte(dummyHash), []byte(p))
+	}
 }
 
 // argon2Hash is a parsed PHC string "$argon2id$v=19$m=M,t=T,p=P$salt$hash".
@@ -278,7 +293,9 @@ func (h *argon2Hash) verify(password string) bool {
 // Dovecot writes, SHA-crypt with a random 16-character salt and 5000 rounds,
 // ARGON2ID with m=65536, t=3, p=1, and SCRAM-SHA-256 with a random 16-byte
 // salt and 4096 iterations, as Dovecot writes them. PLAIN stores the
-// password itself.
+// password itself. The password is taken as given, not prepared, as doveadm
+// pw takes it; Verify also tries the client's password prepared (see
+// saslprep.go).
 //
 // It returns an error wrapping ErrUnsupportedScheme for a scheme it cannot
 // write, and one wrapping ErrInvalidPassword for a password that cannot be
