@@ -497,4 +497,3 @@ func TestHardLinkToOthersFile(t *testing.T) {
 		}
 	}
 }
-

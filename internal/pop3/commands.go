@@ -33,18 +33,20 @@ type command struct {
 	states states
 	// run answers the command. It writes its own positive response and
 	// returns an error for a negative one, which dispatch writes.
-	run func(s *Session, ctx context.Context, arg string) error
+	run handler
 }
 
 // commands is the one command table: every verb, the states it is valid in,
 // and its handler. Verbs are matched case-insensitively (RFC 1939 §3).
+// RFC 6856 (UTF8) wraps the handlers it affects; see utf8.go.
 var commands = map[string]command{
-	"USER": {inAuth, (*Session).cmdUser},
-	"PASS": {inAuth, (*Session).cmdPass},
-	"APOP": {inAuth, (*Session).cmdAPOP},
+	"USER": {inAuth, utf8Name((*Session).cmdUser)},
+	"PASS": {inAuth, utf8Password((*Session).cmdPass)},
+	"APOP": {inAuth, utf8APOPName((*Session).cmdAPOP)},
 	"AUTH": {inAuth, (*Session).cmdAuth},
-	"STLS": {inAuth, (*Session).cmdSTLS},
+	"STLS": {inAuth, notAfterUTF8((*Session).cmdSTLS)},
 	"RPOP": {inAuth, (*Session).cmdRPOP},
+	"UTF8": {inAuth, (*Session).cmdUTF8},
 	"QUIT": {inBoth, (*Session).cmdQuit},
 	"CAPA": {inBoth, (*Session).cmdCapa},
 	"NOOP": {inTrans, (*Session).cmdNoop},
@@ -123,50 +125,6 @@ func number(a string) (uint64, bool) {
 	return n, true
 }
 
-// message resolves a message-number argument to an index of a message that
-// exists and is not deleted.
-func (s *Session) message(a string) (int, error) {
-	n, ok := number(a)
-	if !ok {
-		return 0, errSyntax
-	}
-	if n < 1 || n > uint64(len(s.deleted)) {
-		return 0, errNoSuchMessage
-	}
-	i := int(n - 1)
-	if s.deleted[i] {
-		return 0, errDeleted
-	}
-	return i, nil
-}
-
-// oneMessage parses the single message-number argument of RETR and DELE.
-func (s *Session) oneMessage(arg string) (int, error) {
-	a, err := args(arg, 1, 1)
-	if err != nil {
-		return 0, err
-	}
-	return s.message(a[0])
-}
-
-// optMessage parses the optional message-number argument of LIST and UIDL:
-// single reports whether one was given.
-func (s *Session) optMessage(arg string) (i int, single bool, err error) {
-	a, err := args(arg, 0, 1)
-	if err != nil || len(a) == 0 {
-		return 0, false, err
-	}
-	i, err = s.message(a[0])
-	return i, true, err
-}
-
-// accessed records that message index i was accessed, for LAST.
-func (s *Session) accessed(i int) {
-	if i+1 > s.last {
-		s.last = i + 1
-	}
-}
-
 // RFC 1939 §4 and §6 QUIT. In TRANSACTION it enters UPDATE: only here are
 // messages marked as deleted removed.
 func (s *Session) cmdQuit(context.Context, string) error {
@@ -189,6 +147,10 @@ func (s *Session) cmdQuit(context.Context, string) error {
 		s.setState(StateClosed)
 		if err != nil {
 			s.log.Error("update", "err", err)
+			var pe *Error
+			if errors.As(err, &pe) {
+				return pe // e.g. the lock was lost: nothing (more) deleted
+			}
 			return errNotRemoved
 		}
 		s.removed = len(dele)
@@ -211,8 +173,8 @@ func (s *Session) cmdStat(_ context.Context, arg string) error {
 		if d {
 			continue
 		}
-		n++
-		if size, err := s.mbox.Size(i); err == nil {
+		if size, ok := s.size(i); ok {
+			n++
 			total += size
 		}
 	}
@@ -227,8 +189,8 @@ func (s *Session) cmdList(_ context.Context, arg string) error {
 		return err
 	}
 	if single {
-		size, err := s.mbox.Size(i)
-		if err != nil {
+		size, ok := s.size(i)
+		if !ok {
 			return errVanished
 		}
 		s.reply("+OK %d %d", i+1, size)
@@ -239,7 +201,7 @@ func (s *Session) cmdList(_ context.Context, arg string) error {
 		if d {
 			continue
 		}
-		if size, err := s.mbox.Size(i); err == nil {
+		if size, ok := s.size(i); ok {
 			s.listing(i+1, "", size)
 		}
 	}
@@ -275,16 +237,27 @@ func (s *Session) cmdTop(_ context.Context, arg string) error {
 
 // send streams message i (all of it, or its top with n body lines).
 func (s *Session) send(i int, okText string, n *uint64) error {
-	size, err := s.mbox.Size(i)
-	if err != nil {
+	size, ok := s.size(i)
+	if !ok {
 		return errVanished
 	}
 	rc, err := s.mbox.Open(i)
 	if err != nil {
 		s.log.Warn("message unavailable", "msg", i+1, "err", err)
+		var pe *Error
+		if errors.As(err, &pe) {
+			return pe // the Mailbox knows what to tell (e.g. it changed)
+		}
+		s.markGone(i)
 		return errVanished
 	}
 	defer rc.Close()
+	bp := copyBufs.Get().(*[]byte)
+	defer copyBufs.Put(bp)
+	body, err := s.utf8Gate(i, rc, (*bp)[:0])
+	if err != nil {
+		return err
+	}
 	if okText == "" {
 		s.reply("+OK %d octets", size)
 	} else {
@@ -292,17 +265,26 @@ func (s *Session) send(i int, okText string, n *uint64) error {
 	}
 	var sent int64
 	if n == nil {
-		sent, err = writeStuffed(s.w, rc)
-		s.seen[i] = true
+		sent, err = writeStuffed(s.w, body)
+		s.seen[i] = err == nil
 	} else {
-		sent, err = writeStuffed(s.w, newTopReader(rc, *n))
+		sent, err = writeStuffed(s.w, newTopReader(body, *n))
 	}
 	s.accessed(i)
 	s.mu.Lock()
 	s.snap.Retrieved++
 	s.snap.Octets += sent
 	s.mu.Unlock()
-	if err != nil {
+	var re *readError
+	switch {
+	case errors.As(err, &re):
+		// The +OK went out, and POP3 has no way to take it back: ending
+		// the response with "." would have the client keep a truncated
+		// (or grown) message as complete, and perhaps DELE it. Hang up
+		// without the ".", and without UPDATE.
+		s.log.Warn("message unreadable while being sent; closing the connection", "msg", i+1, "err", re.err)
+		s.hangup = "message changed while being sent"
+	case err != nil:
 		s.log.Warn("sending message", "msg", i+1, "err", err)
 	}
 	return nil
@@ -310,7 +292,11 @@ func (s *Session) send(i int, okText string, n *uint64) error {
 
 // RFC 1939 §5 DELE msg.
 func (s *Session) cmdDele(_ context.Context, arg string) error {
-	i, err := s.oneMessage(arg)
+	a, err := args(arg, 1, 1)
+	if err != nil {
+		return err
+	}
+	i, err := s.messageOrGone(a[0])
 	if err != nil {
 		return err
 	}
@@ -361,7 +347,7 @@ func (s *Session) cmdUidl(_ context.Context, arg string) error {
 	}
 	s.reply("+OK unique-id listing follows")
 	for i, d := range s.deleted {
-		if !d {
+		if !d && !s.isGone(i) {
 			s.listing(i+1, s.mbox.UID(i), 0)
 		}
 	}
@@ -378,14 +364,15 @@ func (s *Session) cmdCapa(_ context.Context, arg string) error {
 		return err
 	}
 	s.reply("+OK capability list follows")
-	for _, c := range []string{"TOP", "UIDL", "RESP-CODES", "AUTH-RESP-CODE", "PIPELINING"} {
+	// RFC 6856 §2: UTF8, in both states; USER: UTF-8 names and passwords.
+	for _, c := range []string{"TOP", "UIDL", "RESP-CODES", "AUTH-RESP-CODE", "PIPELINING", "UTF8 USER"} {
 		s.reply("%s", c)
 	}
 	if s.plaintextOK() {
 		s.reply("USER")
 	}
-	if s.cfg.TLS != nil && !s.info.TLS {
-		s.reply("STLS") // RFC 2595 §4: only before TLS is on
+	if s.cfg.TLS != nil && !s.info.TLS && !s.utf8 {
+		s.reply("STLS") // RFC 2595 §4: only before TLS is on; RFC 6856 §2.1: not after UTF8
 	}
 	if m := s.mechanisms(); len(m) > 0 {
 		s.reply("SASL %s", strings.Join(m, " "))
@@ -400,7 +387,7 @@ func (s *Session) cmdCapa(_ context.Context, arg string) error {
 	if impl == "" {
 		impl = "popd"
 	}
-	s.reply("IMPLEMENTATION %s", impl)
+	s.reply("IMPLEMENTATION %s", s.respText(impl))
 	s.reply(".")
 	return nil
 }

@@ -40,6 +40,7 @@ var (
 	errNoSuchMessage  = &Error{Text: "no such message"}
 	errDeleted        = &Error{Text: "message is deleted"}
 	errVanished       = &Error{Code: "SYS/TEMP", Text: "message is no longer in the maildrop"}
+	errUnreadable     = &Error{Code: "SYS/TEMP", Text: "message cannot be read now, try again later"}
 	errSyntax         = &Error{Text: "syntax error"}
 	errUserFirst      = &Error{Text: "send USER first"}
 	errRPOP           = &Error{Text: "RPOP is not supported: it trusts the client's port; use USER and PASS"}

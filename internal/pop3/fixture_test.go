@@ -137,10 +137,10 @@ func multi(first string, lines ...string) string {
 }
 
 // capa is the CAPA response (RFC 2449 §5) with the capabilities every
-// session has, then these.
+// session has (UTF8 with USER: RFC 6856 §2), then these.
 func capa(lines ...string) string {
 	return multi("+OK capability list follows",
-		append([]string{"TOP", "UIDL", "RESP-CODES", "AUTH-RESP-CODE", "PIPELINING"}, lines...)...)
+		append([]string{"TOP", "UIDL", "RESP-CODES", "AUTH-RESP-CODE", "PIPELINING", "UTF8 USER"}, lines...)...)
 }
 
 // plain is a SASL PLAIN message (RFC 4616), base64-encoded.

@@ -35,6 +35,7 @@ var fuzzSeeds = []string{
 	"AUTH PLAIN\r\n" + strings.Repeat("QUFB", 500) + "\r\nUSER",
 	"AUTH PLAIN\r\n",
 	"QUIT\r\nSTAT\r\n",
+	"UTF8\r\nUTF8 x\r\nUSER jos\xc3\xa9\r\nUSER \xe9\r\nPASS \xe9\r\nUSER alice\r\nPASS correct horse\r\nRETR 1\r\nUTF8\r\nSTLS\r\n",
 }
 
 // FuzzSessionStates sends arbitrary bytes to a session that starts in each
@@ -101,9 +102,9 @@ type model struct {
 }
 
 // inAuth and inTrans are the verbs valid in each state (RFC 1939 §4-7,
-// RFC 2449 §5, RFC 2595 §4, RFC 5034).
+// RFC 2449 §5, RFC 2595 §4, RFC 5034, RFC 6856 §2).
 var (
-	inAuth  = []string{"USER", "PASS", "APOP", "AUTH", "STLS", "RPOP", "QUIT", "CAPA"}
+	inAuth  = []string{"USER", "PASS", "APOP", "AUTH", "STLS", "RPOP", "QUIT", "CAPA", "UTF8"}
 	inTrans = []string{"STAT", "LIST", "RETR", "TOP", "DELE", "NOOP", "RSET", "LAST", "UIDL", "QUIT", "CAPA"}
 )
 
@@ -194,8 +195,14 @@ func (m *model) command(cmd, verb, arg, resp string) (ended bool) {
 		return m.ended(cmd, verb, resp)
 	}
 	switch {
-	case verb == "CAPA" || verb == "RETR" || verb == "TOP" || arg == "" && (verb == "LIST" || verb == "UIDL" || verb == "AUTH"):
-		m.body(cmd)
+	case verb == "RETR" || verb == "TOP":
+		if m.body(cmd, true) {
+			// The message could not be read to its end: the server hung
+			// up without the final "." (and without UPDATE).
+			return true
+		}
+	case verb == "CAPA" || arg == "" && (verb == "LIST" || verb == "UIDL" || verb == "AUTH"):
+		m.body(cmd, false)
 	case verb == "STLS": // the rest is TLS records (an alert), or nothing
 		if m.out != "" && m.out[0] != 0x15 && m.out[0] != 0x16 {
 			m.t.Fatalf("after STLS, the server sent %q", m.out)
@@ -228,15 +235,20 @@ func (m *model) ended(cmd, verb, resp string) bool {
 	return true
 }
 
-// body reads a multi-line response's body, byte-stuffed, up to ".".
-func (m *model) body(cmd string) {
+// body reads a multi-line response's body, byte-stuffed, up to ".". With
+// mayCut, the output may end inside the body instead: cut reports that.
+func (m *model) body(cmd string, mayCut bool) (cut bool) {
 	for {
+		if mayCut && !strings.Contains(m.out, "\n") {
+			m.out = ""
+			return true
+		}
 		l, ok := m.line()
 		switch {
 		case !ok:
 			m.t.Fatalf("the response to %q has no end", cmd)
 		case l == ".":
-			return
+			return false
 		case strings.HasPrefix(l, ".") && !strings.HasPrefix(l, ".."):
 			m.t.Fatalf("the response to %q has a line %q not byte-stuffed", cmd, l)
 		}

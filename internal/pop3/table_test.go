@@ -67,8 +67,10 @@ var rows = []struct {
 	{"", "AUTH PLAIN\r\n*", "+ \r\n-ERR authentication cancelled\r\n", A}, // RFC 5034 §4
 	{"", "AUTH PLAIN\r\n=", "+ \r\n" + authFailed, A},
 	{"", "AUTH PLAIN\r\n%%%", "+ \r\n-ERR invalid base64 in authentication exchange\r\n", A},
-	{"", "AUTH PLAIN\r\n" + strings.Repeat("QUFB", 2000), "+ \r\n" + authFailed, A}, // responses may exceed 255 octets
-	{"", "AUTH PLAIN\r\n" + strings.Repeat("QUFB", 2100), "+ \r\n" + tooLong, A},
+	{"", "AUTH PLAIN\r\n" + strings.Repeat("QUFB", 2000), "+ \r\n" + authFailed, A},          // responses may exceed 255 octets
+	{"", "AUTH PLAIN\r\n" + strings.Repeat("QUFB", 2730) + "QUE=", "+ \r\n" + authFailed, A}, // 8192 octets
+	{"", "AUTH PLAIN\r\n" + strings.Repeat("QUFB", 2731), "+ \r\n" + saslLong, A},            // 8193
+	{"", "AUTH PLAIN\r\n" + strings.Repeat("QUFB", 2732), "+ \r\n" + saslLong, A},
 	{"", "AUTH PLAIN", "+ \r\n", A}, // and the client hangs up mid-exchange
 	{"", "AUTH PLAIN x y", syntax, A},
 	{"", "AUTH  PLAIN", syntax, A},
@@ -231,16 +233,25 @@ var rows = []struct {
 	{"tls+alice", "RETR 2\r\nQUIT", multi("+OK 28 octets", "Subject: 2", "", "..dot", "b2", "b3") + "+OK bye, 3 messages left\r\n", X},
 
 	// A maildrop whose files change under the session.
-	{"bob", "STAT", "+OK 3 35\r\n", T},
+	// Message 1 vanished: once that is found, STAT, LIST and UIDL agree.
+	{"bob", "STAT", "+OK 2 35\r\n", T},
+	{"bob", "STAT\r\nUIDL", "+OK 2 35\r\n" + multi("+OK unique-id listing follows", "2 uid-2", "3 uid-3"), T},
+	{"bob", "LIST\r\nSTAT", multi("+OK scan listing follows", "2 17", "3 18") + "+OK 2 35\r\n", T},
+	{"bob", "RETR 1\r\nUIDL 1\r\nDELE 1", vanished + vanished + "+OK message 1 deleted\r\n", T},
 	{"bob", "LIST", multi("+OK scan listing follows", "2 17", "3 18"), T},
 	{"bob", "UIDL", multi("+OK unique-id listing follows", "1 uid-1", "2 uid-2", "3 uid-3"), T},
 	{"bob", "LIST 1", vanished, T},
 	{"bob", "RETR 1", vanished, T},
 	{"bob", "TOP 1 0", vanished, T},
 	{"bob", "RETR 2", vanished, T},
-	{"bob", "RETR 3", multi("+OK 18 octets", "Subject: 3", "", "part"), T}, // cut short, still terminated
+	// Unreadable after the +OK went out: the connection ends without the
+	// final ".", so the client never keeps a truncated message.
+	{"bob", "RETR 3", "+OK 18 octets\r\nSubject: 3\r\n\r\npart", X},
 	{"bob", "DELE 1\r\nQUIT", "+OK message 1 deleted\r\n+OK bye, 2 messages left\r\n", X},
 }
+
+// saslLong refuses an AUTH response over 8 KiB (pop3.MaxSASLResponse).
+const saslLong = "-ERR line too long (limit is 10926 octets including CRLF, 8192 octets decoded)\r\n"
 
 func TestCommands(t *testing.T) {
 	for i, r := range rows {
@@ -248,7 +259,14 @@ func TestCommands(t *testing.T) {
 			t.Parallel()
 			b := newBackend()
 			c := start(t, r.env, b)
-			c.Do(r.send, r.want)
+			if strings.HasSuffix(r.want, "\n") {
+				c.Do(r.send, r.want)
+			} else { // cut off: all the rest, then the end
+				c.Send(r.send)
+				if got := c.ReadAll(); got != r.want {
+					t.Fatalf("after %q:\n got %q\nwant %q", r.send, got, r.want)
+				}
+			}
 			if r.then != X {
 				if got := c.Session.Info().State; got != r.then {
 					t.Errorf("state %v, want %v", got, r.then)

@@ -100,14 +100,20 @@ func writeStuffed(w *bufio.Writer, r io.Reader) (int64, error) {
 			break
 		}
 		if rerr != nil {
-			// The +OK is already sent: end the response cleanly so the
-			// client is not left waiting, and report the error.
-			endMultiline(w, atLineStart)
-			return n, rerr
+			// The +OK is already sent; what was sent is not the message.
+			// The caller must not end the response (see Session.send).
+			return n, &readError{rerr}
 		}
 	}
 	return n, endMultiline(w, atLineStart)
 }
+
+// readError is a failure to read the message being sent, as opposed to a
+// failure to write to the client.
+type readError struct{ err error }
+
+func (e *readError) Error() string { return "reading message: " + e.err.Error() }
+func (e *readError) Unwrap() error { return e.err }
 
 func endMultiline(w *bufio.Writer, atLineStart bool) error {
 	if !atLineStart {
