@@ -158,9 +158,14 @@ func (r *watchRun) start(nd string, f *drop, tell bool) {
 	if f.state == dropWatched {
 		return
 	}
-	if fi, err := os.Stat(nd); err != nil || !fi.IsDir() {
+	// Like a session, never through a user's link (a new/ linked to
+	// another user's folder would announce that user's mail) nor into a
+	// FIFO.
+	if t, err := openTree(filepath.Dir(nd), false); err != nil {
 		f.state, f.seen = dropAbsent, nil
 		return
+	} else {
+		t.close()
 	}
 	addErr := errNoInotify
 	if r.w != nil {
@@ -254,17 +259,18 @@ func (r *watchRun) forget(nd string, f *drop) {
 
 // readNames lists the messages in folder nd (not dot files).
 func readNames(nd string) (map[string]bool, error) {
-	ents, err := os.ReadDir(nd)
+	t, err := openTree(filepath.Dir(nd), false)
 	if err != nil {
 		return nil, err
 	}
-	names := make(map[string]bool, len(ents))
-	for _, de := range ents {
-		if !strings.HasPrefix(de.Name(), ".") {
-			names[de.Name()] = true
+	defer t.close()
+	names := make(map[string]bool)
+	err = listFolder(t.folder[folderNew], func(batch []string) {
+		for _, name := range batch {
+			names[name] = true
 		}
-	}
-	return names, nil
+	})
+	return names, err
 }
 
 // orDefault is d, or def when d is zero.

@@ -171,3 +171,53 @@ func containsAll(got, want []string) bool {
 	}
 	return true
 }
+
+// TestWatchNoUserLinks: alice's new/ is a link to bob's; bob's deliveries
+// must not be announced as alice's (nor her folder read through it).
+func TestWatchNoUserLinks(t *testing.T) {
+	s := watchSite{t, t.TempDir()}
+	s.deliver("bob", "old")
+	alice := filepath.Join(s.root, "alice")
+	os.MkdirAll(filepath.Join(alice, "cur"), 0o700)
+	os.Symlink(filepath.Join(s.root, "bob", "new"), filepath.Join(alice, "new"))
+	events := make(chan string, 100)
+	wt := &Watcher{
+		Maildrops: func() map[string]string {
+			return map[string]string{alice: "alice", filepath.Join(s.root, "bob"): "bob"}
+		},
+		Delivered: func(user, file string) { events <- user + "/" + file },
+		Logger:    testutil.Log(t),
+		Rescan:    10 * time.Millisecond,
+		Relist:    30 * time.Millisecond,
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- wt.Run(ctx) }()
+	defer func() { cancel(); <-done }()
+	// Deliver to bob until the watcher, once started, announces one; then
+	// give a wrong announcement for alice time to show.
+	tick := time.NewTicker(100 * time.Millisecond)
+	defer tick.Stop()
+	deadline := time.After(20 * time.Second)
+	var quiet <-chan time.Time
+	for n := 0; ; {
+		select {
+		case ev := <-events:
+			if strings.HasPrefix(ev, "alice/") {
+				t.Fatalf("bob's delivery announced as %q", ev)
+			}
+			if quiet == nil {
+				quiet = time.After(300 * time.Millisecond)
+			}
+		case <-tick.C:
+			if quiet == nil {
+				n++
+				s.deliver("bob", fmt.Sprintf("new%d", n))
+			}
+		case <-quiet:
+			return
+		case <-deadline:
+			t.Fatal("bob's deliveries were not announced")
+		}
+	}
+}
