@@ -127,6 +127,7 @@ func errAfter(t *testing.T, c *testutil.POP3, line, want string) {
 // Issue 9: a SASL response up to 8 KiB decoded is read, so a long password
 // logs in; a longer one gets an error that says the real limit.
 func TestLongSASLResponse(t *testing.T) {
+	t.Parallel()
 	if pop3.MaxSASLResponse != sasl.MaxResponseLen {
 		t.Fatalf("pop3 reads %d octets, sasl takes %d", pop3.MaxSASLResponse, sasl.MaxResponseLen)
 	}
@@ -183,6 +184,7 @@ func TestLoginDelayOnlyForLoginsThatGotIn(t *testing.T) {
 // not when they were for other names (an attacker with one valid account
 // would reset it after every few guesses).
 func TestSuccessClearsOnlyItsOwnFailures(t *testing.T) {
+	t.Parallel()
 	bob := account{"bob", "bob's pw", "PLAIN"}
 	e := newEnv(t, []account{alice, bob}, func(c *config.Config) {
 		c.AuthFailureDelay.Duration = time.Millisecond

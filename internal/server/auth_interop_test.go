@@ -32,6 +32,7 @@ func authEnv(t *testing.T) *env {
 }
 
 func TestCurlSASL(t *testing.T) {
+	t.Parallel()
 	curl := need(t, "curl")
 	e := authEnv(t)
 	for _, tc := range []struct {

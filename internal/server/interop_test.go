@@ -30,6 +30,7 @@ func need(t *testing.T, prog string) string {
 }
 
 func TestCurl(t *testing.T) {
+	t.Parallel()
 	curl := need(t, "curl")
 	e := newEnv(t, []account{alice}, nil)
 	for _, m := range tricky {

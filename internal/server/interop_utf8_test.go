@@ -41,6 +41,7 @@ json.dump(out, sys.stdout)
 `
 
 func TestPythonPoplibUTF8(t *testing.T) {
+	t.Parallel()
 	py := need(t, "python3")
 	e := utf8Env(t)
 	host, port, _ := strings.Cut(e.addr, ":")

@@ -222,6 +222,7 @@ func TestMaildirCreatedOnFirstLogin(t *testing.T) {
 }
 
 func TestUpdateOnlyAfterQuit(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, []account{alice}, nil)
 	for i := 1; i <= 3; i++ {
 		e.deliver("alice", fmt.Sprintf("Subject: %d\n\nbody\n", i))
@@ -274,6 +275,7 @@ func TestUpdateOnlyAfterQuit(t *testing.T) {
 }
 
 func TestLockedMaildrop(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, []account{alice}, nil)
 	e.deliver("alice", "Subject: x\n\ny\n")
 	c1 := e.login(alice)

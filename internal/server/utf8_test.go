@@ -45,6 +45,7 @@ func utf8Env(t *testing.T) *env {
 // (§2.2, the USER argument of the capability), sees every message listed,
 // and is refused the one whose header is not ASCII (§5).
 func TestUTF8WithoutUTF8Mode(t *testing.T) {
+	t.Parallel()
 	e := utf8Env(t)
 	c := e.dial()
 	if capa := capaOf(c); !slices.Contains(capa, "UTF8 USER") {
@@ -87,6 +88,7 @@ func TestUTF8WithoutUTF8Mode(t *testing.T) {
 // A client in UTF-8 mode gets every message as it is stored, and may not
 // start TLS any more (§2.1).
 func TestUTF8Mode(t *testing.T) {
+	t.Parallel()
 	e := utf8Env(t)
 	c := e.dial()
 	c.Err("UTF8 now", "-ERR syntax error")
@@ -113,6 +115,7 @@ func TestUTF8Mode(t *testing.T) {
 // was made of; the prepared form (RFC 8265 OpaqueString) of what the client
 // sends is tried as well.
 func TestUTF8Passwords(t *testing.T) {
+	t.Parallel()
 	e := utf8Env(t)
 	for _, tc := range []struct {
 		a    account
