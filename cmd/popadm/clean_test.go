@@ -15,20 +15,7 @@ import (
 	"popd/internal/testutil"
 )
 
-// hostile is text a POP3 client can choose (a user name after USER, a
-// SASL identity, a command), one of each class a terminal acts on, and
-// what popadm must print for it.
-var hostile = []struct{ class, text, shown string }{
-	{"C0", "c0\x1b]0;owned\x07", "c0?]0;owned?"},
-	{"C1", "c1\u009b31m\u0085", "c1?31m?"},
-	{"bidi override", "bidi\u202egpj.exe\u202c", "bidi?gpj.exe?"},
-	{"bidi embedding", "emb\u202a\u202b\u202dx", "emb???x"},
-	{"bidi isolate", "iso\u2066\u2067\u2068x\u2069", "iso???x?"},
-	{"bidi mark", "mark\u200e\u200f\u061c", "mark???"},
-	{"format", "fmt\u200b\u200c\u200d\u2060\u2064\ufeff\u180e\u00ad", "fmt????????"},
-	{"separator", "sep\u2028x\u2029", "sep?x?"},
-	{"tag", "tag\U000e0001\U000e0041x", "tag??x"},
-}
+var hostile = testutil.Hostile
 
 // unsafeRune is what must never reach the terminal from popd's data (a
 // line ending is popadm's own).
@@ -44,8 +31,8 @@ func checkOutput(t *testing.T, what, out string) {
 		t.Errorf("%s prints %q:\n%q", what, []rune(out[i:])[0], out)
 	}
 	for _, h := range hostile {
-		if !strings.Contains(out, h.shown) {
-			t.Errorf("%s: no %q for %s text in:\n%q", what, h.shown, h.class, out)
+		if !strings.Contains(out, h.Shown) {
+			t.Errorf("%s: no %q for %s text in:\n%q", what, h.Shown, h.Class, out)
 		}
 	}
 }
@@ -59,14 +46,14 @@ func TestHostileTextCLI(t *testing.T) {
 	since := time.Now().Add(-time.Minute)
 	for i, h := range hostile {
 		id := string(rune('a' + i))
-		d.AddSession(control.Session{ID: id, User: h.text, Remote: h.text, State: h.text, LastCommand: h.text, Since: since})
-		d.PutUser(control.User{Name: h.text, Scheme: h.text}, "pw")
-		d.AddLock(control.Lock{User: h.text, Session: h.text, Owner: h.text, Host: h.text, Since: since})
-		d.AddPenalty(control.Penalty{Source: h.text, Failures: 1, Last: since})
+		d.AddSession(control.Session{ID: id, User: h.Text, Remote: h.Text, State: h.Text, LastCommand: h.Text, Since: since})
+		d.PutUser(control.User{Name: h.Text, Scheme: h.Text}, "pw")
+		d.AddLock(control.Lock{User: h.Text, Session: h.Text, Owner: h.Text, Host: h.Text, Since: since})
+		d.AddPenalty(control.Penalty{Source: h.Text, Failures: 1, Last: since})
 	}
 	var version strings.Builder
 	for _, h := range hostile {
-		version.WriteString(h.text + " ")
+		version.WriteString(h.Text + " ")
 	}
 	d.SetStats(control.Stats{Version: version.String()})
 	c := "-control=" + srv.Path
@@ -87,18 +74,18 @@ func TestHostileTextCLI(t *testing.T) {
 		t.Fatalf("who --json: %v, %d sessions", err, len(ss))
 	}
 	for i, h := range hostile {
-		if ss[i].User != h.text || ss[i].LastCommand != h.text {
-			t.Errorf("who --json changed the %s text: %q", h.class, ss[i].User)
+		if ss[i].User != h.Text || ss[i].LastCommand != h.Text {
+			t.Errorf("who --json changed the %s text: %q", h.Class, ss[i].User)
 		}
 	}
 
 	// popd's errors quote what they are about.
 	for _, h := range hostile {
-		d.FailReload(errors.New("cannot read " + h.text))
+		d.FailReload(errors.New("cannot read " + h.Text))
 		r := run(t, c, "reload")
 		r.want(t, 1, "^$")
-		if r.stderr != "popadm: cannot read "+h.shown+"\n" {
-			t.Errorf("reload error for %s text: %q", h.class, r.stderr)
+		if r.stderr != "popadm: cannot read "+h.Shown+"\n" {
+			t.Errorf("reload error for %s text: %q", h.Class, r.stderr)
 		}
 	}
 
@@ -121,7 +108,7 @@ func TestHostileTextCLI(t *testing.T) {
 			return false
 		})
 		for _, h := range hostile {
-			srv.Publish(control.Event{Type: event.LoginFailed, User: h.text, Session: h.text, Remote: h.text, Reason: h.text, By: h.text})
+			srv.Publish(control.Event{Type: event.LoginFailed, User: h.Text, Session: h.Text, Remote: h.Text, Reason: h.Text, By: h.Text})
 		}
 		srv.Publish(control.Event{Type: "end"})
 		testutil.Eventually(t, 10*time.Second, "no end event", func() bool { return strings.Contains(out.String(), "end") })
@@ -144,8 +131,8 @@ func TestHostileTextCLI(t *testing.T) {
 				t.Fatalf("%q: %v", line, err)
 			}
 			if ev.Type == event.LoginFailed {
-				if h := hostile[n]; ev.User != h.text || ev.Reason != h.text || ev.By != h.text {
-					t.Errorf("events --json changed the %s text: %+v", h.class, ev)
+				if h := hostile[n]; ev.User != h.Text || ev.Reason != h.Text || ev.By != h.Text {
+					t.Errorf("events --json changed the %s text: %+v", h.Class, ev)
 				}
 				n++
 			}

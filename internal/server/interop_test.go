@@ -98,16 +98,7 @@ func TestPythonPoplib(t *testing.T) {
 		e.deliver("alice", m.stored)
 		total += len(m.wire)
 	}
-	host, port, _ := strings.Cut(e.addr, ":")
-	script := filepath.Join(t.TempDir(), "client.py")
-	os.WriteFile(script, []byte(poplibScript), 0o600)
-	cmd := exec.Command(py, script, host, port, alice.name, alice.pass)
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
-	out, err := cmd.Output()
-	if err != nil {
-		t.Fatalf("poplib: %v\n%s", err, stderr.String())
-	}
+	out := runPython(t, py, poplibScript, e.addr, alice.name, alice.pass)
 	var got struct {
 		Count, Size int
 		Capa        []string
@@ -184,4 +175,24 @@ func TestFetchmail(t *testing.T) {
 	if again, _ := filepath.Glob(filepath.Join(dir, "msg.*")); len(again) != len(msgs) {
 		t.Fatalf("the second poll fetched %d more: UIDLs not stable to fetchmail", len(again)-len(msgs))
 	}
+}
+
+// runPython runs the Python script source with the host and port of addr
+// and args, and returns what it printed; it fails the test with what the
+// script said on stderr when it fails.
+func runPython(t *testing.T, py, source, addr string, args ...string) []byte {
+	t.Helper()
+	host, port, _ := strings.Cut(addr, ":")
+	script := filepath.Join(t.TempDir(), "client.py")
+	if err := os.WriteFile(script, []byte(source), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(py, append([]string{script, host, port}, args...)...)
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("poplib: %v\n%s", err, stderr.String())
+	}
+	return out
 }

@@ -1,11 +1,7 @@
 package server
 
 import (
-	"bytes"
 	"encoding/json"
-	"os"
-	"os/exec"
-	"path/filepath"
 	"strings"
 	"testing"
 )
@@ -44,17 +40,8 @@ func TestPythonPoplibUTF8(t *testing.T) {
 	t.Parallel()
 	py := need(t, "python3")
 	e := utf8Env(t)
-	host, port, _ := strings.Cut(e.addr, ":")
-	script := filepath.Join(t.TempDir(), "client.py")
-	os.WriteFile(script, []byte(poplibUTF8Script), 0o600)
 	// The decomposed spellings: the server prepares both.
-	cmd := exec.Command(py, script, host, port, joseNFD, josePassNFD)
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
-	out, err := cmd.Output()
-	if err != nil {
-		t.Fatalf("poplib: %v\n%s", err, stderr.String())
-	}
+	out := runPython(t, py, poplibUTF8Script, e.addr, joseNFD, josePassNFD)
 	var got struct {
 		Capa   map[string][]string
 		List   []string

@@ -12,21 +12,10 @@ import (
 
 	"popd/internal/control"
 	"popd/internal/event"
+	"popd/internal/testutil"
 )
 
-// hostile is text a POP3 client can choose, one of each class a terminal
-// acts on, and how the dashboard shows it.
-var hostile = []struct{ class, text, shown string }{
-	{"C0", "c0\x1b]0;owned\x07", "c0?]0;owned?"},
-	{"C1", "c1\u009b31m\u0085", "c1?31m?"},
-	{"bidi override", "bidi\u202egpj.exe\u202c", "bidi?gpj.exe?"},
-	{"bidi embedding", "emb\u202a\u202b\u202dx", "emb???x"},
-	{"bidi isolate", "iso\u2066\u2067\u2068x\u2069", "iso???x?"},
-	{"bidi mark", "mark\u200e\u200f\u061c", "mark???"},
-	{"format", "fmt\u200b\u200c\u200d\u2060\u2064\ufeff\u180e\u00ad", "fmt????????"},
-	{"separator", "sep\u2028x\u2029", "sep?x?"},
-	{"tag", "tag\U000e0001\U000e0041x", "tag??x"},
-}
+var hostile = testutil.Hostile
 
 // unsafeText is a rune that must not reach the screen from popd's data:
 // format characters, line and paragraph separators, C1 controls; with
@@ -49,10 +38,10 @@ func hostileData(f *fakeBackend) {
 	f.sessions, f.users, f.locks = nil, nil, nil
 	for i, h := range hostile {
 		id := string(rune('a' + i))
-		f.sessions = append(f.sessions, control.Session{ID: id, User: h.text, Remote: h.text, Local: h.text,
-			State: h.text, LastCommand: h.text, Since: t0.Add(-time.Minute)})
-		f.users = append(f.users, control.User{Name: h.text, Scheme: h.text})
-		f.locks = append(f.locks, control.Lock{User: h.text, Session: id, Owner: h.text, Host: h.text, Since: t0})
+		f.sessions = append(f.sessions, control.Session{ID: id, User: h.Text, Remote: h.Text, Local: h.Text,
+			State: h.Text, LastCommand: h.Text, Since: t0.Add(-time.Minute)})
+		f.users = append(f.users, control.User{Name: h.Text, Scheme: h.Text})
+		f.locks = append(f.locks, control.Lock{User: h.Text, Session: id, Owner: h.Text, Host: h.Text, Since: t0})
 	}
 }
 
@@ -78,9 +67,9 @@ func TestHostileTextDashboard(t *testing.T) {
 	d.start()
 	var all []string
 	for _, h := range hostile {
-		all = append(all, h.shown)
-		d.fake.events <- control.Event{Type: event.LoginFailed, Time: t0, Session: h.text, User: h.text,
-			Remote: h.text, Reason: h.text, By: h.text}
+		all = append(all, h.Shown)
+		d.fake.events <- control.Event{Type: event.LoginFailed, Time: t0, Session: h.Text, User: h.Text,
+			Remote: h.Text, Reason: h.Text, By: h.Text}
 	}
 	d.pump()
 	for _, page := range []string{"1", "2", "3", "4"} {
@@ -90,16 +79,16 @@ func TestHostileTextDashboard(t *testing.T) {
 	}
 
 	d.keys("1", "g", "j", "j", "enter") // the bidi override's session
-	checkView(t, "detail", d.view(), hostile[2].shown)
+	checkView(t, "detail", d.view(), hostile[2].Shown)
 	d.keys("esc")
 
 	for _, h := range hostile {
-		d.fake.setErr("Kick", &control.Error{Code: control.CodeNotFound, Message: "no session " + h.text})
+		d.fake.setErr("Kick", &control.Error{Code: control.CodeNotFound, Message: "no session " + h.Text})
 		d.keys("g", "K", "tab", "enter")
-		checkView(t, "kick error", d.view(), "no session "+h.shown)
+		checkView(t, "kick error", d.view(), "no session "+h.Shown)
 	}
 
-	d.fake.setErr("AddUser", &control.Error{Code: control.CodeInvalid, Message: "bad name " + hostile[2].text})
+	d.fake.setErr("AddUser", &control.Error{Code: control.CodeInvalid, Message: "bad name " + hostile[2].Text})
 	d.keys("2", "a")
 	d.typeText("x")
 	d.keys("enter")
@@ -107,13 +96,13 @@ func TestHostileTextDashboard(t *testing.T) {
 	d.keys("enter")
 	d.typeText("pw")
 	d.keys("enter")
-	checkView(t, "user form", d.view(), "bad name "+hostile[2].shown)
+	checkView(t, "user form", d.view(), "bad name "+hostile[2].Shown)
 	d.keys("esc")
 
-	d.fake.setErr("Sessions", errors.New("popd said "+hostile[2].text))
+	d.fake.setErr("Sessions", errors.New("popd said "+hostile[2].Text))
 	d.keys("1")
 	fire[pollTickMsg](d)
-	checkView(t, "disconnected", d.view(), "popd said "+hostile[2].shown)
+	checkView(t, "disconnected", d.view(), "popd said "+hostile[2].Shown)
 }
 
 // TestGoldenHostile: how hostile text looks on the Sessions page.
@@ -142,7 +131,7 @@ func TestHostileTextProgram(t *testing.T) {
 			bad = string([]rune(string(b[i:]))[:1])
 		}
 		for _, h := range hostile {
-			if !strings.Contains(string(b), h.shown) {
+			if !strings.Contains(string(b), h.Shown) {
 				return false
 			}
 		}
