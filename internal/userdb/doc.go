@@ -17,6 +17,30 @@
 // are logged by line number, never by content, and skipped. Names are
 // compared exactly, as written.
 //
+// # Userdb fields
+//
+// Of Dovecot's userdb extra fields (those prefixed "userdb_", see
+// https://doc.dovecot.org/2.3/configuration_manual/authentication/passwd_file/)
+// popd reads the two that say where mail is, as Dovecot 2.3's passwd-file
+// reads them (src/auth/db-passwd-file.c, userdb-passwd-file.c):
+//
+//	userdb_mail=maildir:~/Maildir   the user's mail location (User.Mail)
+//	userdb_home=/home/%u            the home directory; overrides the home field
+//
+// Words are split at spaces only, with no quoting (a quote is part of the
+// value); the last of each wins; a bare "mail=" is a passdb field to
+// Dovecot and means nothing here. The old format, an empty eighth field
+// followed by the location ("...:shell::maildir:~/Maildir"), is read as
+// userdb_mail. Dovecot expands %u, %n, %d and %% in these fields when it
+// looks the user up, before the home directory is known: %h is empty there,
+// so popd refuses it (use ~/, which is expanded later, with the home). The
+// location is checked with maildir.ParseLocation when the file is loaded.
+// A user whose userdb_mail or userdb_home cannot be used (not Maildir, a
+// malformed location, an unknown %variable, a relative home, ...) is logged
+// with its name, line number and the reason, and left out; its name stays
+// taken, so that a later line for the same name is ignored as a duplicate.
+// Other extra fields are ignored, and kept byte for byte by every edit.
+//
 // # Password schemes
 //
 //	BLF-CRYPT     bcrypt, "$2y$", "$2b$" or "$2a$"

@@ -45,7 +45,7 @@ func Open(path string, log *slog.Logger) (*File, error) {
 	if err != nil {
 		return nil, err
 	}
-	t, _ := parse(data, log)
+	t, _ := parse(data, log.With("path", path))
 	f.tab.Store(t)
 	log.Info("userdb: loaded", "path", path, "users", len(t.sorted))
 	return f, nil
@@ -130,7 +130,7 @@ func (f *File) reload() (changed bool, err error) {
 	if bytes.Equal(data, f.tab.Load().raw) {
 		return false, nil
 	}
-	t, _ := parse(data, f.log)
+	t, _ := parse(data, f.log.With("path", f.path))
 	f.tab.Store(t)
 	f.log.Info("userdb: reloaded", "path", f.path, "users", len(t.sorted))
 	return true, nil

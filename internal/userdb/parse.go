@@ -56,8 +56,10 @@ func joinLines(lines []line) []byte {
 
 // parseLine parses one line. It returns nil and "" for a line to skip
 // silently (blank, comment, no user name), nil and a reason for a bad line,
-// and the user otherwise. The reason never contains any of the line's text:
-// a bad line may be a password pasted in the wrong place.
+// the user and a reason for a user whose userdb_mail or userdb_home cannot
+// be used (a bad line too), and the user otherwise. The reason never
+// contains any of the line's text but the name and the value of those two
+// fields: a bad line may be a password pasted in the wrong place.
 func parseLine(text string) (*User, string) {
 	// Dovecot skips empty lines, comments and lines with an empty user name.
 	if text == "" || text[0] == '#' || text[0] == ':' || strings.TrimSpace(text) == "" {
@@ -80,7 +82,7 @@ func parseLine(text string) (*User, string) {
 	u.Disabled = disabled(u.Fields)
 	u.sec = parseSecret(f[1])
 	u.Scheme = u.sec.scheme
-	return u, ""
+	return u, u.applyUserdb()
 }
 
 // parse builds the table for data and the lines for editing it, logging each
@@ -89,6 +91,7 @@ func parseLine(text string) (*User, string) {
 func parse(data []byte, log *slog.Logger) (*table, []line) {
 	lines := splitLines(data)
 	t := &table{raw: data, users: make(map[string]*User)}
+	refused := make(map[string]int) // users left out for their userdb fields, by line
 	for i := range lines {
 		n := i + 1
 		u, bad := parseLine(lines[i].text)
@@ -99,8 +102,19 @@ func parse(data []byte, log *slog.Logger) (*table, []line) {
 			continue
 		}
 		lines[i].name = u.Name
-		if first, dup := t.users[u.Name]; dup {
-			log.Warn("userdb: ignoring duplicate user; the first entry wins", "user", u.Name, "line", n, "first", first.line)
+		first, dup := refused[u.Name]
+		if f, ok := t.users[u.Name]; ok {
+			first, dup = f.line, true
+		}
+		if dup {
+			log.Warn("userdb: ignoring duplicate user; the first entry wins", "user", u.Name, "line", n, "first", first)
+			continue
+		}
+		if bad != "" {
+			// Left out, but the name stays taken: Dovecot, which does not
+			// check these fields when it loads the file, uses this line.
+			log.Warn("userdb: ignoring user: cannot use its userdb fields", "user", u.Name, "line", n, "reason", bad)
+			refused[u.Name] = n
 			continue
 		}
 		u.line = n

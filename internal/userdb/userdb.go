@@ -55,9 +55,19 @@ type User struct {
 	// "CRYPT" for an unrecognised hash without a {SCHEME} prefix or with
 	// {CRYPT}, or "" when the password field is empty. See Usable.
 	Scheme string
-	// UID, GID, Gecos, Home and Shell are the passwd(5) fields, as written,
-	// "" when absent.
-	UID, GID, Gecos, Home, Shell string
+	// UID, GID, Gecos and Shell are the passwd(5) fields, as written, ""
+	// when absent.
+	UID, GID, Gecos, Shell string
+	// Home is the home directory: the userdb_home extra field when there
+	// is one (with %u, %n, %d and %% expanded, as Dovecot expands it; ""
+	// when it is empty), otherwise the passwd(5) home field as written.
+	Home string
+	// Mail is the userdb_mail extra field (or the old format's mail
+	// location, see doc.go), as written: the user's own Dovecot mail
+	// location, "" when there is none. It was checked when the file was
+	// loaded; maildir.ParseLocation(u.Mail, u.Name, u.Home) gives the
+	// maildir Dovecot uses.
+	Mail string
 	// Extra is the raw extra_fields: the rest of the line after the seventh
 	// ":" (it may itself contain ":").
 	Extra string

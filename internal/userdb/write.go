@@ -266,7 +266,8 @@ func (f *File) Delete(name string) error {
 // affected). Enabling removes every "popd_disabled" and "nologin" word, so
 // that the user is no longer Disabled; note that "nologin" also refuses
 // the user in Dovecot. When the user already is in the asked state, the file
-// is not written. Editing the extra fields puts single spaces between them.
+// is not written. Every other byte of the extra fields (userdb_mail and the
+// like) is kept.
 // It returns ErrUnknownUser when there is no such user.
 func (f *File) SetDisabled(name string, disable bool) error {
 	if err := ValidName(name); err != nil {
@@ -281,19 +282,8 @@ func (f *File) SetDisabled(name string, disable bool) error {
 		if changed = u.Disabled != disable; !changed {
 			return nil, errNoChange
 		}
-		var words []string
-		for _, w := range strings.Fields(u.Extra) {
-			k, _, _ := strings.Cut(w, "=")
-			if k == FieldDisabled || (!disable && k == FieldNologin) {
-				continue
-			}
-			words = append(words, w)
-		}
-		if disable {
-			words = append(words, FieldDisabled)
-		}
 		l := &lines[u.line-1]
-		l.text = setField(l.text, 7, strings.Join(words, " "))
+		l.text = setField(l.text, 7, setDisabledField(u.Extra, disable))
 		return lines, nil
 	})
 	if err == nil && changed {
