@@ -60,6 +60,7 @@ With no command, popadm opens the live dashboard (? in it lists the keys).
   events [--json] [--backlog N]         follow popd's events until interrupted
   stats [--json]                        counters
   reload                                reread the configuration, users and certificate
+  migrate check USER...|--all           which UIDLs stay what Dovecot/Courier/qmail gave (offline)
   themes                                list the dashboard's colour themes
 
 Every command takes -control PATH (default: $POPD_CONTROL, else
@@ -100,6 +101,7 @@ var commands = map[string]func(e *env, args []string) error{
 	"stats":     stats,
 	"reload":    reload,
 	"themes":    themesCmd,
+	"migrate":   migrateCmd,
 }
 
 func main() {

@@ -13,6 +13,8 @@ import (
 	"time"
 
 	"github.com/BurntSushi/toml"
+
+	"popd/internal/maildir"
 )
 
 // Config is every setting of the daemon, in two parts by when a change
@@ -107,6 +109,12 @@ type Live struct {
 	// from one source (an IPv4 address, or an IPv6 /48).
 	MaxConnections      int `toml:"max-connections"`
 	MaxConnectionsPerIP int `toml:"max-connections-per-ip"`
+	// UIDLFormat is Dovecot's pop3_uidl_format, for maildrops migrated
+	// from Dovecot: messages listed in a dovecot-uidlist keep the UIDL
+	// Dovecot's POP3 gave them. Empty means Dovecot 2.3's default,
+	// "%08Xu%08Xv"; 2.4's "%{uid | hex(8)}%{uidvalidity | hex(8)}" form is
+	// understood too.
+	UIDLFormat string `toml:"pop3-uidl-format"`
 }
 
 // Changed names (by TOML key) the settings that differ between s and
@@ -226,6 +234,9 @@ func (c *Config) Validate() error {
 	if c.LoginTimeout.Duration < time.Second {
 		return fmt.Errorf("config: login-timeout %v is too short", c.LoginTimeout.Duration)
 	}
+	if err := maildir.CheckUIDLFormat(c.UIDLFormat); err != nil {
+		return fmt.Errorf("config: pop3-uidl-format %q: %w", c.UIDLFormat, err)
+	}
 	switch c.LogLevel {
 	case "debug", "info", "warn", "error":
 	default:
@@ -292,6 +303,7 @@ func Parse(args []string, out io.Writer) (*Args, error) {
 	fs.IntVar(&c.MaxAuthFailures, "max-auth-failures", d.MaxAuthFailures, "failed logins in a row before disconnecting")
 	fs.DurationVar(&c.AuthPenaltyMax.Duration, "auth-penalty-max", d.AuthPenaltyMax.Duration, "cap on a source's failed-login delay")
 	fs.DurationVar(&c.LoginTimeout.Duration, "login-timeout", d.LoginTimeout.Duration, "time allowed to log in")
+	fs.StringVar(&c.UIDLFormat, "pop3-uidl-format", d.UIDLFormat, "Dovecot's pop3_uidl_format for maildirs it served (empty: its default, %08Xu%08Xv)")
 	fs.IntVar(&c.MaxConnections, "max-connections", d.MaxConnections, "connections in all")
 	fs.IntVar(&c.MaxConnectionsPerIP, "max-connections-per-ip", d.MaxConnectionsPerIP, "connections from one address")
 	fs.StringVar(&c.ProxyFrom, "proxy-from", d.ProxyFrom, "load balancers (`CIDRs`) that send a PROXY header")

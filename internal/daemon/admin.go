@@ -70,7 +70,8 @@ func (d *daemon) KickUser(user, by string) (int, error) {
 
 // maildirOf locates a user's maildrop under the configuration in force.
 func (d *daemon) maildirOf(u userdb.User) (string, error) {
-	return maildir.Path(d.config().Maildir, u.Name, u.Home)
+	loc, err := maildir.Locate(d.config().Maildir, u.Name, u.Home, u.Mail)
+	return loc.Path, err
 }
 
 // lookup finds a user and their maildrop.

@@ -40,6 +40,13 @@ type Options struct {
 	// RefreshLock is how often a held lock is refreshed. Zero, or a value
 	// not below StaleLock, means StaleLock/5.
 	RefreshLock time.Duration
+	// UIDLFormat is Dovecot's pop3_uidl_format for messages listed in a
+	// dovecot-uidlist (see uidmap.go); "" means Dovecot 2.3's default,
+	// "%08Xu%08Xv". Check it with CheckUIDLFormat.
+	UIDLFormat string
+	// Control is the directory of dovecot-uidlist when the Dovecot mail
+	// location has CONTROL=; "" means the maildir.
+	Control string
 	// Owner is free text written into the lock file for whoever looks at
 	// it, e.g. "popd session 42 from 192.0.2.7". Optional; control
 	// characters are replaced and it is cut at 256 bytes.
@@ -72,6 +79,7 @@ type Mailbox struct {
 	opt  Options
 	log  *slog.Logger
 	lock *lockFile
+	src  *sources // where UIDLs come from besides base names
 
 	// fileReads counts message files opened, for tests.
 	fileReads atomic.Int64
@@ -112,13 +120,17 @@ func Open(dir string, opt Options) (*Mailbox, error) {
 		t.close()
 		return nil, err
 	}
+	src := readSources(t, opt)
 	msgs, cacheDirty, err := scan(t, opt.Logger)
 	if err != nil {
 		lk.release()
 		t.close()
 		return nil, err
 	}
-	m := &Mailbox{dir: dir, t: t, opt: opt, log: opt.Logger, lock: lk, msgs: msgs, cacheDirty: cacheDirty}
+	assignUIDs(msgs, src)
+	applyHints(msgs, src)
+	m := &Mailbox{dir: dir, t: t, opt: opt, log: opt.Logger, lock: lk, msgs: msgs, cacheDirty: cacheDirty, src: src}
+	m.remember(src)
 	lk.startRefresh(opt.RefreshLock)
 	return m, nil
 }
@@ -320,9 +332,20 @@ func (r *messageReader) fail(how string) {
 	defer m.mu.Unlock()
 	r.err = fmt.Errorf("%w: %s: %s while being sent", ErrChanged, m.path(r.i), how)
 	m.log.Warn("maildir: message file changed while being sent", "dir", m.dir, "file", m.path(r.i), "how", how)
-	if !m.closed {
-		m.dropSize(r.i)
+	if m.closed {
+		return
 	}
+	// The session ends (see ErrChanged): the size may change now. Counted
+	// in full, it goes into the cache, which wins over a lying ",W=".
+	msg := &m.msgs[r.i]
+	raw, size, err := sizeFile(m.t, msg.folder, msg.name, make([]byte, 64<<10), -1, -1)
+	if err != nil {
+		m.dropSize(r.i)
+		return
+	}
+	msg.raw, msg.size = raw, size
+	m.cacheDirty = true
+	m.saveCache()
 }
 
 func (r *messageReader) Close() error { return r.f.Close() }

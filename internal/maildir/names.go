@@ -37,7 +37,9 @@ type message struct {
 	folder   folder
 	vanished bool // the file is gone (also after being searched for)
 	changed  bool // the file changed after its size was taken: not cached
-	deleted  bool // unlinked by Update
+	from     uidlSource
+	wName    int64 // Dovecot's W: network size from ",W=<n>" in the name or dovecot-uidlist; -1 when none
+	deleted  bool  // unlinked by Update
 }
 
 // baseName is the name of a Maildir file up to the first ":", the part that
@@ -51,18 +53,28 @@ func baseName(name string) string {
 
 // newMessage makes the list entry of a file found in f.
 func newMessage(f folder, name string) message {
-	m := message{name: name, base: baseName(name), folder: f, size: -1, raw: -1, rawName: -1}
-	// Dovecot records the file size in the name: ",S=<size>".
-	if j := strings.Index(m.base, ",S="); j >= 0 {
-		d := m.base[j+3:]
-		if k := strings.IndexByte(d, ','); k >= 0 {
-			d = d[:k]
-		}
-		if n, err := strconv.ParseInt(d, 10, 64); err == nil && n >= 0 {
-			m.rawName = n
-		}
-	}
+	m := message{name: name, base: baseName(name), folder: f, size: -1, raw: -1, rawName: -1, wName: -1}
+	// Dovecot records the file size in the name, ",S=<size>", and the
+	// size with CRLF line endings, ",W=<vsize>".
+	m.rawName = nameField(m.base, ",S=")
+	m.wName = nameField(m.base, ",W=")
 	return m
+}
+
+// nameField is the number after key (",S=") in a base name, or -1.
+func nameField(base, key string) int64 {
+	j := strings.Index(base, key)
+	if j < 0 {
+		return -1
+	}
+	d := base[j+len(key):]
+	if k := strings.IndexByte(d, ','); k >= 0 {
+		d = d[:k]
+	}
+	if n, err := strconv.ParseInt(d, 10, 64); err == nil && n >= 0 {
+		return n
+	}
+	return -1
 }
 
 // deliveryTime is what a base name tells of the delivery time.

@@ -58,3 +58,19 @@ func Path(template, name, home string) (string, error) {
 	}
 	return b.String(), nil
 }
+
+// Locate is where the maildrop of user name is: the user's own mail
+// location (Dovecot's userdb_mail field) when there is one, else the
+// configured one, which is a popd template (see Path) or a Dovecot mail
+// location ("maildir:~/Maildir:CONTROL=...", see ParseLocation), so that
+// Dovecot's mail_location can be used as it is.
+func Locate(template, name, home, mail string) (Location, error) {
+	switch {
+	case mail != "":
+		return ParseLocation(mail, name, home)
+	case strings.HasPrefix(strings.ToLower(template), "maildir:"):
+		return ParseLocation(template, name, home)
+	}
+	p, err := Path(template, name, home)
+	return Location{Path: p}, err
+}

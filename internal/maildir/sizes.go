@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"os"
 	"runtime"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -176,7 +177,7 @@ func (m *Mailbox) computeSizes() map[int]error {
 	size := func(i int, buf []byte) error {
 		msg := &m.msgs[i]
 		m.fileReads.Add(1)
-		raw, size, err := sizeFile(m.t, msg.folder, msg.name, buf)
+		raw, size, err := sizeFile(m.t, msg.folder, msg.name, buf, msg.rawName, msg.wName)
 		if err != nil {
 			return &fs.PathError{Op: "read", Path: m.path(i), Err: err}
 		}
@@ -256,7 +257,12 @@ func cacheable(msgs []message, i int) bool {
 // sizeFile reads the file name in the directory dirfd and returns its raw
 // size and its size in network form. It uses the system calls directly: an
 // os.File costs more than the four calls it takes for a small message.
-func sizeFile(t *tree, f folder, name string, buf []byte) (raw, size int64, err error) {
+//
+// With Dovecot's sizes for the file (S: raw, W: with CRLF line endings),
+// when the file's size is S it reads only its last octet: W does not count
+// the CRLF added to a last line without one. File names are as untrusted
+// as the cache, so W is used only when it can be true (S <= W <= 2S).
+func sizeFile(t *tree, f folder, name string, buf []byte, hintRaw, hintW int64) (raw, size int64, err error) {
 	dirfd := t.folder[f]
 	var fd int
 	for {
@@ -278,6 +284,18 @@ func sizeFile(t *tree, f folder, name string, buf []byte) (raw, size int64, err 
 	}
 	if err := t.checkLinks(&st); err != nil {
 		return 0, 0, err
+	}
+	if hintRaw >= 0 && st.Size == hintRaw && hintW >= hintRaw && hintW <= 2*hintRaw {
+		if st.Size == 0 {
+			return 0, 0, nil
+		}
+		n, err := unix.Pread(fd, buf[:1], st.Size-1)
+		if err == nil && n == 1 {
+			if buf[0] != '\n' {
+				hintW += 2
+			}
+			return st.Size, hintW, nil
+		}
 	}
 	var c sizeCounter
 	for {
@@ -309,6 +327,19 @@ func (m *Mailbox) saveCache() {
 			continue
 		}
 		lines = append(lines, cacheLine{base: msg.base, raw: msg.raw, size: msg.size})
+	}
+	// The file is in delivery order; the list may be in Dovecot's.
+	cmpLines := func(a, b cacheLine) int {
+		if c := a.key.compare(b.key); c != 0 {
+			return c
+		}
+		return compareBases(a.base, b.base)
+	}
+	if m.src != nil && m.src.dovecot != nil {
+		for i := range lines {
+			lines[i].key = keyOf(lines[i].base)
+		}
+		slices.SortFunc(lines, cmpLines)
 	}
 	m.cacheMu.Lock()
 	defer m.cacheMu.Unlock()

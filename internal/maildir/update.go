@@ -62,7 +62,7 @@ func (m *Mailbox) Update(deleted, retrieved []int) error {
 		}
 	}
 	for i := range m.msgs {
-		if msg := &m.msgs[i]; !del[i] && !msg.vanished && msg.uid != uidOf(msg.base) && gone[uidOf(msg.base)] {
+		if msg := &m.msgs[i]; !del[i] && !msg.vanished && len(gone) > 0 && msg.uid != m.solo(i) && gone[m.solo(i)] {
 			if err := u.hold(false); err != nil {
 				return err
 			}

@@ -68,7 +68,7 @@ func newSettings(cfg config.Live, log *slog.Logger) *settings {
 		loginDelay: cfg.LoginDelay.Duration,
 		apop:       cfg.APOP,
 		hostname:   hostname(cfg),
-		lock:       maildir.Options{StaleLock: cfg.LockStale.Duration, Logger: log},
+		lock:       maildir.Options{StaleLock: cfg.LockStale.Duration, UIDLFormat: cfg.UIDLFormat, Logger: log},
 	}
 }
 
@@ -197,14 +197,15 @@ func (b *backend) chargeLoginDelay(user string, delay time.Duration) (undo func(
 
 // openMaildrop locks and opens u's maildrop.
 func (b *backend) openMaildrop(c pop3.ConnInfo, u userdb.User, set *settings) (pop3.Mailbox, error) {
-	dir, err := maildir.Path(set.template, u.Name, u.Home)
+	loc, err := maildir.Locate(set.template, u.Name, u.Home, u.Mail)
 	if err != nil {
 		b.log.Error("locating maildrop", "user", u.Name, "err", err)
 		return nil, pop3.ErrPerm
 	}
 	opt := set.lock
 	opt.Owner = fmt.Sprintf("popd session %s from %s", c.SessionID, addrString(c.RemoteAddr))
-	mb, err := maildir.Open(dir, opt)
+	opt.Control = loc.Control
+	mb, err := maildir.Open(loc.Path, opt)
 	switch {
 	case errors.Is(err, maildir.ErrLocked):
 		return nil, pop3.ErrInUse
