@@ -126,7 +126,7 @@ bench "$tmp/popd"
 # both servers; then login + UIDL + QUIT twice: the first session scans (and
 # Dovecot indexes) it all, the second finds what the first left.
 cat >"$tmp/big.py" <<'EOF'
-import os, poplib, sys, time
+import hashlib, os, poplib, sys, time
 if sys.argv[1] == "write":
     md = sys.argv[2]
     for sub in ("tmp", "new", "cur"):
@@ -134,8 +134,7 @@ if sys.argv[1] == "write":
     body = "Lorem ipsum dolor sit amet, consectetur adipiscing elit, sed do eiusmod.\n" * 24
     for i in range(100000):
         t, s = 1700000000 + i, f"sender{i % 97}@example.org"
-        with open(f"{md}/new/{t}.M{i}P1.big", "w") as f:
-            f.write(f"Return-Path: <{s}>\n"
+        msg = (f"Return-Path: <{s}>\n"
                     f"Received: from mx.example.org (mx.example.org [192.0.2.1])\n"
                     f"\tby mail.example.net with ESMTPS id {t:x}{i:05d}\n"
                     f"\tfor <b0@example.net>; Tue, 14 Nov 2023 22:13:20 +0000\n"
@@ -144,6 +143,10 @@ if sys.argv[1] == "write":
                     f"Date: Tue, 14 Nov 2023 22:13:20 +0000\n"
                     f"Message-ID: <{t}.{i}@example.org>\nMIME-Version: 1.0\n"
                     f"Content-Type: text/plain; charset=utf-8\n\n{body}")
+        # Named as Dovecot's LDA names them: ,S= size, ,W= size with CRLF.
+        raw = msg.encode()
+        with open(f"{md}/new/{t}.M{i}P1.big,S={len(raw)},W={len(raw) + raw.count(b'\n')}", "wb") as f:
+            f.write(raw)
     sys.exit()
 for run in ("first", "second"):
     t0 = time.perf_counter()
@@ -151,11 +154,13 @@ for run in ("first", "second"):
     p.user("b0")
     p.pass_("pw")
     t1 = time.perf_counter()
-    n = len(p.uidl()[1])
+    lines = p.uidl()[1]
+    n = len(lines)
     t2 = time.perf_counter()
     p.quit()
     t3 = time.perf_counter()
-    print(f"  {run}: login {t1-t0:.3f}s, UIDL {t2-t1:.3f}s ({n} lines), "
+    digest = hashlib.sha256(b"\n".join(lines)).hexdigest()[:12]
+    print(f"  {run}: login {t1-t0:.3f}s, UIDL {t2-t1:.3f}s ({n} lines, sha256 {digest}), "
           f"QUIT {t3-t2:.3f}s, total {t3-t0:.3f}s")
 EOF
 rm -rf "$dir/mail/b0" "$tmp/popd/mail/b0"
@@ -171,4 +176,17 @@ as=(); ((EUID)) || as=(-user "$owner") # as Dovecot: not as root
 pids+=($!)
 wait_port $((port + 1))
 echo "=== 100,000 messages: popd"
+python3 "$tmp/big.py" time $((port + 1))
+
+# Migrated: popd on the maildrop exactly as Dovecot left it (its
+# dovecot-uidlist, the ,S=/,W= names), first and later sessions; compare
+# with Dovecot's second session above. The UIDLs must be Dovecot's.
+kill "${pids[-1]}" && wait "${pids[-1]}" 2>/dev/null || true
+rm -rf "$tmp/popd/mail/b0"
+cp -a "$dir/mail/b0" "$tmp/popd/mail/b0"
+"$tmp/popd.bin" "${as[@]}" -listen "127.0.0.1:$((port + 1))" -users "$tmp/popd/users" \
+	-maildir "$tmp/popd/mail/%u" 2>>"$tmp/popd.log" &
+pids+=($!)
+wait_port $((port + 1))
+echo "=== 100,000 messages migrated from Dovecot: popd"
 python3 "$tmp/big.py" time $((port + 1))

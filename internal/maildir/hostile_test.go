@@ -413,16 +413,21 @@ func TestTempFilesCleaned(t *testing.T) {
 	deliver(t, dir, "new", "1.M1P1.h", "x\n")
 	old := filepath.Join(dir, ".popd-sizes-123.tmp")
 	fresh := filepath.Join(dir, ".popd-sizes-456.tmp")
+	oldUIDLs := filepath.Join(dir, ".popd-uidls-789.tmp")
+	os.WriteFile(oldUIDLs, []byte("partial"), 0o600)
 	os.WriteFile(old, []byte("partial"), 0o600)
 	os.WriteFile(fresh, []byte("partial"), 0o600)
 	long := time.Now().Add(-time.Hour)
 	os.Chtimes(old, long, long)
+	os.Chtimes(oldUIDLs, long, long)
 	m := open(t, dir)
 	m.TotalSize()
 	maildir.WaitCache(m)
 	m.Close()
-	if _, err := os.Stat(old); err == nil {
-		t.Error("a left-over temporary file is still there")
+	for _, p := range []string{old, oldUIDLs} {
+		if _, err := os.Stat(p); err == nil {
+			t.Errorf("left-over temporary file %s is still there", filepath.Base(p))
+		}
 	}
 	if _, err := os.Stat(fresh); err != nil {
 		t.Error("a fresh temporary file was removed")

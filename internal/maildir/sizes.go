@@ -416,8 +416,8 @@ func writeCache(root int, lines []cacheLine) (err error) {
 // left over.
 func removeTemps(root int) {
 	for _, name := range listNames(root) {
-		if !(strings.HasPrefix(name, cacheTemp) && strings.HasSuffix(name, ".tmp") ||
-			strings.HasPrefix(name, ".popd.lock.") && name != spareName) {
+		temp := (strings.HasPrefix(name, cacheTemp) || strings.HasPrefix(name, memoryTemp)) && strings.HasSuffix(name, ".tmp")
+		if !temp && !(strings.HasPrefix(name, ".popd.lock.") && name != spareName) {
 			continue
 		}
 		// Not one that a live process made a moment ago (another node
