@@ -163,9 +163,11 @@ func assignUIDs(msgs []message, src *sources) {
 		if i > 0 && msgs[i-1].base == m.base {
 			continue
 		}
-		if u, from, ok := src.uidl(m.base); ok {
+		if u, from, ok := src.uidl(m.base); ok && u != m.uid {
 			m.uid, m.from = u, from
 			foreign = true
+		} else if ok {
+			m.from = from
 		}
 	}
 	if foreign {
