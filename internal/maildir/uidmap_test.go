@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"syscall"
 	"testing"
 
 	"popd/internal/maildir"
@@ -86,6 +87,18 @@ func TestUIDLsNeverChange(t *testing.T) {
 		t.Errorf("after Dovecot listed message 4: %q, want %q", got, shown)
 	}
 	m.Close()
+	// A truncated, corrupt or huge dovecot-uidlist changes nothing popd
+	// showed.
+	for _, bad := range []string{uidlist[:40], "3 V1700000000 N4\nX :garbage\n", uidlist + strings.Repeat("9", 1<<20)} {
+		os.WriteFile(filepath.Join(dir, "dovecot-uidlist"), []byte(bad), 0o600)
+		m = mustOpen(t, dir, maildir.Options{})
+		// (The numbering may change: Dovecot's order is unknown.)
+		if got := uids(m); !slices.Equal(slices.Sorted(slices.Values(got)), slices.Sorted(slices.Values(shown))) {
+			t.Errorf("with a broken dovecot-uidlist: %q, want %q", got, shown)
+		}
+		m.Close()
+	}
+	os.WriteFile(filepath.Join(dir, "dovecot-uidlist"), []byte(uidlist+"4 :1700000004.M4P1.host\n"), 0o600)
 	os.Remove(filepath.Join(dir, "popd-uidls"))
 	m = mustOpen(t, dir, maildir.Options{})
 	if got := uids(m); !slices.Equal(got[:3], shown[:3]) {
@@ -186,5 +199,41 @@ func TestSizeHints(t *testing.T) {
 	m = open(t, dir)
 	if n, _ := m.Size(0); n != 10 {
 		t.Errorf("next session: Size = %d, want 10", n)
+	}
+}
+
+// TestUIDLMemoryDiskFull: on a full disk popd-uidls cannot be written; the
+// login still works, with the UIDLs that need no memory.
+func TestUIDLMemoryDiskFull(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("needs root to mount a small tmpfs")
+	}
+	mnt := t.TempDir()
+	if err := syscall.Mount("tmpfs", mnt, "tmpfs", 0, "size=256k"); err != nil {
+		t.Skipf("cannot mount tmpfs: %v", err)
+	}
+	t.Cleanup(func() { syscall.Unmount(mnt, syscall.MNT_DETACH) })
+	dir := filepath.Join(mnt, "alice")
+	deliver(t, dir, "cur", "1700000001.M1P1.host:2,S", "one\n")
+	deliver(t, dir, "cur", "1700000002.M2P1.host:2,", "two\n")
+	deliver(t, dir, "new", "1700000003.M3P1.host", "three\n")
+	os.WriteFile(filepath.Join(dir, "dovecot-uidlist"), []byte(uidlist), 0o600)
+	m := mustOpen(t, dir, maildir.Options{}) // the lock file is made once
+	want := uids(m)
+	m.Close()
+	os.Remove(filepath.Join(dir, "popd-uidls"))
+	fill, _ := os.Create(filepath.Join(mnt, "fill"))
+	for chunk := make([]byte, 4096); ; {
+		if _, err := fill.Write(chunk); err != nil {
+			break
+		}
+	}
+	fill.Close()
+	m = mustOpen(t, dir, maildir.Options{})
+	if got := uids(m); !slices.Equal(got, want) {
+		t.Errorf("on a full disk: %q, want %q", got, want)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "popd-uidls")); err == nil {
+		t.Error("popd-uidls written on a full disk?")
 	}
 }

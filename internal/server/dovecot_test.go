@@ -364,6 +364,14 @@ func testDovecotMigration(t *testing.T, opt dovecot.Options) {
 	if t.Failed() {
 		t.FailNow() // nothing to compare popd with
 	}
+	// For the record: POPD_MIGRATION_SNAPSHOT=DIR keeps a copy of the users
+	// file and the maildrops as Dovecot left them (for popadm migrate
+	// check by hand).
+	if snap := os.Getenv("POPD_MIGRATION_SNAPSHOT"); snap != "" && !opt.SaveUIDL {
+		if out, err := exec.Command("cp", "-a", e.dir+"/.", snap).CombinedOutput(); err != nil {
+			t.Fatalf("snapshot: %v %s", err, out)
+		}
+	}
 
 	// popd serves the same maildrops: the same numbers, UIDLs, sizes and
 	// octets, and it leaves dovecot-uidlist alone.
