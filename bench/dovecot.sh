@@ -167,6 +167,7 @@ for run in ("first", "second"):
     print(f"  {run}: login {t1-t0:.3f}s, UIDL {t2-t1:.3f}s ({n} lines, sha256 {digest}), "
           f"QUIT {t3-t2:.3f}s, total {t3-t0:.3f}s")
 EOF
+[ -f "$tmp/popd/users" ] || { mkdir -p "$tmp/popd/mail" && cp "$dir/users" "$tmp/popd/users"; }
 rm -rf "$dir/mail/b0" "$tmp/popd/mail/b0"
 python3 "$tmp/big.py" write "$dir/mail/b0"
 cp -a "$dir/mail/b0" "$tmp/popd/mail/b0"

@@ -12,6 +12,9 @@
 //   - popd.lock, the exclusive lock of a POP3 session (RFC 1939 §4), see
 //     "The lock" below.
 //   - .popd.lock.spare, the same file while nobody holds the lock.
+//   - popd-uidls, the UIDLs popd has shown, so that none ever changes (see
+//     "Migrated maildirs" below). popd reads, and never writes, Dovecot's
+//     dovecot-uidlist and Courier's courierpop3dsizelist.
 //   - popd-sizes, a cache of the exact sizes of messages, keyed by the base
 //     name of their files (Maildir files never change) and checked against
 //     the file's raw size when a message is opened and against the octets
@@ -94,6 +97,14 @@
 // name's id is deleted, Update first renames the other to its id (its base
 // name becomes its digest), so that it keeps its id rather than inherit the
 // deleted one's.
+//
+// # Migrated maildirs
+//
+// A maildir that Dovecot or Courier served keeps the UIDLs their POP3 gave
+// (a dovecot-uidlist P field or pop3_uidl_format, Courier's UID<n>-<v>), in
+// Dovecot's order for the messages Dovecot lists; the rules, and what
+// popd-uidls guarantees, are in uidmap.go. Dovecot's ,S= and ,W= sizes (in
+// names and the uidlist) are used with a check of the last octet only.
 //
 // # Nothing is lost
 //
