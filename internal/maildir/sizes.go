@@ -371,9 +371,30 @@ func (m *Mailbox) cacheWriter() {
 // writeCache replaces the cache file atomically: a temporary file in the
 // maildir root, synced, renamed over the old one. Temporary files left by a
 // writer that was killed are removed first.
-func writeCache(root int, lines []cacheLine) (err error) {
+func writeCache(root int, lines []cacheLine) error {
 	removeTemps(root)
-	tmp := cacheTemp + randomHex(8) + ".tmp"
+	return replaceFile(root, cacheTemp, cacheName, false, func(w *bufio.Writer) {
+		w.WriteString(cacheHeader)
+		var num []byte
+		for _, l := range lines {
+			num = strconv.AppendInt(num[:0], l.raw, 10)
+			num = append(num, ' ')
+			num = strconv.AppendInt(num, l.size, 10)
+			num = append(num, ' ')
+			w.Write(num)
+			w.WriteString(l.base)
+			w.WriteByte('\n')
+		}
+		w.WriteString("end " + strconv.Itoa(len(lines)) + "\n")
+	})
+}
+
+// replaceFile replaces name in the directory root atomically with what
+// write writes: a temporary file (prefix + random + ".tmp"), synced,
+// renamed over name; with syncDir, the directory is synced too, so that
+// the new file is durable when replaceFile returns.
+func replaceFile(root int, prefix, name string, syncDir bool, write func(w *bufio.Writer)) (err error) {
+	tmp := prefix + randomHex(8) + ".tmp"
 	fd, err := unix.Openat(root, tmp, unix.O_WRONLY|unix.O_CREAT|unix.O_EXCL|fileFlags, 0o600)
 	if err != nil {
 		return err
@@ -386,18 +407,7 @@ func writeCache(root int, lines []cacheLine) (err error) {
 		}
 	}()
 	w := bufio.NewWriterSize(f, 64<<10)
-	w.WriteString(cacheHeader)
-	var num []byte
-	for _, l := range lines {
-		num = strconv.AppendInt(num[:0], l.raw, 10)
-		num = append(num, ' ')
-		num = strconv.AppendInt(num, l.size, 10)
-		num = append(num, ' ')
-		w.Write(num)
-		w.WriteString(l.base)
-		w.WriteByte('\n')
-	}
-	w.WriteString("end " + strconv.Itoa(len(lines)) + "\n")
+	write(w)
 	if err := w.Flush(); err != nil {
 		return err
 	}
@@ -407,7 +417,13 @@ func writeCache(root int, lines []cacheLine) (err error) {
 	if err := f.Close(); err != nil {
 		return err
 	}
-	return unix.Renameat(root, tmp, root, cacheName)
+	if err := unix.Renameat(root, tmp, root, name); err != nil {
+		return err
+	}
+	if syncDir {
+		return unix.Fsync(root)
+	}
+	return nil
 }
 
 // removeTemps removes the temporary files of cache writers and lock

@@ -296,48 +296,24 @@ func recordable(msgs []message, i int) bool {
 }
 
 // writeMemory replaces popd-uidls with the UIDLs of msgs, durably.
-func writeMemory(root int, msgs []message) (err error) {
-	tmp := memoryTemp + randomHex(8) + ".tmp"
-	fd, err := unix.Openat(root, tmp, unix.O_WRONLY|unix.O_CREAT|unix.O_EXCL|fileFlags, 0o600)
-	if err != nil {
-		return err
-	}
-	f := os.NewFile(uintptr(fd), tmp)
-	defer func() {
-		if err != nil {
-			f.Close()
-			unix.Unlinkat(root, tmp, 0)
+func writeMemory(root int, msgs []message) error {
+	return replaceFile(root, memoryTemp, memoryName, true, func(w *bufio.Writer) {
+		w.WriteString(memoryHeader)
+		n := 0
+		for i := range msgs {
+			if !recordable(msgs, i) {
+				continue
+			}
+			w.WriteString(msgs[i].base)
+			if msgs[i].uid != msgs[i].base {
+				w.WriteByte('\t')
+				w.WriteString(msgs[i].uid)
+			}
+			w.WriteByte('\n')
+			n++
 		}
-	}()
-	w := bufio.NewWriterSize(f, 64<<10)
-	w.WriteString(memoryHeader)
-	n := 0
-	for i := range msgs {
-		if !recordable(msgs, i) {
-			continue
-		}
-		w.WriteString(msgs[i].base)
-		if msgs[i].uid != msgs[i].base {
-			w.WriteByte('\t')
-			w.WriteString(msgs[i].uid)
-		}
-		w.WriteByte('\n')
-		n++
-	}
-	w.WriteString("end " + strconv.Itoa(n) + "\n")
-	if err := w.Flush(); err != nil {
-		return err
-	}
-	if err := f.Sync(); err != nil {
-		return err
-	}
-	if err := f.Close(); err != nil {
-		return err
-	}
-	if err := unix.Renameat(root, tmp, root, memoryName); err != nil {
-		return err
-	}
-	return unix.Fsync(root)
+		w.WriteString("end " + strconv.Itoa(n) + "\n")
+	})
 }
 
 // applyHints gives messages the sizes Dovecot recorded in dovecot-uidlist
