@@ -6,15 +6,12 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
-	"log/slog"
-	"os"
 	"runtime"
 	"slices"
 	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
-	"time"
 
 	"golang.org/x/sys/unix"
 )
@@ -389,89 +386,6 @@ func writeCache(root int, lines []cacheLine) error {
 	})
 }
 
-// replaceFile replaces name in the directory root atomically with what
-// write writes: a temporary file (prefix + random + ".tmp"), synced,
-// renamed over name; with syncDir, the directory is synced too, so that
-// the new file is durable when replaceFile returns.
-func replaceFile(root int, prefix, name string, syncDir bool, write func(w *bufio.Writer)) (err error) {
-	tmp := prefix + randomHex(8) + ".tmp"
-	fd, err := unix.Openat(root, tmp, unix.O_WRONLY|unix.O_CREAT|unix.O_EXCL|fileFlags, 0o600)
-	if err != nil {
-		return err
-	}
-	f := os.NewFile(uintptr(fd), tmp)
-	defer func() {
-		if err != nil {
-			f.Close()
-			unix.Unlinkat(root, tmp, 0)
-		}
-	}()
-	w := bufio.NewWriterSize(f, 64<<10)
-	write(w)
-	if err := w.Flush(); err != nil {
-		return err
-	}
-	if err := f.Sync(); err != nil {
-		return err
-	}
-	if err := f.Close(); err != nil {
-		return err
-	}
-	if err := unix.Renameat(root, tmp, root, name); err != nil {
-		return err
-	}
-	if syncDir {
-		return unix.Fsync(root)
-	}
-	return nil
-}
-
-// removeTemps removes the temporary files of cache writers and lock
-// breakers that were killed before they renamed or removed them. Only the
-// lock holder writes the cache, so a temporary file it did not make is
-// left over.
-func removeTemps(root int) {
-	for _, name := range listNames(root) {
-		temp := (strings.HasPrefix(name, cacheTemp) || strings.HasPrefix(name, memoryTemp)) && strings.HasSuffix(name, ".tmp")
-		if !temp && !(strings.HasPrefix(name, ".popd.lock.") && name != spareName) {
-			continue
-		}
-		// Not one that a live process made a moment ago (another node
-		// breaking a lock renames it for an instant).
-		var st unix.Stat_t
-		if unix.Fstatat(root, name, &st, unix.AT_SYMLINK_NOFOLLOW) == nil &&
-			time.Since(time.Unix(st.Mtim.Unix())) > tempAge {
-			unix.Unlinkat(root, name, 0)
-		}
-	}
-}
-
-// tempAge is the age of a temporary file in a maildir root past which it
-// was left by a process that was killed.
-const tempAge = time.Minute
-
 // cacheErrors remembers the last cache-write failure of each maildir, so
 // that a full disk or a quota is logged once, not at every session.
 var cacheErrors onceLog
-
-// onceLog logs a failure per key at warning level once, and again only
-// after a success or a different failure; repeats go to debug level.
-type onceLog struct{ last sync.Map } // key -> error text
-
-func (o *onceLog) report(log *slog.Logger, key, msg string, err error) {
-	if err == nil {
-		o.last.Delete(key)
-		return
-	}
-	// Compared by the innermost error: "no space left on device", without
-	// the name of a temporary file that differs each time.
-	root := err
-	for u := errors.Unwrap(root); u != nil; u = errors.Unwrap(root) {
-		root = u
-	}
-	if prev, ok := o.last.Swap(key, root.Error()); ok && prev == root.Error() {
-		log.Debug(msg, "dir", key, "err", err, "repeated", true)
-		return
-	}
-	log.Warn(msg+" (logged once until it changes)", "dir", key, "err", err)
-}
