@@ -2,6 +2,7 @@ package maildir
 
 import (
 	"bytes"
+	"container/heap"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -39,8 +40,8 @@ type lockFile struct {
 	// monotonic clock reading: the file's mtime is at least this.
 	refreshed time.Time
 	lost      atomic.Bool
-	stop      chan struct{} // closed to stop the refresher
-	done      chan struct{} // closed when the refresher returned
+	every     time.Duration // how often the refresher refreshes it
+	released  bool          // by release; the refresher leaves it be
 }
 
 // newLockFile completes taking the lock: f is the lock file, already under
@@ -49,7 +50,7 @@ func newLockFile(t *tree, f *os.File, content []byte, start time.Time, opt Optio
 	var st unix.Stat_t
 	err := unix.Fstat(int(f.Fd()), &st)
 	if err == nil {
-		_, err = f.WriteAt(content, 0)
+		_, err = f.WriteAt(pad(content), 0)
 	}
 	if err != nil {
 		f.Close()
@@ -78,10 +79,25 @@ func (l *lockFile) ours() error {
 	if err != nil && n != lockSize {
 		return err
 	}
-	if !bytes.Equal(buf[:n], l.content) {
+	if !l.isContent(buf[:n]) {
 		return errLockLost
 	}
 	return nil
+}
+
+// isContent reports whether b is our lock file's content: ours, then the
+// newlines that pad it to lockSize. (Only the unpadded content is kept:
+// a held lock costs an idle session less.)
+func (l *lockFile) isContent(b []byte) bool {
+	if len(b) != lockSize || !bytes.HasPrefix(b, l.content) {
+		return false
+	}
+	for _, c := range b[len(l.content):] {
+		if c != '\n' {
+			return false
+		}
+	}
+	return true
 }
 
 // refresh checks that the lock is still ours and sets its mtime, which
@@ -141,31 +157,132 @@ func (l *lockFile) hold() error {
 	return nil
 }
 
-// startRefresh refreshes the lock every interval until release.
+// startRefresh has the lock refreshed every interval until release, by
+// the refresher that all the locks of this process share.
 func (l *lockFile) startRefresh(every time.Duration) {
-	l.stop = make(chan struct{})
-	l.done = make(chan struct{})
-	go func() {
-		defer close(l.done)
-		t := time.NewTicker(every)
-		defer t.Stop()
-		for {
-			select {
-			case <-l.stop:
-				return
-			case <-t.C:
-			}
-			l.mu.Lock()
-			err := l.refresh()
-			l.mu.Unlock()
-			if errors.Is(err, errLockLost) {
-				return
-			}
-			if err != nil {
-				l.log.Warn("maildir: refreshing lock", "dir", l.t.path, "err", err)
+	l.every = every
+	refresher.add(l, time.Now().Add(every))
+}
+
+// refresher refreshes the held locks of this process from one goroutine,
+// each at its own interval (a heap by due time). One goroutine and one
+// ticker per session would cost several KB per idle session. The
+// goroutine ends when no lock is held. Refreshes are done one at a time: a
+// slow file system delays them all, which only makes leases run short (and
+// an UPDATE refuse), never lets a lock go stale unseen.
+var refresher = &lockRefresher{wake: make(chan struct{}, 1)}
+
+type lockRefresher struct {
+	mu      sync.Mutex
+	due     dueHeap
+	held    int // locks added and not yet removed
+	running bool
+	wake    chan struct{}
+}
+
+func (r *lockRefresher) add(l *lockFile, at time.Time) {
+	r.mu.Lock()
+	heap.Push(&r.due, dueLock{l, at})
+	r.held++
+	if !r.running {
+		r.running = true
+		go r.run()
+	}
+	r.mu.Unlock()
+	r.poke()
+}
+
+// remove is called by release; the heap entry goes when it comes due.
+func (r *lockRefresher) remove() {
+	r.mu.Lock()
+	r.held--
+	r.mu.Unlock()
+	r.poke()
+}
+
+func (r *lockRefresher) poke() {
+	select {
+	case r.wake <- struct{}{}:
+	default:
+	}
+}
+
+func (r *lockRefresher) run() {
+	timer := time.NewTimer(time.Hour)
+	defer timer.Stop()
+	for {
+		r.mu.Lock()
+		if r.held == 0 {
+			r.due = nil
+			r.running = false
+			r.mu.Unlock()
+			return
+		}
+		now := time.Now()
+		var todo []*lockFile
+		for len(r.due) > 0 && !r.due[0].at.After(now) {
+			todo = append(todo, heap.Pop(&r.due).(dueLock).l)
+		}
+		wait := time.Hour
+		if len(r.due) > 0 {
+			wait = r.due[0].at.Sub(now)
+		}
+		r.mu.Unlock()
+		for _, l := range todo {
+			if l.refreshDue() {
+				r.mu.Lock()
+				heap.Push(&r.due, dueLock{l, time.Now().Add(l.every)})
+				r.mu.Unlock()
+				wait = 0 // look again at once: the heap changed
 			}
 		}
-	}()
+		if wait > 0 {
+			timer.Reset(wait)
+			select {
+			case <-timer.C:
+			case <-r.wake:
+				if !timer.Stop() {
+					<-timer.C
+				}
+			}
+		}
+	}
+}
+
+// refreshDue is a refresh by the refresher; it reports whether the lock
+// is to be refreshed again.
+func (l *lockFile) refreshDue() bool {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.released {
+		return false
+	}
+	err := l.refresh()
+	if errors.Is(err, errLockLost) {
+		return false
+	}
+	if err != nil {
+		l.log.Warn("maildir: refreshing lock", "dir", l.t.path, "err", err)
+	}
+	return true
+}
+
+type dueLock struct {
+	l  *lockFile
+	at time.Time
+}
+
+type dueHeap []dueLock
+
+func (h dueHeap) Len() int           { return len(h) }
+func (h dueHeap) Less(i, j int) bool { return h[i].at.Before(h[j].at) }
+func (h dueHeap) Swap(i, j int)      { h[i], h[j] = h[j], h[i] }
+func (h *dueHeap) Push(x any)        { *h = append(*h, x.(dueLock)) }
+func (h *dueHeap) Pop() any {
+	old := *h
+	x := old[len(old)-1]
+	*h = old[:len(old)-1]
+	return x
 }
 
 // release stops the refresher and gives the lock up, if it is still ours:
@@ -173,12 +290,12 @@ func (l *lockFile) startRefresh(every time.Duration) {
 // by someone else in between is never what gets removed; ours becomes the
 // spare for the next session.
 func (l *lockFile) release() error {
-	if l.stop != nil {
-		close(l.stop)
-		<-l.done
-	}
 	l.mu.Lock()
 	defer l.mu.Unlock()
+	if l.every > 0 && !l.released {
+		refresher.remove()
+	}
+	l.released = true
 	defer l.f.Close()
 	root := l.t.root
 	tmp := ".popd.lock.release." + randomHex(8)
@@ -193,7 +310,7 @@ func (l *lockFile) release() error {
 	if unix.Fstatat(root, tmp, &st, unix.AT_SYMLINK_NOFOLLOW) == nil &&
 		uint64(st.Dev) == l.dev && uint64(st.Ino) == l.ino {
 		buf := make([]byte, lockSize)
-		if n, _ := l.f.ReadAt(buf, 0); bytes.Equal(buf[:n], l.content) {
+		if n, _ := l.f.ReadAt(buf, 0); l.isContent(buf[:n]) {
 			recycle(root, tmp)
 			return nil
 		}

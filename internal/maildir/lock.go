@@ -65,8 +65,7 @@ var (
 	})
 )
 
-// formatLock is the content of a lock file, padded with newlines to
-// lockSize.
+// formatLock is the content of a lock file (written padded, see pad).
 func formatLock(d lockData) []byte {
 	var b bytes.Buffer
 	b.WriteString(lockHeader)
@@ -78,7 +77,7 @@ func formatLock(d lockData) []byte {
 	fmt.Fprintf(&b, "since: %s\n", d.Since.UTC().Format(time.RFC3339Nano))
 	fmt.Fprintf(&b, "token: %s\n", d.token)
 	fmt.Fprintf(&b, "owner: %s\n", oneLine(d.Owner))
-	return pad(b.Bytes())
+	return b.Bytes()
 }
 
 // spareContent is what a spare lock file holds: no holder, so that a lock
@@ -87,6 +86,7 @@ var spareContent = pad([]byte(lockHeader))
 
 const lockHeader = "popd-lock 1\n"
 
+// pad pads b with newlines to lockSize (in a new slice).
 func pad(b []byte) []byte {
 	if len(b) > lockSize {
 		b = b[:lockSize]
