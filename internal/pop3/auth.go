@@ -302,7 +302,8 @@ func (s *Session) cmdSTLS(ctx context.Context, arg string) error {
 	}
 	s.raw.SetDeadline(time.Time{})
 	s.conn = tc
-	s.r.Reset(tc)
+	s.in.src = tc
+	s.r.Reset(&s.in)
 	s.w.Reset(deadlineWriter{s})
 	s.info.TLS = true
 	s.userArg = ""

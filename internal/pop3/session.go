@@ -122,8 +122,9 @@ type Session struct {
 	conn net.Conn // raw, or TLS over it after STLS; session goroutine only
 	info ConnInfo
 	log  *slog.Logger
-	r    *bufio.Reader
-	w    *bufio.Writer
+	in   inBuf         // the client's lines (buffers.go)
+	r    *bufio.Reader // in's reader while it has one; nil while waiting
+	w    *outBuf       // responses (buffers.go)
 
 	// Set only by the session goroutine.
 	state    State
@@ -168,13 +169,12 @@ func NewSession(conn net.Conn, cfg *Config, info ConnInfo) *Session {
 		conn:  conn,
 		info:  info,
 		log:   log.With("session", info.SessionID),
-		r:     bufio.NewReaderSize(conn, 1024),
-		w:     nil, // set below: it needs s
+		in:    inBuf{src: conn},
 		snap: Info{ID: info.SessionID, RemoteAddr: addr(info.RemoteAddr), LocalAddr: addr(info.LocalAddr),
 			TLS: info.TLS, Since: now, LastActive: now},
 		seen: map[int]bool{},
 	}
-	s.w = bufio.NewWriterSize(deadlineWriter{s}, 8*1024)
+	s.w = &outBuf{dst: deadlineWriter{s}}
 	s.ctx, s.cancel = context.WithCancel(context.Background())
 	return s
 }
@@ -254,7 +254,14 @@ func (s *Session) Serve(ctx context.Context) {
 			end = "stopped"
 			return
 		}
-		line, err := readLine(s.r, MaxLine)
+		s.in.release() // the client keeps us waiting: hold no buffer
+		s.r = nil
+		r, err := s.in.reader()
+		var line []byte
+		if err == nil {
+			s.r = r
+			line, err = readLine(s.r, MaxLine)
+		}
 		if errors.Is(err, errTooLong) {
 			s.replyErr(errLineTooLong)
 			continue
@@ -370,7 +377,7 @@ func (s *Session) listing(n int, value string, number int64) {
 // pipelined commands waiting (RFC 2449 §6.6): a burst of commands gets its
 // responses in few writes.
 func (s *Session) flush() error {
-	if s.r.Buffered() > 0 {
+	if s.in.buffered() > 0 {
 		return nil
 	}
 	if err := s.w.Flush(); err != nil {

@@ -64,7 +64,7 @@ var copyBufs = sync.Pool{New: func() any { b := make([]byte, 32*1024); return &b
 // multi-line response with ".\r\n" (RFC 1939 §3). It returns the message
 // octets read. If r does not end with CRLF the missing CRLF is added so the
 // terminator is always on a line of its own.
-func writeStuffed(w *bufio.Writer, r io.Reader) (int64, error) {
+func writeStuffed(w stuffWriter, r io.Reader) (int64, error) {
 	bp := copyBufs.Get().(*[]byte)
 	defer copyBufs.Put(bp)
 	buf := *bp
@@ -115,7 +115,15 @@ type readError struct{ err error }
 func (e *readError) Error() string { return "reading message: " + e.err.Error() }
 func (e *readError) Unwrap() error { return e.err }
 
-func endMultiline(w *bufio.Writer, atLineStart bool) error {
+// stuffWriter is where writeStuffed writes: a bufio.Writer, or a session's
+// outBuf.
+type stuffWriter interface {
+	io.Writer
+	io.ByteWriter
+	io.StringWriter
+}
+
+func endMultiline(w stuffWriter, atLineStart bool) error {
 	if !atLineStart {
 		if _, err := w.WriteString("\r\n"); err != nil {
 			return err

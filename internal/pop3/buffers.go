@@ -1,0 +1,115 @@
+package pop3
+
+import (
+	"bufio"
+	"io"
+	"sync"
+)
+
+// An idle session holds no buffers: the line reader's and the response
+// writer's come from pools while there is something to read or write, and
+// go back while the session waits for its client. With thousands of
+// clients that keep a connection open between checks, that is most of a
+// session's memory.
+
+var (
+	readerPool = sync.Pool{New: func() any { return bufio.NewReaderSize(nil, 1024) }}
+	writerPool = sync.Pool{New: func() any { return bufio.NewWriterSize(nil, 8*1024) }}
+)
+
+// inBuf reads the client's lines. While nothing is buffered it holds no
+// reader: it waits for the client with a one-byte read, then takes a
+// pooled reader that reads that byte first.
+type inBuf struct {
+	src io.Reader
+	br  *bufio.Reader
+	one [1]byte
+	has bool // one holds a byte not read yet
+}
+
+// Read is the pooled reader's source.
+func (in *inBuf) Read(p []byte) (int, error) {
+	if in.has && len(p) > 0 {
+		p[0], in.has = in.one[0], false
+		return 1, nil
+	}
+	return in.src.Read(p)
+}
+
+// reader waits for input (without a buffer) and returns the reader.
+func (in *inBuf) reader() (*bufio.Reader, error) {
+	if in.br != nil {
+		return in.br, nil
+	}
+	if !in.has {
+		n, err := in.src.Read(in.one[:])
+		if n == 0 {
+			if err == nil {
+				err = io.ErrNoProgress
+			}
+			return nil, err
+		}
+		in.has = true
+	}
+	in.br = readerPool.Get().(*bufio.Reader)
+	in.br.Reset(in)
+	return in.br, nil
+}
+
+// buffered is what the reader holds that has not been read.
+func (in *inBuf) buffered() int {
+	if in.br == nil {
+		return 0
+	}
+	return in.br.Buffered()
+}
+
+// release gives the reader back when it holds nothing.
+func (in *inBuf) release() {
+	if in.br != nil && in.br.Buffered() == 0 {
+		in.br.Reset(nil)
+		readerPool.Put(in.br)
+		in.br = nil
+	}
+}
+
+// outBuf buffers responses in a pooled writer, taken at the first write
+// and given back once flushed.
+type outBuf struct {
+	dst io.Writer
+	bw  *bufio.Writer
+}
+
+func (o *outBuf) get() *bufio.Writer {
+	if o.bw == nil {
+		o.bw = writerPool.Get().(*bufio.Writer)
+		o.bw.Reset(o.dst)
+	}
+	return o.bw
+}
+
+func (o *outBuf) Write(p []byte) (int, error)       { return o.get().Write(p) }
+func (o *outBuf) WriteString(s string) (int, error) { return o.get().WriteString(s) }
+func (o *outBuf) WriteByte(c byte) error            { return o.get().WriteByte(c) }
+
+// Flush sends what is buffered and gives the writer back.
+func (o *outBuf) Flush() error {
+	if o.bw == nil {
+		return nil
+	}
+	if err := o.bw.Flush(); err != nil {
+		return err
+	}
+	o.bw.Reset(nil)
+	writerPool.Put(o.bw)
+	o.bw = nil
+	return nil
+}
+
+// Reset discards what is buffered and writes to dst from now on.
+func (o *outBuf) Reset(dst io.Writer) {
+	o.dst = dst
+	if o.bw != nil {
+		o.bw.Reset(dst)
+	}
+}
