@@ -10,6 +10,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"popd/internal/maildir"
 	"popd/internal/testutil"
@@ -435,5 +436,32 @@ func TestKick(t *testing.T) {
 	wg.Wait()
 	if _, ok, _ := maildir.ReadLock(dir); ok {
 		t.Error("lock left after Close")
+	}
+}
+
+// TestQuitWithoutSizesKeepsCache: a session that asks for no size (login
+// and QUIT) does not rewrite the sizes cache, also when a message came
+// that the cache lacks (issue 11: login+QUIT ran slower than
+// login+STAT+QUIT because each rewrote it, with an fsync).
+func TestQuitWithoutSizesKeepsCache(t *testing.T) {
+	dir := t.TempDir()
+	deliver(t, dir, "cur", "1.M1P1.h:2,S", "a\n")
+	m := open(t, dir)
+	m.TotalSize()
+	m.Update(nil, nil)
+	maildir.WaitCache(m)
+	m.Close()
+	cache := filepath.Join(dir, maildir.CacheName)
+	long := time.Now().Add(-time.Hour).Truncate(time.Second)
+	os.Chtimes(cache, long, long)
+	deliver(t, dir, "cur", "2.M2P1.h:2,S", "b\n")
+	for range 2 {
+		m = open(t, dir)
+		m.Update(nil, nil)
+		maildir.WaitCache(m)
+		m.Close()
+	}
+	if st, _ := os.Stat(cache); !st.ModTime().Equal(long) {
+		t.Error("login+QUIT rewrote the sizes cache")
 	}
 }

@@ -119,7 +119,8 @@ func readCache(root int) ([]cacheLine, error) {
 
 // applyCache gives the messages of the sorted list the sizes that the cache
 // lines have for them, walking both in order. It reports whether the cache
-// lacks messages of the list or has lines for messages that are gone.
+// has lines to drop: for messages that are gone, or that are not what the
+// line says.
 func applyCache(msgs []message, keys []sortKey, lines []cacheLine) (dirty bool) {
 	p, used := 0, -1
 	for j := range msgs {
@@ -141,7 +142,10 @@ func applyCache(msgs []message, keys []sortKey, lines []cacheLine) (dirty bool) 
 			}
 		}
 		if c != 0 {
-			dirty = true // not in the cache
+			// Not in the cache. Not a reason to write it: only a size
+			// computed later can be added, and computeSizes says so.
+			// (It was, and a session that asks for no size, login and
+			// QUIT, rewrote the cache each time, fsync and all.)
 			continue
 		}
 		l := &lines[p]

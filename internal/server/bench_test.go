@@ -221,6 +221,18 @@ func runClients(b *testing.B, fn func(user string) error) {
 // USER, PASS (locks the maildrop and scans it), STAT, QUIT.
 func BenchmarkLoginStatQuit(b *testing.B) { benchLoginStatQuit(b, false) }
 
+// BenchmarkLoginQuit: connect, greeting, USER, PASS, QUIT.
+func BenchmarkLoginQuit(b *testing.B) {
+	addr := benchTarget(b)
+	runClients(b, func(user string) error {
+		s, err := benchLogin(addr, user)
+		if err != nil {
+			return err
+		}
+		return s.quit()
+	})
+}
+
 // BenchmarkTLSLoginStatQuit is the same over implicit TLS: handshake
 // (ECDSA P-256, TLS 1.3) + login per second.
 func BenchmarkTLSLoginStatQuit(b *testing.B) { benchLoginStatQuit(b, true) }
