@@ -90,6 +90,9 @@ type Mailbox struct {
 	// cacheDirty: the sizes cache file holds entries to drop or lacks
 	// entries that we know.
 	cacheDirty bool
+	// pendingSeen, pendingDel: the moves of an Update left to Close (see
+	// Update): which messages were retrieved, and deleted.
+	pendingSeen, pendingDel []bool
 
 	cacheMu      sync.Mutex // guards cachePending and cacheWriting
 	cachePending []cacheLine
@@ -424,6 +427,7 @@ func (m *Mailbox) Close() error {
 		m.mu.Unlock()
 		return nil
 	}
+	m.settlePending()
 	m.closed = true
 	m.mu.Unlock()
 	m.cacheWG.Wait()

@@ -91,8 +91,54 @@ func (m *Mailbox) Update(deleted, retrieved []int) error {
 			}
 		}
 	}
+	// The moves new/ -> cur/ and the S flags lose nothing if left undone.
+	// When there are many (a first session on a large maildrop), they are
+	// left to Close: the client has its +OK without waiting for them (the
+	// deletions are done and synced when Update returns), and the lock is
+	// held until they are done.
+	if m.toSettle(seen) > settleLater {
+		m.pendingSeen, m.pendingDel = seen, del
+	} else if err := u.settleAll(seen, del); err != nil {
+		return err
+	}
+	if failed > 0 {
+		return fmt.Errorf("maildir: %d of the deleted messages not removed: %w", failed, firstErr)
+	}
+	return nil
+}
+
+// Pending reports whether Update left moves to Close.
+func (m *Mailbox) Pending() bool {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.pendingSeen != nil
+}
+
+// settleLater is how many moves Update does itself; more are left to
+// Close.
+const settleLater = 256
+
+// toSettle counts the messages that settle would move or flag. m.mu is
+// held.
+func (m *Mailbox) toSettle(seen []bool) int {
+	n := 0
 	for i := range m.msgs {
-		if del[i] || m.msgs[i].deleted || m.msgs[i].vanished {
+		msg := &m.msgs[i]
+		if msg.deleted || msg.vanished {
+			continue
+		}
+		if flags, _ := infoFlags(msg.name); msg.folder == folderNew || seen[i] && strings.IndexByte(flags, 'S') < 0 {
+			n++
+		}
+	}
+	return n
+}
+
+// settleAll settles every message still there that the client did not
+// delete (see settle).
+func (u *updater) settleAll(seen, del []bool) error {
+	for i := range u.m.msgs {
+		if msg := &u.m.msgs[i]; del[i] || msg.deleted || msg.vanished {
 			continue
 		}
 		if err := u.hold(false); err != nil {
@@ -100,10 +146,22 @@ func (m *Mailbox) Update(deleted, retrieved []int) error {
 		}
 		u.settle(i, seen[i])
 	}
-	if failed > 0 {
-		return fmt.Errorf("maildir: %d of the deleted messages not removed: %w", failed, firstErr)
-	}
 	return nil
+}
+
+// settlePending does the moves an Update left to Close. m.mu is held.
+func (m *Mailbox) settlePending() {
+	seen, del := m.pendingSeen, m.pendingDel
+	m.pendingSeen, m.pendingDel = nil, nil
+	if seen == nil {
+		return
+	}
+	u := updater{m: m}
+	if err := u.settleAll(seen, del); err != nil {
+		m.log.Warn("maildir: moves after QUIT stopped", "dir", m.dir, "err", err)
+	}
+	u.syncDirs()
+	m.saveCache()
 }
 
 // updater carries the state of one Update.

@@ -2,6 +2,7 @@ package maildir_test
 
 import (
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"slices"
@@ -100,5 +101,34 @@ func TestUpdateVanished(t *testing.T) {
 	}
 	if got := ls(t, dir, "cur"); !slices.Equal(got, []string{"2.M1P1.h:2,"}) {
 		t.Errorf("cur/ = %q", got)
+	}
+}
+
+// TestMovesAfterUpdate: with many messages to move new/ -> cur/, Update
+// does the deletions (durably) and leaves the moves to Close, so the
+// client's +OK does not wait for them (issue 11: the first QUIT on a large
+// maildrop); Close does them before it releases the lock.
+func TestMovesAfterUpdate(t *testing.T) {
+	dir := t.TempDir()
+	const n = 600
+	for i := range n {
+		deliver(t, dir, "new", fmt.Sprintf("%d.M%dP1.h", 1700000000+i, i), "x\n")
+	}
+	m := open(t, dir)
+	if err := m.Update([]int{0, 1}, []int{2}); err != nil {
+		t.Fatal(err)
+	}
+	if got := len(ls(t, dir, "new")); got != n-2 {
+		t.Fatalf("after Update: %d in new/, want %d (deletions done, moves not yet)", got, n-2)
+	}
+	if _, locked, _ := maildir.ReadLock(dir); !locked {
+		t.Fatal("the lock is not held while moves are pending")
+	}
+	m.Close()
+	if got, cur := len(ls(t, dir, "new")), ls(t, dir, "cur"); got != 0 || len(cur) != n-2 {
+		t.Fatalf("after Close: %d in new/, %d in cur/", got, len(cur))
+	}
+	if !slices.Contains(ls(t, dir, "cur"), fmt.Sprintf("%d.M2P1.h:2,S", 1700000002)) {
+		t.Error("the retrieved message is not flagged S")
 	}
 }

@@ -53,6 +53,15 @@ type Mailbox interface {
 	Close() error
 }
 
+// Pender is an optional add-on to Mailbox: Pending reports that Update left
+// work to Close that need not keep the client (moving many messages to
+// cur/ after the deletions were done). The session then answers QUIT before
+// it calls Close; otherwise after, so that the client can log in again at
+// once.
+type Pender interface {
+	Pending() bool
+}
+
 // SASLBackend is an optional add-on to Backend for AUTH (RFC 5034).
 type SASLBackend interface {
 	// Mechanisms lists the SASL mechanisms to offer on a connection.

@@ -140,10 +140,18 @@ func (s *Session) cmdQuit(context.Context, string) error {
 		}
 		err := s.mbox.Update(dele, retr)
 		left := len(s.deleted) - len(dele)
-		if cerr := s.mbox.Close(); cerr != nil {
-			s.log.Error("releasing maildrop", "err", cerr)
+		release := func() {
+			if cerr := s.mbox.Close(); cerr != nil {
+				s.log.Error("releasing maildrop", "err", cerr)
+			}
 		}
-		s.mbox = nil
+		if p, ok := s.mbox.(Pender); ok && err == nil && p.Pending() {
+			// Work that need not keep the client: the answer goes
+			// first, then Close does it (holding the lock).
+			defer func() { s.w.Flush(); release() }()
+		} else {
+			release() // before the answer: a client may log in again at once
+		}
 		s.setState(StateClosed)
 		if err != nil {
 			s.log.Error("update", "err", err)
