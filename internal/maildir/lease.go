@@ -74,7 +74,9 @@ func (l *lockFile) ours() error {
 	if err != nil {
 		return err
 	}
-	buf := make([]byte, lockSize+1)
+	bp := lockBufs.Get().(*[lockSize + 1]byte)
+	defer lockBufs.Put(bp)
+	buf := bp[:]
 	n, err := l.f.ReadAt(buf, 0)
 	if err != nil && n != lockSize {
 		return err
@@ -84,6 +86,10 @@ func (l *lockFile) ours() error {
 	}
 	return nil
 }
+
+// lockBufs recycles the buffers a lock file is read into: thousands of
+// sessions refresh their locks every minute.
+var lockBufs = sync.Pool{New: func() any { return new([lockSize + 1]byte) }}
 
 // isContent reports whether b is our lock file's content: ours, then the
 // newlines that pad it to lockSize. (Only the unpadded content is kept:
@@ -309,8 +315,9 @@ func (l *lockFile) release() error {
 	var st unix.Stat_t
 	if unix.Fstatat(root, tmp, &st, unix.AT_SYMLINK_NOFOLLOW) == nil &&
 		uint64(st.Dev) == l.dev && uint64(st.Ino) == l.ino {
-		buf := make([]byte, lockSize)
-		if n, _ := l.f.ReadAt(buf, 0); l.isContent(buf[:n]) {
+		bp := lockBufs.Get().(*[lockSize + 1]byte)
+		defer lockBufs.Put(bp)
+		if n, _ := l.f.ReadAt(bp[:lockSize], 0); l.isContent(bp[:n]) {
 			recycle(root, tmp)
 			return nil
 		}
