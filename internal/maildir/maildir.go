@@ -351,7 +351,12 @@ func (r *messageReader) fail(how string) {
 	m.saveCache()
 }
 
-func (r *messageReader) Close() error { return r.f.Close() }
+func (r *messageReader) Close() error {
+	if z, ok := r.r.(*crlfReader); ok {
+		z.release()
+	}
+	return r.f.Close()
+}
 
 // openMessage opens the file of message i, looking for it if it moved. m.mu
 // is held.

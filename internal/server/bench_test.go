@@ -31,6 +31,9 @@ const (
 	benchClients = 16
 	benchMsgSize = 100 * 1024
 	benchMsgs    = 10
+	// The small-message workload: users s0..s15.
+	benchSmallSize = 6 * 1024
+	benchSmallMsgs = 200
 )
 
 // benchTarget writes the fixture (users b0..b15 with password "pw", each
@@ -50,29 +53,8 @@ func benchTargetTLS(b *testing.B, useTLS bool) (string, *tls.Config) {
 		dir = b.TempDir()
 	}
 	var users strings.Builder
-	line := strings.Repeat("x", 76) + "\n"
-	body := strings.Repeat(line, benchMsgSize/len(line))
-	for u := 0; u < benchClients; u++ {
-		name := fmt.Sprintf("b%d", u)
-		fmt.Fprintf(&users, "%s:{PLAIN}pw::::%s::\n", name, filepath.Join(dir, "home", name))
-		md := filepath.Join(dir, "mail", name)
-		for _, sub := range []string{"tmp", "new", "cur"} {
-			os.MkdirAll(filepath.Join(md, sub), 0o700)
-		}
-		if ents, _ := os.ReadDir(filepath.Join(md, "new")); len(ents) > 0 {
-			continue
-		}
-		if ents, _ := os.ReadDir(filepath.Join(md, "cur")); len(ents) > 0 {
-			continue
-		}
-		for i := 0; i < benchMsgs; i++ {
-			msg := fmt.Sprintf("From: bench@example.org\nSubject: %d\n\n%s", i, body)
-			name := fmt.Sprintf("%d.M%dP1.bench", 1700000000+i, i)
-			if err := os.WriteFile(filepath.Join(md, "new", name), []byte(msg), 0o600); err != nil {
-				b.Fatal(err)
-			}
-		}
-	}
+	benchFixture(b, &users, dir, "b", benchMsgs, benchMsgSize)
+	benchFixture(b, &users, dir, "s", benchSmallMsgs, benchSmallSize)
 	usersPath := filepath.Join(dir, "users")
 	if err := os.WriteFile(usersPath, []byte(users.String()), 0o644); err != nil {
 		b.Fatal(err)
@@ -94,6 +76,35 @@ func benchTargetTLS(b *testing.B, useTLS bool) (string, *tls.Config) {
 	}
 	addr, _ := startBenchServer(b, cfg, useTLS)
 	return addr, clientTLS
+}
+
+// benchFixture writes, for users PREFIX0..PREFIX15 (password "pw"),
+// Maildirs of n messages of size octets each (unless they have mail
+// already), and their users file lines.
+func benchFixture(b *testing.B, users *strings.Builder, dir, prefix string, n, size int) {
+	line := strings.Repeat("x", 76) + "\n"
+	body := strings.Repeat(line, size/len(line))
+	for u := 0; u < benchClients; u++ {
+		name := fmt.Sprintf("%s%d", prefix, u)
+		fmt.Fprintf(users, "%s:{PLAIN}pw::::%s::\n", name, filepath.Join(dir, "home", name))
+		md := filepath.Join(dir, "mail", name)
+		for _, sub := range []string{"tmp", "new", "cur"} {
+			os.MkdirAll(filepath.Join(md, sub), 0o700)
+		}
+		if ents, _ := os.ReadDir(filepath.Join(md, "new")); len(ents) > 0 {
+			continue
+		}
+		if ents, _ := os.ReadDir(filepath.Join(md, "cur")); len(ents) > 0 {
+			continue
+		}
+		for i := 0; i < n; i++ {
+			msg := fmt.Sprintf("From: bench@example.org\nSubject: %d\n\n%s", i, body)
+			name := fmt.Sprintf("%d.M%dP1.bench", 1700000000+i, i)
+			if err := os.WriteFile(filepath.Join(md, "new", name), []byte(msg), 0o600); err != nil {
+				b.Fatal(err)
+			}
+		}
+	}
 }
 
 // startBenchServer serves cfg in process, logging nothing, until the
@@ -199,13 +210,16 @@ func (s *benchSession) quit() error {
 
 // runClients runs b.N iterations of fn over benchClients goroutines, each
 // with its own user.
-func runClients(b *testing.B, fn func(user string) error) {
+func runClients(b *testing.B, fn func(user string) error) { runClientsAs(b, "b", fn) }
+
+// runClientsAs is runClients for the users PREFIX0..PREFIX15.
+func runClientsAs(b *testing.B, prefix string, fn func(user string) error) {
 	var next, failures atomic.Int64
 	b.SetParallelism((benchClients + 1) / 2) // GOMAXPROCS is 2 here; ×8 = 16
 	b.ResetTimer()
 	start := time.Now()
 	b.RunParallel(func(pb *testing.PB) {
-		user := fmt.Sprintf("b%d", next.Add(1)%benchClients)
+		user := fmt.Sprintf("%s%d", prefix, next.Add(1)%benchClients)
 		for pb.Next() {
 			if err := fn(user); err != nil {
 				failures.Add(1)
@@ -258,16 +272,22 @@ func BenchmarkRetr(b *testing.B) { benchRetr(b, false) }
 // BenchmarkTLSRetr is the same over implicit TLS.
 func BenchmarkTLSRetr(b *testing.B) { benchRetr(b, true) }
 
-func benchRetr(b *testing.B, useTLS bool) {
+// BenchmarkRetrSmall: RETR of 200 messages of 6 KB per session, what
+// POP3 mostly carries.
+func BenchmarkRetrSmall(b *testing.B) { benchRetrN(b, false, "s", benchSmallMsgs) }
+
+func benchRetr(b *testing.B, useTLS bool) { benchRetrN(b, useTLS, "b", benchMsgs) }
+
+func benchRetrN(b *testing.B, useTLS bool, prefix string, n int) {
 	addr, tc := benchTargetTLS(b, useTLS)
 	var total atomic.Int64
 	start := time.Now()
-	runClients(b, func(user string) error {
+	runClientsAs(b, prefix, func(user string) error {
 		s, err := benchLoginTLS(addr, user, tc)
 		if err != nil {
 			return err
 		}
-		for i := 1; i <= benchMsgs; i++ {
+		for i := 1; i <= n; i++ {
 			if _, err := s.cmd(fmt.Sprintf("RETR %d", i)); err != nil {
 				return err
 			}
