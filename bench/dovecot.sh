@@ -98,7 +98,7 @@ wait_port() { # wait_port PORT: until something accepts connections there
 bench() { # bench FIXTURE [ADDR]: write the fixture and warm up, then measure
 	cd "$repo"
 	local run=(env POPD_BENCH_DIR="$1" ${2:+POPD_BENCH_ADDR="$2"} go test -run '^$'
-		-bench '^Benchmark(LoginQuit|LoginStatQuit|Retr)$' ./internal/server/)
+		-bench '^Benchmark(LoginQuit|LoginStatQuit|Retr|RetrSmall)$' ./internal/server/)
 	"${run[@]}" -benchtime 1x >"$tmp/warmup.log" || { cat "$tmp/warmup.log"; return 1; }
 	"${run[@]}" -benchtime 5s -count 3
 }
