@@ -48,12 +48,15 @@ const kickReason = "session ended by the administrator"
 // Kick implements control.Daemon: the session is told -ERR [SYS/TEMP] and
 // closed without UPDATE.
 func (d *daemon) Kick(id, by string) error {
-	in, ok := d.srv.Kick(id, kickReason)
+	// Announced before the session stops, so that consoles see "kicked"
+	// before its "closed" (they raced).
+	_, ok := d.srv.KickAnnounced(id, kickReason, func(in pop3.Info) {
+		d.log.Info("session kicked", "session", id, "user", in.User, "by", by)
+		d.publish(event.Event{Type: event.Kicked, Session: id, User: in.User, Remote: in.RemoteAddr, By: by})
+	})
 	if !ok {
 		return notFound("no session %s", id)
 	}
-	d.log.Info("session kicked", "session", id, "user", in.User, "by", by)
-	d.publish(event.Event{Type: event.Kicked, Session: id, User: in.User, Remote: in.RemoteAddr, By: by})
 	return nil
 }
 

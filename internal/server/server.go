@@ -327,6 +327,13 @@ func (s *Server) OctetsSent() int64 {
 // connection is closed without UPDATE. It returns what the session was, and
 // false when there is no such session.
 func (s *Server) Kick(id, reason string) (pop3.Info, bool) {
+	return s.KickAnnounced(id, reason, nil)
+}
+
+// KickAnnounced is Kick that calls announce, if not nil, with the
+// session's information before the session is stopped: an event that says
+// "kicked" then comes before the session's own "closed".
+func (s *Server) KickAnnounced(id, reason string, announce func(pop3.Info)) (pop3.Info, bool) {
 	s.mu.Lock()
 	sess, ok := s.sessions[id]
 	s.mu.Unlock()
@@ -334,6 +341,9 @@ func (s *Server) Kick(id, reason string) (pop3.Info, bool) {
 		return pop3.Info{}, false
 	}
 	in := sess.Info()
+	if announce != nil {
+		announce(in)
+	}
 	sess.Stop(reason)
 	return in, true
 }
