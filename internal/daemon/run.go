@@ -111,7 +111,12 @@ func Run(ctx context.Context, cfg config.Config, opt Options) error {
 	g.run(log, "delivery watcher", func() error { return watcher.Run(ctx) })
 	g.run(log, "users file watcher", func() error { return users.Watch(ctx) })
 	g.run(log, "certificate watcher", func() error { return d.srv.WatchCertificate(ctx) })
-	g.run(log, "SIGHUP", func() error { d.reloadOnHUP(ctx); return nil })
+	// Subscribed before the listeners say they listen: a SIGHUP that
+	// comes earlier than the handler would kill popd (its default action),
+	// and "systemctl reload" may follow a start at once.
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	g.run(log, "SIGHUP", func() error { d.reloadOnHUP(ctx, hup); return nil })
 
 	// The POP3 listeners: a failure of one ends the daemon.
 	serveErr := make(chan error, 2)
@@ -158,10 +163,9 @@ func (d *daemon) maildrops() map[string]string {
 	return out
 }
 
-// reloadOnHUP reloads on every SIGHUP until ctx is done.
-func (d *daemon) reloadOnHUP(ctx context.Context) {
-	hup := make(chan os.Signal, 1)
-	signal.Notify(hup, syscall.SIGHUP)
+// reloadOnHUP reloads on every SIGHUP (on hup, subscribed) until ctx is
+// done.
+func (d *daemon) reloadOnHUP(ctx context.Context, hup chan os.Signal) {
 	defer signal.Stop(hup)
 	for {
 		select {
