@@ -283,10 +283,16 @@ func fixDuplicateUIDs(msgs []message, maybeSame func(j int) bool) {
 	}
 	// Different base names can give the same id only if the id is
 	// hash-shaped (a digest, or a base name that looks like one). Those are
-	// few; check them with a map, and re-hash a later duplicate.
+	// few; check only them.
+	rehashDuplicates(msgs, isHashShaped)
+}
+
+// rehashDuplicates gives a message whose id another message before it in
+// the list has (of the ids that may collide) a digest of that id instead.
+func rehashDuplicates(msgs []message, mayCollide func(uid string) bool) {
 	var seen map[string]bool
 	for i := range msgs {
-		if !isHashShaped(msgs[i].uid) {
+		if !mayCollide(msgs[i].uid) {
 			continue
 		}
 		if seen == nil {
@@ -294,6 +300,7 @@ func fixDuplicateUIDs(msgs []message, maybeSame func(j int) bool) {
 		}
 		for seen[msgs[i].uid] {
 			msgs[i].uid = hashUID("dup/" + msgs[i].uid)
+			msgs[i].from = fromName
 		}
 		seen[msgs[i].uid] = true
 	}

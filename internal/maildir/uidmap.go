@@ -172,15 +172,8 @@ func assignUIDs(msgs []message, src *sources) {
 	}
 	if foreign {
 		// UIDLs from elsewhere may collide with each other or with base
-		// names: a later one gets a digest, as in fixDuplicateUIDs.
-		seen := make(map[string]bool, len(msgs))
-		for i := range msgs {
-			for seen[msgs[i].uid] {
-				msgs[i].uid = hashUID("dup/" + msgs[i].uid)
-				msgs[i].from = fromName
-			}
-			seen[msgs[i].uid] = true
-		}
+		// names, not only hash-shaped ones: check them all.
+		rehashDuplicates(msgs, func(string) bool { return true })
 	}
 	if src.dovecot == nil || len(src.dovIdx) == 0 {
 		return
