@@ -93,6 +93,7 @@ type Mailbox struct {
 	// pendingSeen, pendingDel: the moves of an Update left to Close (see
 	// Update): which messages were retrieved, and deleted.
 	pendingSeen, pendingDel []bool
+	settling                bool // Open waits for this Close (settle.go)
 
 	cacheMu      sync.Mutex // guards cachePending and cacheWriting
 	cachePending []cacheLine
@@ -102,8 +103,9 @@ type Mailbox struct {
 
 // Open opens and locks the maildrop in dir and lists its messages. It makes
 // dir and its new/, cur/ and tmp/ (mode 0700) when they are missing. When a
-// live session holds the lock it fails with an error wrapping ErrLocked; a
-// stale lock is broken (see the package documentation). A maildir reached
+// live session holds the lock it fails with an error wrapping ErrLocked
+// (after waiting, when it is a session of this process finishing its
+// moves after a QUIT: see settle.go); a stale lock is broken (see the package documentation). A maildir reached
 // through a user's symbolic link, or whose new/ or cur/ is not a directory
 // of its own, fails with an error wrapping ErrUnsafe (see openTree).
 //
@@ -119,6 +121,9 @@ func Open(dir string, opt Options) (*Mailbox, error) {
 		return nil, err
 	}
 	lk, err := acquireLock(t, opt)
+	if errors.Is(err, ErrLocked) && waitSettling(t) {
+		lk, err = acquireLock(t, opt) // this process's QUIT has finished
+	}
 	if err != nil {
 		t.close()
 		return nil, err
@@ -437,6 +442,9 @@ func (m *Mailbox) Close() error {
 	m.mu.Unlock()
 	m.cacheWG.Wait()
 	err := m.lock.release()
+	if m.settling {
+		doneSettling(m.t)
+	}
 	m.t.close()
 	return err
 }

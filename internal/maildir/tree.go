@@ -25,6 +25,7 @@ type tree struct {
 	root   int
 	folder [2]int // by folder: cur, new
 	owner  uint32 // uid of the maildir's owner
+	id     dirID  // the root's device and inode
 }
 
 // checkLinks refuses a message file that is a hard link to a file of
@@ -75,7 +76,8 @@ func openTree(path string, create bool) (*tree, error) {
 		unix.Close(root)
 		return nil, err
 	}
-	t := &tree{path: path, root: root, folder: [2]int{-1, -1}, owner: st.Uid}
+	t := &tree{path: path, root: root, folder: [2]int{-1, -1}, owner: st.Uid,
+		id: dirID{uint64(st.Dev), uint64(st.Ino)}}
 	for _, sub := range []string{"cur", "new", "tmp"} {
 		fd, err := openSubdir(root, sub, create)
 		if sub == "tmp" {

@@ -98,6 +98,8 @@ func (m *Mailbox) Update(deleted, retrieved []int) error {
 	// held until they are done.
 	if m.toSettle(seen) > settleLater {
 		m.pendingSeen, m.pendingDel = seen, del
+		startSettling(m.t)
+		m.settling = true
 	} else if err := u.settleAll(seen, del); err != nil {
 		return err
 	}

@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"popd/internal/maildir"
 )
@@ -130,5 +131,49 @@ func TestMovesAfterUpdate(t *testing.T) {
 	}
 	if !slices.Contains(ls(t, dir, "cur"), fmt.Sprintf("%d.M2P1.h:2,S", 1700000002)) {
 		t.Error("the retrieved message is not flagged S")
+	}
+}
+
+// TestOpenWaitsForMovesAfterQuit: a client that logs in again right after
+// its QUIT finds its maildrop locked by its own session's moves. Open waits
+// for them instead of failing with ErrLocked, and then finds every message
+// in cur/.
+func TestOpenWaitsForMovesAfterQuit(t *testing.T) {
+	dir := t.TempDir()
+	const n = 600
+	for i := range n {
+		deliver(t, dir, "new", fmt.Sprintf("%d.M%dP1.h", 1700000000+i, i), "x\n")
+	}
+	m := open(t, dir)
+	if err := m.Update([]int{0}, nil); err != nil {
+		t.Fatal(err)
+	}
+	type result struct {
+		m   *maildir.Mailbox
+		err error
+	}
+	again := make(chan result, 1)
+	go func() {
+		m2, err := maildir.Open(dir, maildir.Options{})
+		again <- result{m2, err}
+	}()
+	select {
+	case r := <-again:
+		t.Fatalf("Open returned while the first session still held the lock: %v", r.err)
+	case <-time.After(100 * time.Millisecond):
+	}
+	m.Close()
+	r := <-again
+	if r.err != nil {
+		t.Fatalf("Open after the moves: %v", r.err)
+	}
+	defer r.m.Close()
+	if r.m.Count() != n-1 || len(ls(t, dir, "new")) != 0 {
+		t.Errorf("second session: %d messages, %d still in new/", r.m.Count(), len(ls(t, dir, "new")))
+	}
+	// A maildrop locked by a session that is not finishing a QUIT is
+	// refused at once, as before.
+	if _, err := maildir.Open(dir, maildir.Options{}); !errors.Is(err, maildir.ErrLocked) {
+		t.Errorf("Open of a maildrop in use: %v, want ErrLocked", err)
 	}
 }
