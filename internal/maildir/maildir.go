@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"os"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -261,7 +260,7 @@ func (m *Mailbox) Open(i int) (io.ReadCloser, error) {
 	if err := m.checkIndex(i); err != nil {
 		return nil, err
 	}
-	f, st, err := m.openMessage(i)
+	fd, st, err := m.openMessage(i)
 	if err != nil {
 		return nil, err
 	}
@@ -270,24 +269,45 @@ func (m *Mailbox) Open(i int) (io.ReadCloser, error) {
 	case msg.raw < 0 || msg.size < 0:
 		// Opened before its size was asked for: count it now.
 		var c sizeCounter
-		_, err := io.CopyBuffer(&c, f, make([]byte, 64<<10))
+		_, err := io.CopyBuffer(&c, fdReader(fd), make([]byte, 64<<10))
 		if err == nil {
-			_, err = f.Seek(0, io.SeekStart)
+			_, err = unix.Seek(fd, 0, io.SeekStart)
 		}
 		if err != nil {
-			f.Close()
+			unix.Close(fd)
 			return nil, fmt.Errorf("maildir: %w", err)
 		}
+		st.Size = c.raw
 		msg.raw, msg.size = c.raw, c.Size()
 		m.cacheDirty = true
 	case st.Size != msg.raw:
-		f.Close()
+		unix.Close(fd)
 		m.log.Warn("maildir: message file changed size", "dir", m.dir, "file", m.path(i),
 			"was", msg.raw, "now", st.Size)
 		m.dropSize(i)
 		return nil, fmt.Errorf("%w: %s", ErrChanged, m.path(i))
 	}
-	return &messageReader{r: NewCRLFReader(f), f: f, left: msg.size, m: m, i: i}, nil
+	src := &fileReader{fd: fdReader(fd), left: st.Size}
+	return &messageReader{r: NewCRLFReader(src), fd: fd, left: msg.size, m: m, i: i}, nil
+}
+
+// fileReader reads a message file whose size fstat gave, and spares the
+// read that would only say io.EOF: a read of a regular file that returns
+// fewer octets than asked for has reached its end, and when that end is
+// where fstat said, the file is read (a message is mostly one read). A
+// file that grew goes on being read, and messageReader tells.
+type fileReader struct {
+	fd   fdReader
+	left int64 // octets fstat promised that have not been read yet
+}
+
+func (r *fileReader) Read(p []byte) (int, error) {
+	n, err := r.fd.Read(p)
+	r.left -= int64(n)
+	if err == nil && n < len(p) && r.left == 0 {
+		err = io.EOF
+	}
+	return n, err
 }
 
 // dropSize makes the next session count message i again: its size is left
@@ -303,7 +323,7 @@ func (m *Mailbox) dropSize(i int) {
 // ErrChanged instead of more or fewer octets than announced.
 type messageReader struct {
 	r    io.Reader
-	f    *os.File
+	fd   int
 	left int64 // octets still to come
 	m    *Mailbox
 	i    int
@@ -360,39 +380,44 @@ func (r *messageReader) Close() error {
 	if z, ok := r.r.(*crlfReader); ok {
 		z.release()
 	}
-	return r.f.Close()
+	if r.fd < 0 {
+		return nil
+	}
+	err := unix.Close(r.fd)
+	r.fd = -1
+	return err
 }
 
 // openMessage opens the file of message i, looking for it if it moved. m.mu
 // is held.
-func (m *Mailbox) openMessage(i int) (*os.File, unix.Stat_t, error) {
+func (m *Mailbox) openMessage(i int) (int, unix.Stat_t, error) {
 	m.fileReads.Add(1)
-	open := func() (*os.File, unix.Stat_t, error) {
+	open := func() (int, unix.Stat_t, error) {
 		msg := &m.msgs[i]
-		return openNoFollow(m.t.folder[msg.folder], msg.name, unix.O_RDONLY)
+		return openFd(m.t.folder[msg.folder], msg.name, unix.O_RDONLY)
 	}
-	f, st, err := open()
+	fd, st, err := open()
 	if err == unix.ENOENT {
 		locs, lerr := readLocations(m.t)
 		if m.relocate(i, locs) {
-			f, st, err = open()
+			fd, st, err = open()
 		} else if lerr != nil {
-			return nil, st, lerr
+			return -1, st, lerr
 		}
 		if err == unix.ENOENT {
 			m.msgs[i].vanished = true
-			return nil, st, ErrVanished
+			return -1, st, ErrVanished
 		}
 	}
 	if err == nil {
 		if err = m.t.checkLinks(&st); err != nil {
-			f.Close()
+			unix.Close(fd)
 		}
 	}
 	if err != nil {
-		return nil, st, fmt.Errorf("maildir: %s: %w", m.path(i), err)
+		return -1, st, fmt.Errorf("maildir: %s: %w", m.path(i), err)
 	}
-	return f, st, nil
+	return fd, st, nil
 }
 
 // relocate points message i to where locs says a file with its base name is,

@@ -264,25 +264,11 @@ func cacheable(msgs []message, i int) bool {
 // the CRLF added to a last line without one. File names are as untrusted
 // as the cache, so W is used only when it can be true (S <= W <= 2S).
 func sizeFile(t *tree, f folder, name string, buf []byte, hintRaw, hintW int64) (raw, size int64, err error) {
-	dirfd := t.folder[f]
-	var fd int
-	for {
-		fd, err = unix.Openat(dirfd, name, unix.O_RDONLY|unix.O_CLOEXEC|unix.O_NOFOLLOW|unix.O_NONBLOCK|unix.O_NOCTTY, 0)
-		if err != unix.EINTR {
-			break
-		}
-	}
+	fd, st, err := openFd(t.folder[f], name, unix.O_RDONLY)
 	if err != nil {
 		return 0, 0, err
 	}
 	defer unix.Close(fd)
-	var st unix.Stat_t
-	if err := unix.Fstat(fd, &st); err != nil {
-		return 0, 0, err
-	}
-	if st.Mode&unix.S_IFMT != unix.S_IFREG {
-		return 0, 0, errNotRegular(fileType(st.Mode))
-	}
 	if err := t.checkLinks(&st); err != nil {
 		return 0, 0, err
 	}
@@ -299,19 +285,10 @@ func sizeFile(t *tree, f folder, name string, buf []byte, hintRaw, hintW int64) 
 		}
 	}
 	var c sizeCounter
-	for {
-		n, err := unix.Read(fd, buf)
-		if err == unix.EINTR {
-			continue
-		}
-		if err != nil {
-			return 0, 0, err
-		}
-		if n <= 0 {
-			return c.raw, c.Size(), nil
-		}
-		c.Write(buf[:n])
+	if _, err := io.CopyBuffer(&c, fdReader(fd), buf); err != nil {
+		return 0, 0, err
 	}
+	return c.raw, c.Size(), nil
 }
 
 // saveCache has the sizes cache written in the background, if it needs to
