@@ -288,7 +288,7 @@ func (s *Session) cmdSTLS(ctx context.Context, arg string) error {
 	}
 	// Whatever the client sent after STLS before the handshake is
 	// discarded, never run inside TLS (CVE-2011-0411, CVE-2021-38084).
-	s.r.Discard(s.r.Buffered())
+	s.in.discard()
 	timeout := s.cfg.HandshakeTimeout
 	if timeout <= 0 {
 		timeout = 30 * time.Second

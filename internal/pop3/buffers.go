@@ -18,20 +18,26 @@ var (
 )
 
 // inBuf reads the client's lines. While nothing is buffered it holds no
-// reader: it waits for the client with a one-byte read, then takes a
-// pooled reader that reads that byte first.
+// reader: it waits for the client with a read into a few bytes of its own
+// (a whole command, most of the time, so one read per command), then takes
+// a pooled reader that reads those bytes first.
 type inBuf struct {
-	src io.Reader
-	br  *bufio.Reader
-	one [1]byte
-	has bool // one holds a byte not read yet
+	src    io.Reader
+	br     *bufio.Reader
+	wait   [waitBytes]byte
+	off, n int // wait[off:n] is not read yet
 }
+
+// waitBytes is what a session reads while it holds no reader: "RETR 123\r\n"
+// and most other commands fit.
+const waitBytes = 32
 
 // Read is the pooled reader's source.
 func (in *inBuf) Read(p []byte) (int, error) {
-	if in.has && len(p) > 0 {
-		p[0], in.has = in.one[0], false
-		return 1, nil
+	if in.off < in.n {
+		k := copy(p, in.wait[in.off:in.n])
+		in.off += k
+		return k, nil
 	}
 	return in.src.Read(p)
 }
@@ -41,32 +47,41 @@ func (in *inBuf) reader() (*bufio.Reader, error) {
 	if in.br != nil {
 		return in.br, nil
 	}
-	if !in.has {
-		n, err := in.src.Read(in.one[:])
-		if n == 0 {
+	if in.off == in.n {
+		n, err := in.src.Read(in.wait[:])
+		if n <= 0 {
 			if err == nil {
 				err = io.ErrNoProgress
 			}
 			return nil, err
 		}
-		in.has = true
+		in.off, in.n = 0, n
 	}
 	in.br = readerPool.Get().(*bufio.Reader)
 	in.br.Reset(in)
 	return in.br, nil
 }
 
-// buffered is what the reader holds that has not been read.
+// buffered is what has been read from the client and not consumed.
 func (in *inBuf) buffered() int {
-	if in.br == nil {
-		return 0
+	n := in.n - in.off
+	if in.br != nil {
+		n += in.br.Buffered()
 	}
-	return in.br.Buffered()
+	return n
+}
+
+// discard drops everything read from the client and not consumed.
+func (in *inBuf) discard() {
+	in.off = in.n
+	if in.br != nil {
+		in.br.Discard(in.br.Buffered())
+	}
 }
 
 // release gives the reader back when it holds nothing.
 func (in *inBuf) release() {
-	if in.br != nil && in.br.Buffered() == 0 {
+	if in.br != nil && in.buffered() == 0 {
 		in.br.Reset(nil)
 		readerPool.Put(in.br)
 		in.br = nil

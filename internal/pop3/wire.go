@@ -57,6 +57,9 @@ func trimEOL(b []byte) []byte {
 }
 
 // copyBufs recycles the chunk buffers used to stream messages.
+// dotLine is where a line starting with "." begins inside a chunk.
+var dotLine = []byte("\n.")
+
 var copyBufs = sync.Pool{New: func() any { b := make([]byte, 32*1024); return &b }}
 
 // writeStuffed copies a message in network form (every line ending in CRLF)
@@ -80,14 +83,14 @@ func writeStuffed(w stuffWriter, r io.Reader) (int64, error) {
 					return n, err
 				}
 			}
-			// Write up to and including the next LF; the byte after it
-			// starts a line.
-			i := bytes.IndexByte(chunk, '\n')
+			// Write up to the next line that starts with "." (the rest of
+			// the chunk when there is none); most chunks are one write.
+			i := bytes.Index(chunk, dotLine)
 			if i < 0 {
 				if _, err := w.Write(chunk); err != nil {
 					return n, err
 				}
-				atLineStart = false
+				atLineStart = chunk[len(chunk)-1] == '\n'
 				break
 			}
 			if _, err := w.Write(chunk[:i+1]); err != nil {

@@ -158,6 +158,12 @@ func FuzzWriteStuffed(f *testing.F) {
 		// Network form only: make every LF part of a CRLF.
 		in = strings.ReplaceAll(strings.ReplaceAll(in, "\r", ""), "\n", "\r\n")
 		out := stuff(t, strings.NewReader(in))
+		// Chunks that end anywhere (in a CRLF, before a ".") stuff alike.
+		for _, r := range []io.Reader{iotest.OneByteReader(strings.NewReader(in)), iotest.HalfReader(strings.NewReader(in))} {
+			if o := stuff(t, r); o != out {
+				t.Fatalf("in small reads: %q, in one: %q", o, out)
+			}
+		}
 		if !strings.HasSuffix(out, ".\r\n") {
 			t.Fatalf("no terminator: %q", out)
 		}
