@@ -115,7 +115,11 @@ func makeBigMaildir(dir string, n int) error {
 }
 
 // BenchmarkOpen100k is a session's start on a maildrop of 100,000 messages
-// whose sizes are cached: Open (lock, scan, cache), STAT, Close.
+// whose sizes are cached: Open (lock, list, cache), STAT, Close. "index":
+// the maildrop did not change since the last session, and is listed from
+// popd-index; "scan": the index is removed before each session, which
+// lists the folders and reads the sizes cache and popd-uidls (and writes
+// the index again, before Close returns).
 func BenchmarkOpen100k(b *testing.B) {
 	dir := bigMaildir(b)
 	m, err := maildir.Open(dir, maildir.Options{})
@@ -126,22 +130,33 @@ func BenchmarkOpen100k(b *testing.B) {
 		b.Fatal(err)
 	}
 	m.Close()
-	b.ResetTimer()
-	for b.Loop() {
-		m, err := maildir.Open(dir, maildir.Options{})
-		if err != nil {
-			b.Fatal(err)
-		}
-		if m.Count() != benchMessages {
-			b.Fatalf("Count = %d", m.Count())
-		}
-		if _, err := m.TotalSize(); err != nil {
-			b.Fatal(err)
-		}
-		if n := maildir.FileReads(m); n != 0 {
-			b.Fatalf("read %d message files", n)
-		}
-		m.Close()
+	for _, index := range []bool{true, false} {
+		b.Run(map[bool]string{true: "index", false: "scan"}[index], func(b *testing.B) {
+			for b.Loop() {
+				if !index {
+					b.StopTimer()
+					os.Remove(filepath.Join(dir, maildir.IndexName))
+					b.StartTimer()
+				}
+				m, err := maildir.Open(dir, maildir.Options{})
+				if err != nil {
+					b.Fatal(err)
+				}
+				if m.Count() != benchMessages {
+					b.Fatalf("Count = %d", m.Count())
+				}
+				if _, err := m.TotalSize(); err != nil {
+					b.Fatal(err)
+				}
+				if n := maildir.FileReads(m); n != 0 {
+					b.Fatalf("read %d message files", n)
+				}
+				if maildir.FromIndex(m) != index {
+					b.Fatalf("from the index: %v", maildir.FromIndex(m))
+				}
+				m.Close()
+			}
+		})
 	}
 }
 

@@ -10,6 +10,7 @@ import (
 const (
 	LockName    = lockName
 	CacheName   = cacheName
+	IndexName   = indexName
 	CRLFBufSize = crlfBufSize
 )
 
@@ -17,6 +18,12 @@ var HashUID = hashUID
 
 // FileReads is how many message files m has opened.
 func FileReads(m *Mailbox) int64 { return m.fileReads.Load() }
+
+// SetIndexMin sets the size from which a maildrop gets an index.
+func SetIndexMin(n int) { indexMin = n }
+
+// FromIndex reports whether m's list came from the index.
+func FromIndex(m *Mailbox) bool { return m.fromIndex }
 
 // LockLost reports whether m noticed that its lock was taken away.
 func LockLost(m *Mailbox) bool { return m.lock.lost.Load() }

@@ -93,9 +93,15 @@ type Mailbox struct {
 	// Update): which messages were retrieved, and deleted.
 	pendingSeen, pendingDel []bool
 	settling                bool // Open waits for this Close (settle.go)
+	// stamps: what the list was made from, when an index can be written
+	// for it (nil after Update); indexStale: it is to be written.
+	stamps     *stamps
+	indexStale bool
+	fromIndex  bool // the list came from the index
 
-	cacheMu      sync.Mutex // guards cachePending and cacheWriting
+	cacheMu      sync.Mutex // guards cachePending, indexPending and cacheWriting
 	cachePending []cacheLine
+	indexPending *indexJob
 	cacheWriting bool
 	cacheWG      sync.WaitGroup // the cache writer goroutine
 }
@@ -127,19 +133,54 @@ func Open(dir string, opt Options) (*Mailbox, error) {
 		t.close()
 		return nil, err
 	}
-	src := readSources(t, opt)
-	msgs, cacheDirty, err := scan(t, opt.Logger)
-	if err != nil {
+	m := &Mailbox{dir: dir, t: t, opt: opt, log: opt.Logger, lock: lk}
+	if err := m.list(); err != nil {
 		lk.release()
 		t.close()
 		return nil, err
 	}
-	assignUIDs(msgs, src)
-	applyHints(msgs, src)
-	m := &Mailbox{dir: dir, t: t, opt: opt, log: opt.Logger, lock: lk, msgs: msgs, cacheDirty: cacheDirty, src: src}
-	m.remember(src)
 	lk.startRefresh(opt.RefreshLock)
 	return m, nil
+}
+
+// list makes the list of messages: from the index when it is valid (see
+// index.go), else from the folders, the sizes cache and the UIDL sources,
+// and then writes the index when it can.
+func (m *Mailbox) list() error {
+	t, opt := m.t, m.opt
+	// The file system's time: taking the lock just made a file in root.
+	var rootSt unix.Stat_t
+	nowErr := unix.Fstat(t.root, &rootSt)
+	before, stampsOK := takeStamps(t, opt)
+	if stampsOK {
+		msgs, err := readIndex(t, &before)
+		if err != nil {
+			indexErrors.report(m.log, m.dir, "maildir: ignoring "+indexName, err)
+		}
+		if msgs != nil {
+			m.msgs, m.stamps, m.fromIndex = msgs, &before, true
+			return nil
+		}
+	}
+	src := readSources(t, opt)
+	msgs, cacheDirty, err := scan(t, opt.Logger)
+	if err != nil {
+		return err
+	}
+	assignUIDs(msgs, src)
+	applyHints(msgs, src)
+	m.msgs, m.cacheDirty, m.src = msgs, cacheDirty, src
+	if !m.remember(src) || !stampsOK || nowErr != nil || len(msgs) < indexMin {
+		return nil
+	}
+	after, ok := takeStamps(t, opt)
+	if ok && after.folder == before.folder && after.dovecot == before.dovecot &&
+		after.courier == before.courier && before.settled(rootSt.Ctim.Nano()) {
+		m.stamps = &after
+		m.indexStale = true
+		m.saveCache()
+	}
+	return nil
 }
 
 // Count is the number of messages in the maildrop when it was opened.

@@ -16,11 +16,19 @@ import (
 // replacing them, removing what killed writers left, and logging failures
 // once.
 
+// durability is how much replaceFile syncs.
+type durability int
+
+const (
+	syncNone durability = iota // a cache that is checked when read
+	syncFile                   // the file is synced before it is renamed
+	syncDir                    // and the directory after: durable on return
+)
+
 // replaceFile replaces name in the directory root atomically with what
-// write writes: a temporary file (prefix + random + ".tmp"), synced,
-// renamed over name; with syncDir, the directory is synced too, so that
-// the new file is durable when replaceFile returns.
-func replaceFile(root int, prefix, name string, syncDir bool, write func(w *bufio.Writer)) (err error) {
+// write writes: a temporary file (prefix + random + ".tmp"), renamed over
+// name, synced as sync says.
+func replaceFile(root int, prefix, name string, sync durability, write func(w *bufio.Writer)) (err error) {
 	tmp := prefix + randomHex(8) + ".tmp"
 	fd, err := unix.Openat(root, tmp, unix.O_WRONLY|unix.O_CREAT|unix.O_EXCL|fileFlags, 0o600)
 	if err != nil {
@@ -38,8 +46,10 @@ func replaceFile(root int, prefix, name string, syncDir bool, write func(w *bufi
 	if err := w.Flush(); err != nil {
 		return err
 	}
-	if err := f.Sync(); err != nil {
-		return err
+	if sync >= syncFile {
+		if err := f.Sync(); err != nil {
+			return err
+		}
 	}
 	if err := f.Close(); err != nil {
 		return err
@@ -47,7 +57,7 @@ func replaceFile(root int, prefix, name string, syncDir bool, write func(w *bufi
 	if err := unix.Renameat(root, tmp, root, name); err != nil {
 		return err
 	}
-	if syncDir {
+	if sync >= syncDir {
 		return unix.Fsync(root)
 	}
 	return nil
@@ -59,7 +69,8 @@ func replaceFile(root int, prefix, name string, syncDir bool, write func(w *bufi
 // left over.
 func removeTemps(root int) {
 	for _, name := range listNames(root) {
-		temp := (strings.HasPrefix(name, cacheTemp) || strings.HasPrefix(name, memoryTemp)) && strings.HasSuffix(name, ".tmp")
+		temp := (strings.HasPrefix(name, cacheTemp) || strings.HasPrefix(name, memoryTemp) ||
+			strings.HasPrefix(name, indexTemp)) && strings.HasSuffix(name, ".tmp")
 		if !temp && !(strings.HasPrefix(name, ".popd.lock.") && name != spareName) {
 			continue
 		}

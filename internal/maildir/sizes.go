@@ -292,12 +292,45 @@ func sizeFile(t *tree, f folder, name string, buf []byte, hintRaw, hintW int64) 
 }
 
 // saveCache has the sizes cache written in the background, if it needs to
-// be. m.mu is held.
+// be, and the index (index.go) when it is stale or has sizes to learn.
+// m.mu is held.
 func (m *Mailbox) saveCache() {
-	if !m.cacheDirty || m.closed {
+	if m.closed || !m.cacheDirty && !m.indexStale {
 		return
 	}
-	m.cacheDirty = false
+	var lines []cacheLine
+	if m.cacheDirty {
+		lines = m.cacheLines()
+	}
+	var index *indexJob
+	if m.stamps != nil {
+		index = &indexJob{m.stamps, slices.Clone(m.msgs)}
+	}
+	m.cacheDirty, m.indexStale = false, false
+	m.cacheMu.Lock()
+	defer m.cacheMu.Unlock()
+	if lines != nil {
+		m.cachePending = lines
+	}
+	if index != nil {
+		m.indexPending = index
+	}
+	if m.cacheWriting {
+		return // the running writer will take them
+	}
+	m.cacheWriting = true
+	m.cacheWG.Go(m.cacheWriter)
+}
+
+// indexJob is an index to write: the list as it is, for the stamps of
+// when it was made.
+type indexJob struct {
+	stamps *stamps
+	msgs   []message
+}
+
+// cacheLines are the lines of the sizes cache for the list. m.mu is held.
+func (m *Mailbox) cacheLines() []cacheLine {
 	lines := make([]cacheLine, 0, len(m.msgs))
 	for i := range m.msgs {
 		msg := &m.msgs[i]
@@ -306,43 +339,43 @@ func (m *Mailbox) saveCache() {
 		}
 		lines = append(lines, cacheLine{base: msg.base, raw: msg.raw, size: msg.size})
 	}
-	// The file is in delivery order; the list may be in Dovecot's.
-	cmpLines := func(a, b cacheLine) int {
-		if c := a.key.compare(b.key); c != 0 {
-			return c
-		}
-		return compareBases(a.base, b.base)
-	}
-	if m.src != nil && m.src.dovecot != nil {
+	// The file is in delivery order; the list may be in Dovecot's (or,
+	// from the index, in an order not known here).
+	if m.src == nil || m.src.dovecot != nil {
 		for i := range lines {
 			lines[i].key = keyOf(lines[i].base)
 		}
-		slices.SortFunc(lines, cmpLines)
+		slices.SortFunc(lines, func(a, b cacheLine) int {
+			if c := a.key.compare(b.key); c != 0 {
+				return c
+			}
+			return compareBases(a.base, b.base)
+		})
 	}
-	m.cacheMu.Lock()
-	defer m.cacheMu.Unlock()
-	m.cachePending = lines
-	if m.cacheWriting {
-		return // the running writer will take it
-	}
-	m.cacheWriting = true
-	m.cacheWG.Go(m.cacheWriter)
+	return lines
 }
 
-// cacheWriter writes the pending cache contents until there are none.
+// cacheWriter writes the pending cache contents and index until there
+// are none.
 func (m *Mailbox) cacheWriter() {
 	for {
 		m.cacheMu.Lock()
-		lines := m.cachePending
-		m.cachePending = nil
-		if lines == nil {
+		lines, index := m.cachePending, m.indexPending
+		m.cachePending, m.indexPending = nil, nil
+		if lines == nil && index == nil {
 			m.cacheWriting = false
 			m.cacheMu.Unlock()
 			return
 		}
 		m.cacheMu.Unlock()
-		err := writeCache(m.t.root, lines)
-		cacheErrors.report(m.log, m.dir, "maildir: writing sizes cache", err)
+		if lines != nil {
+			err := writeCache(m.t.root, lines)
+			cacheErrors.report(m.log, m.dir, "maildir: writing sizes cache", err)
+		}
+		if index != nil {
+			err := writeIndex(m.t.root, index.stamps, index.msgs)
+			indexErrors.report(m.log, m.dir, "maildir: writing "+indexName, err)
+		}
 	}
 }
 
@@ -351,7 +384,7 @@ func (m *Mailbox) cacheWriter() {
 // writer that was killed are removed first.
 func writeCache(root int, lines []cacheLine) error {
 	removeTemps(root)
-	return replaceFile(root, cacheTemp, cacheName, false, func(w *bufio.Writer) {
+	return replaceFile(root, cacheTemp, cacheName, syncFile, func(w *bufio.Writer) {
 		w.WriteString(cacheHeader)
 		var num []byte
 		for _, l := range lines {
@@ -369,4 +402,4 @@ func writeCache(root int, lines []cacheLine) error {
 
 // cacheErrors remembers the last cache-write failure of each maildir, so
 // that a full disk or a quota is logged once, not at every session.
-var cacheErrors onceLog
+var cacheErrors, indexErrors onceLog

@@ -81,19 +81,11 @@ func readSources(t *tree, opt Options) *sources {
 	if src.memory, err = readMemory(t.root); err != nil {
 		opt.Logger.Warn("maildir: ignoring "+memoryName, "dir", t.path, "err", err)
 	}
-	dir := t.root
-	if opt.Control != "" {
-		fd, err := openDirPath(opt.Control, false)
-		if err != nil {
-			if !os.IsNotExist(err) {
-				opt.Logger.Warn("maildir: opening the control directory", "dir", opt.Control, "err", err)
-			}
-			dir = -1
-		} else {
-			defer unix.Close(fd)
-			dir = fd
-		}
+	dir, done, err := controlDir(t, opt)
+	if err != nil {
+		opt.Logger.Warn("maildir: opening the control directory", "dir", opt.Control, "err", err)
 	}
+	defer done()
 	if dir >= 0 {
 		src.dovecot, err = readDovecotUIDList(dir, "dovecot-uidlist")
 		if err != nil {
@@ -126,6 +118,23 @@ func readSources(t *tree, opt Options) *sources {
 		src.courier = nil
 	}
 	return src
+}
+
+// controlDir opens the directory of dovecot-uidlist: the CONTROL= one when
+// there is one, else the maildir root. dir is -1 when the control directory
+// does not exist (err is nil then) or cannot be opened; done closes it.
+func controlDir(t *tree, opt Options) (dir int, done func(), err error) {
+	if opt.Control == "" {
+		return t.root, func() {}, nil
+	}
+	fd, err := openDirPath(opt.Control, false)
+	if err != nil {
+		if os.IsNotExist(err) {
+			err = nil
+		}
+		return -1, func() {}, err
+	}
+	return fd, func() { unix.Close(fd) }, nil
 }
 
 // uidl is the UIDL the sources give a message with base name base (steps
@@ -256,8 +265,8 @@ func parseMemory(s string) (map[string]string, error) {
 // remember records in popd-uidls the UIDLs of the list that it does not
 // hold yet, before the session shows them. Entries of messages no longer
 // there are dropped when it is written. A failure is logged (once) and
-// the session goes on.
-func (m *Mailbox) remember(src *sources) {
+// the session goes on; ok reports whether popd-uidls holds them all.
+func (m *Mailbox) remember(src *sources) (ok bool) {
 	news := 0
 	for i := range m.msgs {
 		msg := &m.msgs[i]
@@ -266,13 +275,14 @@ func (m *Mailbox) remember(src *sources) {
 		}
 	}
 	if news == 0 {
-		return
+		return true
 	}
 	err := writeMemory(m.t.root, m.msgs)
 	memoryErrors.report(m.log, m.dir, "maildir: recording UIDLs in "+memoryName, err)
 	if err == nil {
 		m.log.Debug("maildir: UIDLs recorded", "dir", m.dir, "new", news)
 	}
+	return err == nil
 }
 
 // memoryErrors: a full disk is logged once per maildir, not per session.
@@ -290,7 +300,7 @@ func recordable(msgs []message, i int) bool {
 
 // writeMemory replaces popd-uidls with the UIDLs of msgs, durably.
 func writeMemory(root int, msgs []message) error {
-	return replaceFile(root, memoryTemp, memoryName, true, func(w *bufio.Writer) {
+	return replaceFile(root, memoryTemp, memoryName, syncDir, func(w *bufio.Writer) {
 		w.WriteString(memoryHeader)
 		n := 0
 		for i := range msgs {
@@ -336,6 +346,9 @@ func applyHints(msgs []message, src *sources) {
 // what its sources give, else its base name's.
 func (m *Mailbox) solo(i int) string {
 	msg := &m.msgs[i]
+	if m.src == nil { // listed from the index
+		m.src = readSources(m.t, m.opt)
+	}
 	if m.src != nil {
 		if u, _, ok := m.src.uidl(msg.base); ok {
 			return u

@@ -28,6 +28,8 @@ func (m *Mailbox) Update(deleted, retrieved []int) error {
 	if m.closed {
 		return ErrClosed
 	}
+	// The folders change now: no index for the list as it was.
+	m.stamps, m.indexStale = nil, false
 	u := updater{m: m}
 	// Verified on disk first, whatever the refresher said a moment ago.
 	if err := u.hold(true); err != nil {
