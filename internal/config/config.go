@@ -45,6 +45,12 @@ type Static struct {
 	// change. With them, the plain listener offers STLS.
 	TLSCert string `toml:"tls-cert"`
 	TLSKey  string `toml:"tls-key"`
+	// TLSTicketKeys is a file of TLS session ticket keys, one 32-byte key
+	// a line (64 hex digits or base64; # comments): the first encrypts new
+	// tickets, all decrypt. Nodes that share it resume each other's
+	// sessions. Mode 0600 or stricter; reloaded on SIGHUP and when it
+	// changes. Empty: Go's automatic per-process keys.
+	TLSTicketKeys string `toml:"tls-ticket-keys"`
 	// ProxyFrom lists the load balancers (CIDRs or addresses, comma
 	// separated) that must send a PROXY protocol v1/v2 header.
 	ProxyFrom string `toml:"proxy-from"`
@@ -209,6 +215,9 @@ func (c *Config) Validate() error {
 	if (c.TLSCert == "") != (c.TLSKey == "") {
 		return errors.New("config: tls-cert and tls-key go together")
 	}
+	if c.TLSTicketKeys != "" && c.TLSCert == "" {
+		return errors.New("config: tls-ticket-keys needs tls-cert and tls-key")
+	}
 	switch c.PlaintextAuth {
 	case "", "never", "always":
 	default:
@@ -296,6 +305,7 @@ func Parse(args []string, out io.Writer) (*Args, error) {
 	fs.StringVar(&c.ListenTLS, "listen-tls", d.ListenTLS, "`address` of the implicit-TLS (pop3s) listener")
 	fs.StringVar(&c.TLSCert, "tls-cert", d.TLSCert, "certificate chain `file` (PEM)")
 	fs.StringVar(&c.TLSKey, "tls-key", d.TLSKey, "private key `file` (PEM)")
+	fs.StringVar(&c.TLSTicketKeys, "tls-ticket-keys", d.TLSTicketKeys, "`file` of TLS session ticket keys shared by a fleet (first encrypts, all decrypt)")
 	fs.DurationVar(&c.HandshakeTimeout.Duration, "handshake-timeout", d.HandshakeTimeout.Duration, "time allowed for a TLS handshake")
 	fs.StringVar(&c.PlaintextAuth, "plaintext-auth", d.PlaintextAuth, "never or always (default: never with a certificate)")
 	fs.BoolVar(&c.APOP, "apop", d.APOP, "offer APOP and CRAM-MD5 to users with {PLAIN} secrets")

@@ -74,6 +74,7 @@ func TestValidate(t *testing.T) {
 		func(c *Config) { c.LockStale.Duration = time.Second },
 		func(c *Config) { c.LogLevel = "loud" },
 		func(c *Config) { c.LogFormat = "xml" },
+		func(c *Config) { c.TLSTicketKeys = "/etc/popd/ticket-keys" }, // no certificate
 	} {
 		c := Default()
 		mod(&c)
@@ -92,5 +93,37 @@ func TestStaticChanged(t *testing.T) {
 	b.IdleTimeout.Duration = time.Hour // Live: not Static's business
 	if got := a.Static.Changed(b.Static); !slices.Equal(got, []string{"listen", "log-level"}) {
 		t.Fatalf("Changed = %q, want listen, log-level", got)
+	}
+}
+
+func TestParseTLSTicketKeys(t *testing.T) {
+	dir := t.TempDir()
+	file := filepath.Join(dir, "popd.toml")
+	os.WriteFile(file, []byte(`
+tls-cert = "/etc/popd/cert.pem"
+tls-key = "/etc/popd/key.pem"
+tls-ticket-keys = "/etc/popd/ticket-keys"
+`), 0o600)
+	a, err := Parse([]string{"-config", file}, io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := a.Config.TLSTicketKeys; got != "/etc/popd/ticket-keys" {
+		t.Errorf("tls-ticket-keys from the file = %q", got)
+	}
+	if err := a.Config.Validate(); err != nil {
+		t.Error(err)
+	}
+	a, err = Parse([]string{"-config", file, "-tls-ticket-keys", "/run/keys"}, io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := a.Config.TLSTicketKeys; got != "/run/keys" {
+		t.Errorf("-tls-ticket-keys did not win over the file: %q", got)
+	}
+	c := Default()
+	c.TLSTicketKeys = "/run/keys"
+	if err := c.Validate(); err == nil || !strings.Contains(err.Error(), "tls-ticket-keys needs tls-cert") {
+		t.Errorf("Validate without a certificate = %v", err)
 	}
 }

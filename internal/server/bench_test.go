@@ -251,6 +251,31 @@ func BenchmarkLoginQuit(b *testing.B) {
 // (ECDSA P-256, TLS 1.3) + login per second.
 func BenchmarkTLSLoginStatQuit(b *testing.B) { benchLoginStatQuit(b, true) }
 
+// BenchmarkTLSResumeLoginStatQuit is BenchmarkTLSLoginStatQuit with a
+// client session cache: after the first, handshakes resume a session
+// (TLS 1.3 PSK with ECDHE: no certificate sent, signed or verified).
+// resumed/op is the share of handshakes that did.
+func BenchmarkTLSResumeLoginStatQuit(b *testing.B) {
+	addr, tc := benchTargetTLS(b, true)
+	tc = tc.Clone()
+	tc.ClientSessionCache = tls.NewLRUClientSessionCache(benchClients)
+	var resumed atomic.Int64
+	runClients(b, func(user string) error {
+		s, err := benchLoginTLS(addr, user, tc)
+		if err != nil {
+			return err
+		}
+		if s.conn.(*tls.Conn).ConnectionState().DidResume {
+			resumed.Add(1)
+		}
+		if _, err := s.cmd("STAT"); err != nil {
+			return err
+		}
+		return s.quit()
+	})
+	b.ReportMetric(float64(resumed.Load())/float64(b.N), "resumed/op")
+}
+
 func benchLoginStatQuit(b *testing.B, useTLS bool) {
 	addr, tc := benchTargetTLS(b, useTLS)
 	runClients(b, func(user string) error {

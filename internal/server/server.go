@@ -71,6 +71,11 @@ func New(cfg config.Config, opt Options) (*Server, error) {
 		if certs, err = newCertStore(cfg.TLSCert, cfg.TLSKey, opt.Logger); err != nil {
 			return nil, err
 		}
+		if cfg.TLSTicketKeys != "" {
+			if err := certs.useTicketKeys(cfg.TLSTicketKeys); err != nil {
+				return nil, err
+			}
+		}
 	}
 	s := &Server{
 		log:       opt.Logger,
