@@ -123,7 +123,7 @@ measure() {
 	result "$b $s other $other"
 	awk -v b="$b" -v s="$s" -v c="$scores" -v n="$small_n" '{
 		for (i = 3; i < NF; i++) {
-			if ($(i+1) == "sessions/s") { print b, s, "rate", $i; if (b == "RetrSmall") print b, s, "usmsg", c / ($i * n) * 1e6 }
+			if ($(i+1) == "sessions/s") { print b, s, "rate", $i; if (b ~ /^RetrSmall/) print b, s, "usmsg", c / ($i * n) * 1e6 }
 			if ($(i+1) == "MB/s") print b, s, "mbs", $i
 		}
 	}' <<<"$line" >>"$results"
@@ -134,9 +134,9 @@ measure() {
 for s in popd dovecot; do
 	echo "=== warm-up: $s" >>"$log"
 	run_bench "$(server_dir "$s")" "$(server_addr "$s")" -test.benchtime 64x \
-		-test.bench '^Benchmark(LoginQuit|LoginStatQuit|Retr|RetrSmall)$' >>"$log" 2>&1
+		-test.bench '^Benchmark(LoginQuit|LoginStatQuit|Retr|RetrSmall|RetrSmallPipelined)$' >>"$log" 2>&1
 done
-for b in LoginQuit LoginStatQuit RetrSmall Retr; do
+for b in LoginQuit LoginStatQuit RetrSmall RetrSmallPipelined Retr; do
 	echo "=== $b, -benchtime $benchtime" | tee -a "$log"
 	for ((i = 1; i <= count; i++)); do
 		for s in popd dovecot; do measure "$b" "$s"; done
@@ -212,6 +212,8 @@ rows = [
     ("2. login+STAT+QUIT, sessions/s ↑", "LoginStatQuit", "rate", True),
     (f"3. RETR {small_n}×{small_kb} KB per session, MB/s ↑", "RetrSmall", "mbs", True),
     (f"3. RETR {small_n}×{small_kb} KB: server CPU per message, µs ↓", "RetrSmall", "usmsg", False),
+    (f"3b. same, client pipelining the RETRs, MB/s ↑", "RetrSmallPipelined", "mbs", True),
+    (f"3b. same pipelined: server CPU per message, µs ↓", "RetrSmallPipelined", "usmsg", False),
     (f"4. RETR {large_n}×{large_kb} KB per session, MB/s ↑", "Retr", "mbs", True),
     (f"5. memory per idle logged-in session, KiB ↓ (N={idle_n})", "idle", "kib", False),
     ("6. 100,000 messages: first login+UIDL+QUIT, s ↓", "big1", "secs", False),

@@ -303,6 +303,42 @@ func BenchmarkRetrSmall(b *testing.B) { benchRetrN(b, false, "s", benchSmallMsgs
 
 func benchRetr(b *testing.B, useTLS bool) { benchRetrN(b, useTLS, "b", benchMsgs) }
 
+// BenchmarkRetrSmallPipelined is BenchmarkRetrSmall with the client
+// sending all 200 RETRs at once (RFC 2449 PIPELINING, as mpop does): the
+// server answers them with few large writes instead of one each.
+func BenchmarkRetrSmallPipelined(b *testing.B) {
+	addr, _ := benchTargetTLS(b, false)
+	var cmds strings.Builder
+	for i := 1; i <= benchSmallMsgs; i++ {
+		fmt.Fprintf(&cmds, "RETR %d\r\n", i)
+	}
+	var total atomic.Int64
+	start := time.Now()
+	runClientsAs(b, "s", func(user string) error {
+		s, err := benchLogin(addr, user)
+		if err != nil {
+			return err
+		}
+		errc := make(chan error, 1)
+		go func() { _, err := io.WriteString(s.conn, cmds.String()); errc <- err }()
+		for range benchSmallMsgs {
+			if _, err := s.status(); err != nil {
+				return err
+			}
+			n, err := s.drain()
+			if err != nil {
+				return err
+			}
+			total.Add(n)
+		}
+		if err := <-errc; err != nil {
+			return err
+		}
+		return s.quit()
+	})
+	b.ReportMetric(float64(total.Load())/1e6/time.Since(start).Seconds(), "MB/s")
+}
+
 func benchRetrN(b *testing.B, useTLS bool, prefix string, n int) {
 	addr, tc := benchTargetTLS(b, useTLS)
 	var total atomic.Int64
