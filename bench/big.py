@@ -1,13 +1,17 @@
 """A 100,000-message maildrop (messages of about 2 KB), and sessions on it.
 
     python3 big.py write MAILDIR
-    python3 big.py time PORT [SESSIONS [SERVER_PID]]
+    python3 big.py time PORT [SESSIONS [SERVER_PID [PAUSE]]]
 
 "time" logs in as b0 (password pw) on 127.0.0.1:PORT and runs login +
-UIDL + QUIT, SESSIONS times (default 2) one right after the other: the
-first session scans (and Dovecot indexes) it all, the next ones find what
-the ones before left. With SERVER_PID, each line also tells the CPU the
-server's process tree used (see proctree.py) and this client's own.
+UIDL + QUIT, SESSIONS times (default 2): the first session scans (and
+Dovecot indexes) it all, the next ones find what the ones before left.
+From the third on, each comes PAUSE seconds (default 0) after the one
+before, as a client that checks its mail now and then: popd writes its
+index (popd-index) only for folders unchanged for a second, which the
+second session, right after the first one's QUIT moved everything to cur/,
+does not find. With SERVER_PID, each line also tells the CPU the server's
+process tree used (see proctree.py) and this client's own.
 """
 import hashlib
 import os
@@ -41,12 +45,15 @@ if sys.argv[1] == "write":
 port = int(sys.argv[2])
 sessions = int(sys.argv[3]) if len(sys.argv) > 3 else 2
 server = int(sys.argv[4]) if len(sys.argv) > 4 else 0
+pause = float(sys.argv[5]) if len(sys.argv) > 5 else 0
 if server:
     sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
     sys.dont_write_bytecode = True  # no __pycache__ in bench/
     import proctree
-names = ["first", "second", "third"]
+names = ["first", "second", "third", "fourth"]
 for run in range(sessions):
+    if run >= 2:
+        time.sleep(pause)
     s0 = proctree.cpu(server) if server else 0
     c0 = time.process_time()
     t0 = time.perf_counter()
