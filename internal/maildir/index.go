@@ -177,31 +177,40 @@ func writeIndex(root int, s *stamps, msgs []message) error {
 
 var errIndexCorrupt = errors.New("maildir: popd-index is corrupt")
 
-// readIndex returns the messages of the index in t's root when it is valid
-// for s; nil when there is none or it is not.
-func readIndex(t *tree, s *stamps) ([]message, error) {
+// readIndex returns the messages of the index in t's root, and the stamps
+// it is valid for, when they are those of now; nil when there is no index
+// or it is stale.
+func readIndex(t *tree, opt Options) ([]message, *stamps, error) {
 	f, st, err := openRegular(t.root, indexName, unix.O_RDONLY)
 	if err == unix.ENOENT {
-		return nil, nil
+		return nil, nil, nil // most maildrops: too small for one
 	}
 	if err != nil {
-		return nil, fmt.Errorf("maildir: reading %s: %w", indexName, err)
+		return nil, nil, fmt.Errorf("maildir: reading %s: %w", indexName, err)
 	}
 	defer f.Close()
 	if st.Size > maxCache {
-		return nil, fmt.Errorf("maildir: %s is too large (%d bytes)", indexName, st.Size)
+		return nil, nil, fmt.Errorf("maildir: %s is too large (%d bytes)", indexName, st.Size)
 	}
-	head := s.lines()
+	now, ok := takeStamps(t, opt)
+	if !ok {
+		return nil, nil, nil
+	}
+	head := now.lines()
 	buf := make([]byte, len(head))
 	if _, err := io.ReadFull(f, buf); err != nil || string(buf) != head {
-		return nil, nil // for other folders or sources: stale
+		return nil, nil, nil // for other folders or sources: stale
 	}
 	var b strings.Builder
 	b.Grow(int(st.Size) - len(head) + 1)
 	if _, err := io.Copy(&b, io.LimitReader(f, maxCache)); err != nil {
-		return nil, fmt.Errorf("maildir: reading %s: %w", indexName, err)
+		return nil, nil, fmt.Errorf("maildir: reading %s: %w", indexName, err)
 	}
-	return parseIndex(b.String())
+	msgs, err := parseIndex(b.String())
+	if err != nil {
+		return nil, nil, err
+	}
+	return msgs, &now, nil
 }
 
 // parseIndex parses the lines of an index after its header.

@@ -148,19 +148,17 @@ func Open(dir string, opt Options) (*Mailbox, error) {
 // and then writes the index when it can.
 func (m *Mailbox) list() error {
 	t, opt := m.t, m.opt
-	// The file system's time: taking the lock just made a file in root.
+	// The file system's time before the listing: taking the lock has just
+	// made a file in root.
 	var rootSt unix.Stat_t
 	nowErr := unix.Fstat(t.root, &rootSt)
-	before, stampsOK := takeStamps(t, opt)
-	if stampsOK {
-		msgs, err := readIndex(t, &before)
-		if err != nil {
-			indexErrors.report(m.log, m.dir, "maildir: ignoring "+indexName, err)
-		}
-		if msgs != nil {
-			m.msgs, m.stamps, m.fromIndex = msgs, &before, true
-			return nil
-		}
+	msgs, st, err := readIndex(t, opt)
+	if err != nil {
+		indexErrors.report(m.log, m.dir, "maildir: ignoring "+indexName, err)
+	}
+	if msgs != nil {
+		m.msgs, m.stamps, m.fromIndex = msgs, st, true
+		return nil
 	}
 	src := readSources(t, opt)
 	msgs, cacheDirty, err := scan(t, opt.Logger)
@@ -170,13 +168,14 @@ func (m *Mailbox) list() error {
 	assignUIDs(msgs, src)
 	applyHints(msgs, src)
 	m.msgs, m.cacheDirty, m.src = msgs, cacheDirty, src
-	if !m.remember(src) || !stampsOK || nowErr != nil || len(msgs) < indexMin {
+	if !m.remember(src) || nowErr != nil || len(msgs) < indexMin {
 		return nil
 	}
-	after, ok := takeStamps(t, opt)
-	if ok && after.folder == before.folder && after.dovecot == before.dovecot &&
-		after.courier == before.courier && before.settled(rootSt.Ctim.Nano()) {
-		m.stamps = &after
+	// Stamps taken now, if older than the listing by more than a clock
+	// tick, are those of what was listed: a change since would have a
+	// later time.
+	if st, ok := takeStamps(t, opt); ok && st.settled(rootSt.Ctim.Nano()) {
+		m.stamps = &st
 		m.indexStale = true
 		m.saveCache()
 	}
