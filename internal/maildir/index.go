@@ -215,26 +215,13 @@ func readIndex(t *tree, opt Options) ([]message, *stamps, error) {
 
 // parseIndex parses the lines of an index after its header.
 func parseIndex(rest string) ([]message, error) {
-	msgs := make([]message, 0, strings.Count(rest, "\n"))
-	for {
-		nl := strings.IndexByte(rest, '\n')
-		if nl < 0 {
-			return nil, errIndexCorrupt // no "end" line
-		}
-		line := rest[:nl]
-		rest = rest[nl+1:]
-		if n, ok := strings.CutPrefix(line, "end "); ok {
-			if rest != "" || strconv.Itoa(len(msgs)) != n {
-				return nil, errIndexCorrupt
-			}
-			return msgs, nil
-		}
-		msg, ok := parseIndexLine(line)
-		if !ok {
-			return nil, errIndexCorrupt
-		}
-		msgs = append(msgs, msg)
+	msgs, ok := parseCounted(rest, func(line string, _ []message) (message, bool) {
+		return parseIndexLine(line)
+	})
+	if !ok {
+		return nil, errIndexCorrupt
 	}
+	return msgs, nil
 }
 
 // parseIndexLine parses "<n|c><from> <raw> <size> <S> <W> <uid|=> <name>".

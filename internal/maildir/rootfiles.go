@@ -5,6 +5,7 @@ import (
 	"errors"
 	"log/slog"
 	"os"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -108,4 +109,28 @@ func (o *onceLog) report(log *slog.Logger, key, msg string, err error) {
 		return
 	}
 	log.Warn(msg+" (logged once until it changes)", "dir", key, "err", err)
+}
+
+// parseCounted parses rest, line by line with parse, up to a last line
+// "end <n>" where n is the number of lines before it, so that a truncated
+// file is seen. parse gets the lines parsed so far; ok is false when a
+// line does not parse or the end is missing or wrong.
+func parseCounted[T any](rest string, parse func(line string, before []T) (T, bool)) ([]T, bool) {
+	out := make([]T, 0, strings.Count(rest, "\n"))
+	for {
+		nl := strings.IndexByte(rest, '\n')
+		if nl < 0 {
+			return nil, false // no "end" line
+		}
+		line := rest[:nl]
+		rest = rest[nl+1:]
+		if n, ok := strings.CutPrefix(line, "end "); ok {
+			return out, rest == "" && strconv.Itoa(len(out)) == n
+		}
+		v, ok := parse(line, out)
+		if !ok {
+			return nil, false
+		}
+		out = append(out, v)
+	}
 }

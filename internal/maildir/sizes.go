@@ -55,20 +55,7 @@ func parseCache(s string) ([]cacheLine, error) {
 	if !ok {
 		return nil, corrupt
 	}
-	lines := make([]cacheLine, 0, strings.Count(rest, "\n"))
-	for {
-		nl := strings.IndexByte(rest, '\n')
-		if nl < 0 {
-			return nil, corrupt // no "end" line
-		}
-		line := rest[:nl]
-		rest = rest[nl+1:]
-		if n, ok := strings.CutPrefix(line, "end "); ok {
-			if rest != "" || strconv.Itoa(len(lines)) != n {
-				return nil, corrupt
-			}
-			return lines, nil
-		}
+	lines, ok := parseCounted(rest, func(line string, before []cacheLine) (cacheLine, bool) {
 		rawS, line, ok1 := strings.Cut(line, " ")
 		sizeS, base, ok2 := strings.Cut(line, " ")
 		raw, err1 := strconv.ParseInt(rawS, 10, 64)
@@ -77,20 +64,24 @@ func parseCache(s string) ([]cacheLine, error) {
 		// CRLF: size is in [raw, 2*raw+2].
 		if !ok1 || !ok2 || err1 != nil || err2 != nil || raw < 0 || raw > maxRaw ||
 			size < raw || size > 2*raw+2 || base == "" {
-			return nil, corrupt
+			return cacheLine{}, false
 		}
 		l := cacheLine{base: base, raw: raw, size: size, key: keyOf(base)}
-		if n := len(lines); n > 0 {
-			c := lines[n-1].key.compare(l.key)
+		if n := len(before); n > 0 {
+			c := before[n-1].key.compare(l.key)
 			if c == 0 {
-				c = compareBases(lines[n-1].base, base)
+				c = compareBases(before[n-1].base, base)
 			}
 			if c >= 0 {
-				return nil, corrupt // out of order
+				return l, false // out of order
 			}
 		}
-		lines = append(lines, l)
+		return l, true
+	})
+	if !ok {
+		return nil, corrupt
 	}
+	return lines, nil
 }
 
 // readCache reads the sizes cache in the maildir root; it is nil when
