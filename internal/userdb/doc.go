@@ -73,11 +73,13 @@
 //
 // # Reloading and editing
 //
-// File.Watch reloads on change; File.Reload does it by hand. Add,
-// SetPassword, Delete and SetDisabled edit the file in place of an admin:
-// they work the same inside popd and in a standalone popadm, serialised
-// across processes by an flock on "<file>.lock", never overwriting a
-// concurrent hand edit, and keeping every other line byte for byte.
+// File.Watch reloads on change, told by inotify and by a poll of the
+// file's identity every 2 s that sees writes made on other NFS clients;
+// File.Reload does it by hand. Add, SetPassword, Delete and SetDisabled
+// edit the file in place of an admin: they work the same inside popd and
+// in a standalone popadm, serialised across processes by an flock on
+// "<file>.lock", never overwriting a concurrent hand edit, and keeping
+// every other line byte for byte.
 //
 // No password or hash ever appears in a log line or an error.
 package userdb

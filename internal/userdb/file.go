@@ -9,6 +9,9 @@ import (
 	"os"
 	"sync"
 	"sync/atomic"
+	"time"
+
+	"github.com/fsnotify/fsnotify"
 )
 
 // maxFileSize bounds what Open and Reload read, so that a wrong path (a
@@ -24,12 +27,22 @@ type File struct {
 	// the previous table kept); n is the number of users loaded now. It
 	// runs on Watch's goroutine.
 	OnReload func(n int, err error)
+	// PollInterval, when set before Watch is called, is how often Watch
+	// looks at the file itself besides the inotify watch, which does not
+	// see writes made on another NFS client. Zero means DefaultPollInterval;
+	// negative, no polling.
+	PollInterval time.Duration
 
 	path string
 	log  *slog.Logger
 
 	mu  sync.Mutex // serialises Reload and edits within this process
 	tab atomic.Pointer[table]
+
+	// Test hooks: addWatch starts the inotify watch of dir (nil: w.Add);
+	// reads counts the times reload read the file.
+	addWatch func(w *fsnotify.Watcher, dir string) error
+	reads    atomic.Int64
 }
 
 // Open reads and parses the passwd-file at path. A missing or unreadable
@@ -116,24 +129,27 @@ func (f *File) Verify(name, password string) (User, error) {
 // table stays and the error is returned. Lines that do not parse are no
 // error: they are logged and skipped, as at Open.
 func (f *File) Reload() error {
-	_, err := f.reload()
+	_, _, err := f.reload()
 	return err
 }
 
-func (f *File) reload() (changed bool, err error) {
+// reload is Reload that also tells whether the table changed and the
+// identity of the file it read (the zero fileID on error).
+func (f *File) reload() (changed bool, id fileID, err error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	data, _, err := readFile(f.path)
+	f.reads.Add(1)
+	data, id, err := readFile(f.path)
 	if err != nil {
-		return false, err
+		return false, fileID{}, err
 	}
 	if bytes.Equal(data, f.tab.Load().raw) {
-		return false, nil
+		return false, id, nil
 	}
 	t, _ := parse(data, f.log.With("path", f.path))
 	f.tab.Store(t)
 	f.log.Info("userdb: reloaded", "path", f.path, "users", len(t.sorted))
-	return true, nil
+	return true, id, nil
 }
 
 // readFile reads the regular file at path and returns its content and

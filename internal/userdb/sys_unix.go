@@ -13,13 +13,14 @@ import (
 
 // fileID is what tells whether a file was changed or replaced since it was
 // read: a replaced file has a new inode; one edited in place a new size or
-// modification time.
+// modification time (and, where known, change time). The zero fileID
+// stands for a file that could not be looked at.
 type fileID struct {
-	dev, ino uint64
-	size     int64
-	mtime    time.Time
-	mode     fs.FileMode
-	uid, gid int
+	dev, ino     uint64
+	size         int64
+	mtime, ctime time.Time
+	mode         fs.FileMode
+	uid, gid     int
 }
 
 func identify(fi fs.FileInfo) fileID {
@@ -27,13 +28,22 @@ func identify(fi fs.FileInfo) fileID {
 	if st, ok := fi.Sys().(*syscall.Stat_t); ok {
 		id.dev, id.ino = uint64(st.Dev), st.Ino
 		id.uid, id.gid = int(st.Uid), int(st.Gid)
+		id.ctime = changeTime(st)
 	}
 	return id
 }
 
+// same reports whether a and b are the same file with the same content as
+// far as an edit can tell (see writeAtomic).
 func (a fileID) same(b fileID) bool {
 	return a.dev == b.dev && a.ino == b.ino && a.size == b.size && a.mtime.Equal(b.mtime)
 }
+
+// unchanged is same and the same change time too: what Watch's poll
+// compares. The ctime catches an in-place write that kept the size and put
+// the mtime back, and a write within the mtime's granularity on file
+// systems where the two differ.
+func (a fileID) unchanged(b fileID) bool { return a.same(b) && a.ctime.Equal(b.ctime) }
 
 // lockTimeout is how long an edit waits for another writer's lock.
 const lockTimeout = 10 * time.Second
