@@ -15,6 +15,7 @@ import (
 	"github.com/BurntSushi/toml"
 
 	"popd/internal/maildir"
+	"popd/internal/proxyproto"
 )
 
 // Config is every setting of the daemon, in two parts by when a change
@@ -54,6 +55,14 @@ type Static struct {
 	// ProxyFrom lists the load balancers (CIDRs or addresses, comma
 	// separated) that must send a PROXY protocol v1/v2 header.
 	ProxyFrom string `toml:"proxy-from"`
+	// TrustedLoginFrom lists the peers (CIDRs or addresses, comma
+	// separated) whose connections may carry passwords in clear whatever
+	// plaintext-auth says: mail proxies such as nginx that log in for
+	// clients they served over TLS (Dovecot's login_trusted_networks). The
+	// peer that connects counts, never the client a PROXY header names;
+	// do not list layer-4 proxies, which relay clients' cleartext. Static
+	// like ProxyFrom: both describe the proxies in front.
+	TrustedLoginFrom string `toml:"trusted-login-from"`
 	// AdminGroup's members may use every control-socket method; root and
 	// popd's own user always may.
 	AdminGroup string `toml:"admin-group"`
@@ -61,6 +70,15 @@ type Static struct {
 	MonitorGroup string `toml:"monitor-group"`
 	// Metrics is the address of a Prometheus text endpoint; empty for none.
 	Metrics string `toml:"metrics"`
+	// AuthHTTP is the address of the HTTP endpoint that answers nginx's
+	// mail proxy (auth_http): it checks each login and names the user's
+	// home node among the nodes of Fleet that are up. Empty for none.
+	// With it, Listen may be "none" (or empty): a popd that only answers
+	// nginx.
+	AuthHTTP string `toml:"auth-http"`
+	// Fleet is the fleet file (see package fleet) whose nodes AuthHTTP
+	// sends users to; read at start.
+	Fleet string `toml:"fleet"`
 	// User and Group to switch to after binding the listeners.
 	User  string `toml:"user"`
 	Group string `toml:"group"`
@@ -189,7 +207,11 @@ func (c *Config) Load(path string) error {
 
 // Validate reports the first setting that cannot work.
 func (c *Config) Validate() error {
-	if _, _, err := net.SplitHostPort(c.Listen); err != nil {
+	if !c.ServesPOP3() {
+		if c.AuthHTTP == "" {
+			return fmt.Errorf("config: listen %q: no POP3 listener is only for a popd that answers nginx (auth-http)", c.Listen)
+		}
+	} else if _, _, err := net.SplitHostPort(c.Listen); err != nil {
 		return fmt.Errorf("config: listen %q: %w", c.Listen, err)
 	}
 	if c.Maildir == "" {
@@ -234,6 +256,16 @@ func (c *Config) Validate() error {
 			return fmt.Errorf("config: metrics %q: %w", c.Metrics, err)
 		}
 	}
+	if c.AuthHTTP != "" {
+		if _, _, err := net.SplitHostPort(c.AuthHTTP); err != nil {
+			return fmt.Errorf("config: auth-http %q: %w", c.AuthHTTP, err)
+		}
+		if c.Fleet == "" {
+			return errors.New("config: auth-http needs fleet (the nodes to send users to)")
+		}
+	} else if c.Fleet != "" {
+		return errors.New("config: fleet is read only for auth-http; set auth-http too")
+	}
 	if c.MaxAuthFailures < 1 {
 		return fmt.Errorf("config: max-auth-failures %d: at least 1", c.MaxAuthFailures)
 	}
@@ -242,6 +274,11 @@ func (c *Config) Validate() error {
 	}
 	if c.LoginTimeout.Duration < time.Second {
 		return fmt.Errorf("config: login-timeout %v is too short", c.LoginTimeout.Duration)
+	}
+	for _, l := range [...]struct{ key, list string }{{"proxy-from", c.ProxyFrom}, {"trusted-login-from", c.TrustedLoginFrom}} {
+		if _, err := proxyproto.ParseCIDRs(l.list); err != nil {
+			return fmt.Errorf("config: %s: %w", l.key, err)
+		}
 	}
 	if err := maildir.CheckUIDLFormat(c.UIDLFormat); err != nil {
 		return fmt.Errorf("config: pop3-uidl-format %q: %w", c.UIDLFormat, err)
@@ -258,6 +295,10 @@ func (c *Config) Validate() error {
 	}
 	return nil
 }
+
+// ServesPOP3 reports whether popd has a plain POP3 listener: Listen is
+// neither "none" nor empty.
+func (s Static) ServesPOP3() bool { return s.Listen != "" && s.Listen != "none" }
 
 // RequireTLS reports whether passwords may only cross encrypted
 // connections.
@@ -293,7 +334,7 @@ func Parse(args []string, out io.Writer) (*Args, error) {
 	configPath := fs.String("config", "", "TOML configuration `file` (flags override it)")
 	fs.BoolVar(&a.Demo, "demo", false, "serve a demo maildrop (user demo, password demo) from -demo-dir")
 	fs.StringVar(&a.DemoDir, "demo-dir", "popd-demo", "`directory` for the demo's users file, maildirs and control socket")
-	fs.StringVar(&c.Listen, "listen", d.Listen, "`address` of the POP3 listener")
+	fs.StringVar(&c.Listen, "listen", d.Listen, "`address` of the POP3 listener (none: no POP3, with -auth-http)")
 	fs.StringVar(&c.Maildir, "maildir", d.Maildir, "maildrop `template`: %u user, %n local part, %d domain, ~ home")
 	fs.StringVar(&c.Users, "users", d.Users, "passwd-file in Dovecot's format")
 	fs.StringVar(&c.Control, "control", d.Control, "control socket `path` for popadm")
@@ -317,9 +358,12 @@ func Parse(args []string, out io.Writer) (*Args, error) {
 	fs.IntVar(&c.MaxConnections, "max-connections", d.MaxConnections, "connections in all")
 	fs.IntVar(&c.MaxConnectionsPerIP, "max-connections-per-ip", d.MaxConnectionsPerIP, "connections from one address")
 	fs.StringVar(&c.ProxyFrom, "proxy-from", d.ProxyFrom, "load balancers (`CIDRs`) that send a PROXY header")
+	fs.StringVar(&c.TrustedLoginFrom, "trusted-login-from", d.TrustedLoginFrom, "mail proxies (`CIDRs`) trusted with plaintext logins even when plaintext-auth = never")
 	fs.StringVar(&c.AdminGroup, "admin-group", d.AdminGroup, "`group` whose members may administer popd over the control socket")
 	fs.StringVar(&c.MonitorGroup, "monitor-group", d.MonitorGroup, "`group` whose members may watch popd (read-only)")
 	fs.StringVar(&c.Metrics, "metrics", d.Metrics, "`address` of a Prometheus metrics endpoint (empty: none)")
+	fs.StringVar(&c.AuthHTTP, "auth-http", d.AuthHTTP, "`address` of the HTTP endpoint for nginx's mail proxy (auth_http); needs -fleet")
+	fs.StringVar(&c.Fleet, "fleet", d.Fleet, "fleet `file` of the nodes -auth-http sends users to")
 	fs.StringVar(&c.User, "user", d.User, "`user` to run as after binding (e.g. vmail)")
 	fs.StringVar(&c.Group, "group", d.Group, "`group` to run as after binding")
 	fs.BoolVar(&c.AllowRoot, "allow-root", d.AllowRoot, "serve mail as root (not recommended)")

@@ -54,7 +54,9 @@ func (s *Session) greet() {
 }
 
 // plaintextOK reports whether passwords may cross this connection in clear.
-func (s *Session) plaintextOK() bool { return !s.cfg.RequireTLS || s.info.TLS }
+func (s *Session) plaintextOK() bool {
+	return !s.cfg.RequireTLS || s.info.TLS || s.info.TrustedPlaintext
+}
 
 // RFC 1939 §7 USER name.
 func (s *Session) cmdUser(_ context.Context, arg string) error {

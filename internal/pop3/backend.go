@@ -25,6 +25,11 @@ type ConnInfo struct {
 	RemoteAddr net.Addr
 	LocalAddr  net.Addr
 	TLS        bool
+	// TrustedPlaintext lets passwords cross this connection in clear even
+	// under Config.RequireTLS: whoever accepted the connection trusts its
+	// peer to have protected the client's side (a mail proxy that logs in
+	// for clients it served over TLS). The session judges no addresses.
+	TrustedPlaintext bool
 }
 
 // Mailbox is an open, locked maildrop as a POP3 session sees it: a fixed list

@@ -74,6 +74,7 @@ func newConfig(t testing.TB, b pop3.Backend) *pop3.Config {
 // first changes to the configuration, then what the client does.
 //
 //	strict  RequireTLS
+//	trusted a connection with ConnInfo.TrustedPlaintext
 //	bare    a Backend without SASL or APOP, and no STLS
 //	noapop  APOPEnabled is false
 //	capa    LOGIN-DELAY, EXPIRE and IMPLEMENTATION set
@@ -87,11 +88,14 @@ func start(t testing.TB, env string, b *pop3test.Backend) *pop3test.Client {
 	cfg := newConfig(t, b)
 	_, clientTLS := pop3test.TLSConfigs()
 	var steps []string
+	var info pop3.ConnInfo
 	for w := range strings.SplitSeq(env, "+") {
 		switch w {
 		case "":
 		case "strict":
 			cfg.RequireTLS = true
+		case "trusted":
+			info.TrustedPlaintext = true
 		case "bare":
 			cfg.Backend, cfg.TLS = bareBackend{b}, nil
 		case "noapop":
@@ -104,7 +108,7 @@ func start(t testing.TB, env string, b *pop3test.Backend) *pop3test.Client {
 			steps = append(steps, w)
 		}
 	}
-	c := pop3test.Start(t, cfg)
+	c := pop3test.StartConn(t, cfg, info)
 	for _, w := range steps {
 		switch w {
 		case "tls":

@@ -15,7 +15,7 @@ import (
 )
 
 // fuzzStarts are the states a fuzzed session starts from (see start).
-var fuzzStarts = []string{"", "alice", "tls", "tls+alice", "strict"}
+var fuzzStarts = []string{"", "alice", "tls", "tls+alice", "strict", "strict+trusted"}
 
 // fuzzSeeds use every command, in and out of place.
 var fuzzSeeds = []string{

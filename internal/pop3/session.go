@@ -6,6 +6,7 @@ import (
 	"crypto/tls"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
 	"os"
@@ -36,7 +37,8 @@ type Config struct {
 	// TLS, when not nil, offers STLS (RFC 2595 §4) with this configuration.
 	TLS *tls.Config
 	// RequireTLS refuses USER/PASS and the PLAIN and LOGIN mechanisms, and
-	// does not advertise them, until the connection is encrypted.
+	// does not advertise them, until the connection is encrypted, unless
+	// it is one with ConnInfo.TrustedPlaintext.
 	RequireTLS bool
 	// HandshakeTimeout bounds the STLS handshake. Zero means 30 seconds.
 	HandshakeTimeout time.Duration
@@ -327,6 +329,9 @@ func (s *Session) finish(end string) {
 		}
 		s.mbox = nil
 	}
+	if end == "quit" {
+		s.drainInput()
+	}
 	s.conn.Close()
 	s.raw.Close()
 	s.setState(StateClosed)
@@ -337,6 +342,22 @@ func (s *Session) finish(end string) {
 	s.event(Event{Type: event.SessionClosed, User: info.User, Reason: end,
 		Retrieved: info.Retrieved, Deleted: s.removed, Octets: info.Octets})
 }
+
+// drainInput reads and drops what the client sent after its QUIT and is
+// already here (at most drainBytes, waiting drainTime for more). Closing a
+// connection with input it did not read makes the kernel send a reset, and
+// a reset destroys what the client had not read yet of the last responses:
+// the "+OK" of the QUIT, after commands a client pipelined past it.
+func (s *Session) drainInput() {
+	s.raw.SetReadDeadline(time.Now().Add(drainTime))
+	io.Copy(io.Discard, io.LimitReader(s.raw, drainBytes))
+}
+
+// drainTime and drainBytes bound drainInput.
+const (
+	drainTime  = 5 * time.Millisecond
+	drainBytes = 64 << 10
+)
 
 func (s *Session) setState(st State) {
 	s.state = st

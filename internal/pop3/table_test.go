@@ -39,6 +39,7 @@ var rows = []struct {
 	{"strict", "USER alice", plaintext, A},
 	{"strict", "PASS x", "-ERR send USER first\r\n", A},
 	{"strict+tls", "USER alice\r\nPASS correct horse", sendPass + locked3, T},
+	{"strict+trusted", "USER alice\r\nPASS correct horse", sendPass + locked3, T}, // a trusted proxy logs in for its clients
 
 	// RFC 1939 §7 APOP; a good digest needs the greeting (TestAPOP).
 	{"", "APOP alice 0123456789abcdef0123456789abcdef", authFailed, A},
@@ -54,6 +55,7 @@ var rows = []struct {
 	{"bare", "AUTH", multi("+OK"), A},
 	{"strict", "AUTH", multi("+OK", "CRAM-MD5"), A},
 	{"strict+tls", "AUTH", multi("+OK", "PLAIN", "CRAM-MD5"), A},
+	{"strict+trusted", "AUTH", multi("+OK", "PLAIN", "CRAM-MD5"), A},
 	{"", "AUTH PLAIN " + plain("", "alice", "correct horse"), locked3, T},
 	{"", "auth plain " + plain("", "alice", "correct horse"), locked3, T},
 	{"", "AUTH PLAIN " + plain("alice", "alice", "correct horse"), locked3, T},
@@ -79,6 +81,7 @@ var rows = []struct {
 	{"strict", "AUTH PLAIN " + plain("", "alice", "correct horse"), plaintext, A},
 	{"strict", "AUTH LOGIN", plaintext, A},
 	{"strict+tls", "AUTH PLAIN " + plain("", "alice", "correct horse"), locked3, T},
+	{"strict+trusted", "AUTH PLAIN " + plain("", "alice", "correct horse"), locked3, T},
 
 	// RFC 2595 §4 STLS; after it the client speaks TLS or nothing.
 	{"", "STLS", "+OK begin TLS negotiation\r\n", A},
@@ -97,6 +100,8 @@ var rows = []struct {
 	{"tls", "CAPA", capa("USER", "SASL PLAIN CRAM-MD5", "IMPLEMENTATION popd"), A},
 	{"strict", "CAPA", capa("STLS", "SASL CRAM-MD5", "IMPLEMENTATION popd"), A},
 	{"strict+tls", "CAPA", capa("USER", "SASL PLAIN CRAM-MD5", "IMPLEMENTATION popd"), A},
+	{"strict+trusted", "CAPA", capa("USER", "STLS", "SASL PLAIN CRAM-MD5", "IMPLEMENTATION popd"), A},
+	{"strict+trusted+tls", "CAPA", capa("USER", "SASL PLAIN CRAM-MD5", "IMPLEMENTATION popd"), A},
 	{"bare", "CAPA", capa("USER", "IMPLEMENTATION popd"), A},
 	{"capa", "CAPA", capa("USER", "STLS", "SASL PLAIN CRAM-MD5", "LOGIN-DELAY 900", "EXPIRE NEVER", "IMPLEMENTATION popd-test"), A},
 	{"alice", "CAPA", capa("USER", "STLS", "SASL PLAIN CRAM-MD5", "IMPLEMENTATION popd"), T},

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net"
 	"net/netip"
+	"strings"
 
 	"popd/internal/proxyproto"
 )
@@ -26,13 +27,52 @@ func (s *Server) wrapProxy(ln net.Listener) net.Listener {
 	}
 }
 
-func parseProxyFrom(list string) ([]netip.Prefix, error) {
-	if list == "" {
-		return nil, nil
-	}
+// parseNets parses the address list of setting key (proxy-from,
+// trusted-login-from).
+func parseNets(key, list string) ([]netip.Prefix, error) {
 	p, err := proxyproto.ParseCIDRs(list)
 	if err != nil {
-		return nil, fmt.Errorf("config: proxy-from: %w", err)
+		return nil, fmt.Errorf("config: %s: %w", key, err)
 	}
 	return p, nil
+}
+
+// peerOf is the address that conn came from: the load balancer's for a
+// connection that carried a PROXY header, whose RemoteAddr is the client's.
+func peerOf(conn net.Conn) net.Addr {
+	if pc, ok := conn.(*proxyproto.Conn); ok {
+		return pc.ProxyAddr()
+	}
+	return conn.RemoteAddr()
+}
+
+// trustedPlaintext reports whether peer, the address that connected (never
+// a client address from a PROXY header, which the peer could make up), is
+// in trusted-login-from: a mail proxy that may log in with a password in
+// clear for clients it served over TLS. A layer-4 proxy sending PROXY
+// headers must not be listed, since it relays clients' own cleartext.
+func (s *Server) trustedPlaintext(peer net.Addr) bool {
+	if len(s.trustedLogin) == 0 {
+		return false
+	}
+	ap, err := netip.ParseAddrPort(addrString(peer))
+	if err != nil {
+		return false
+	}
+	ip := ap.Addr().WithZone("").Unmap()
+	for _, p := range s.trustedLogin {
+		if p.Contains(ip) {
+			return true
+		}
+	}
+	return false
+}
+
+// netsString writes a parsed address list back, for the logs.
+func netsString(nets []netip.Prefix) string {
+	s := make([]string, len(nets))
+	for i, p := range nets {
+		s[i] = p.String()
+	}
+	return strings.Join(s, ",")
 }

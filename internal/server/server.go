@@ -46,6 +46,10 @@ type Server struct {
 	ctx       context.Context    // done at Shutdown: ends back-off waits, handshakes, sessions
 	stop      context.CancelFunc // ends ctx
 
+	// trustedLogin are the peers trusted with plaintext logins whatever
+	// plaintext-auth says (trusted-login-from).
+	trustedLogin []netip.Prefix
+
 	// The registry. closed is set by Shutdown under mu, so that a
 	// connection accepted while it runs is either in conns (and closed or
 	// told to stop) or refused.
@@ -59,10 +63,15 @@ type Server struct {
 }
 
 // New returns a server for cfg. It loads the certificate, if one is
-// configured; the Static settings it uses (certificate, PROXY sources) are
-// fixed for its life, the Live ones change with Apply.
+// configured; the Static settings it uses (certificate, PROXY sources,
+// peers trusted with plaintext logins) are fixed for its life, the Live
+// ones change with Apply.
 func New(cfg config.Config, opt Options) (*Server, error) {
-	proxyFrom, err := parseProxyFrom(cfg.ProxyFrom)
+	proxyFrom, err := parseNets("proxy-from", cfg.ProxyFrom)
+	if err != nil {
+		return nil, err
+	}
+	trustedLogin, err := parseNets("trusted-login-from", cfg.TrustedLoginFrom)
 	if err != nil {
 		return nil, err
 	}
@@ -86,6 +95,11 @@ func New(cfg config.Config, opt Options) (*Server, error) {
 		listeners: map[net.Listener]bool{},
 		conns:     map[net.Conn]bool{},
 		sessions:  map[string]*pop3.Session{},
+
+		trustedLogin: trustedLogin,
+	}
+	if len(trustedLogin) > 0 {
+		s.log.Info("plaintext logins accepted from these peers whatever plaintext-auth says", "trusted-login-from", netsString(trustedLogin))
 	}
 	s.ctx, s.stop = context.WithCancel(context.Background())
 	if s.publish == nil {
@@ -251,7 +265,9 @@ func (s *Server) handle(conn net.Conn, implicitTLS bool) {
 		conn = tc
 	}
 	id := strconv.FormatUint(s.nextID.Add(1), 10)
-	info := pop3.ConnInfo{SessionID: id, RemoteAddr: remote, LocalAddr: conn.LocalAddr(), TLS: implicitTLS}
+	peer := peerOf(accepted)
+	info := pop3.ConnInfo{SessionID: id, RemoteAddr: remote, LocalAddr: conn.LocalAddr(), TLS: implicitTLS,
+		TrustedPlaintext: s.trustedPlaintext(peer)}
 	sess := pop3.NewSession(conn, pc, info)
 	if !s.ifOpen(func() { s.sessions[id] = sess; s.conns[accepted] = true }) {
 		conn.Close()
@@ -260,7 +276,14 @@ func (s *Server) handle(conn net.Conn, implicitTLS bool) {
 	// Leaving the registry, the session's octets move to sent at once:
 	// OctetsSent counts them exactly once.
 	defer s.locked(func() { delete(s.sessions, id); s.sent += sess.Info().Octets })
-	s.log.Info("session start", "session", id, "remote", addrString(remote), "local", addrString(info.LocalAddr), "tls", implicitTLS)
+	attrs := []any{"session", id, "remote", addrString(remote), "local", addrString(info.LocalAddr), "tls", implicitTLS}
+	if addrString(peer) != addrString(remote) {
+		attrs = append(attrs, "proxy", addrString(peer))
+	}
+	if info.TrustedPlaintext {
+		attrs = append(attrs, "trusted_plaintext", true)
+	}
+	s.log.Info("session start", attrs...)
 	s.emit(event.Event{Type: event.SessionOpened, Session: id, Remote: addrString(remote)})
 	sess.Serve(s.ctx) // done at Shutdown; Stop (a kick) ends the session's own
 }

@@ -54,14 +54,25 @@ type Client struct {
 // greeting. The session runs in a goroutine that the test's cleanup joins.
 func Start(t testing.TB, cfg *pop3.Config) *Client {
 	t.Helper()
+	return StartConn(t, cfg, pop3.ConnInfo{})
+}
+
+// StartConn is Start for a connection described by info; its SessionID,
+// RemoteAddr and LocalAddr, when empty, are filled in as Start does.
+func StartConn(t testing.TB, cfg *pop3.Config, info pop3.ConnInfo) *Client {
+	t.Helper()
 	srv, cli, err := Pipe()
 	if err != nil {
 		t.Fatal(err)
 	}
-	info := pop3.ConnInfo{
-		SessionID:  fmt.Sprint("t", sessionIDs.Add(1)),
-		RemoteAddr: ClientAddr,
-		LocalAddr:  ServerAddr,
+	if info.SessionID == "" {
+		info.SessionID = fmt.Sprint("t", sessionIDs.Add(1))
+	}
+	if info.RemoteAddr == nil {
+		info.RemoteAddr = ClientAddr
+	}
+	if info.LocalAddr == nil {
+		info.LocalAddr = ServerAddr
 	}
 	c := &Client{
 		Session: pop3.NewSession(srv, cfg, info),
