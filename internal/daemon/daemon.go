@@ -1,8 +1,9 @@
 // Package daemon is popd's composition root. Run wires the pieces — the
 // users file (userdb), the POP3 front end (server), the control socket and
 // metrics endpoint (control), the delivery watcher and usage counts
-// (maildir) — binds the sockets, drops privileges, serves until its context
-// ends, and reloads on SIGHUP. Its adapter carries out the control API's
+// (maildir), and for a fleet behind nginx the auth_http endpoint (server)
+// with the nodes' health checker (fleet) — binds the sockets, drops
+// privileges, serves until its context ends, and reloads on SIGHUP. Its adapter carries out the control API's
 // admin operations (admin.go) and keeps the counters behind Stats.
 package daemon
 

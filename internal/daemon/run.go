@@ -17,6 +17,7 @@ import (
 	"popd/internal/config"
 	"popd/internal/control"
 	"popd/internal/event"
+	"popd/internal/fleet"
 	"popd/internal/maildir"
 	"popd/internal/server"
 	"popd/internal/userdb"
@@ -28,9 +29,13 @@ type Options struct {
 	// Source, if set, reads the configuration again for a reload (SIGHUP
 	// or popadm reload): the -config file and the command line.
 	Source func() (config.Config, error)
-	// Ready, if set, is called with the listening addresses (tls is nil
-	// without an implicit-TLS listener) once connections are accepted.
+	// Ready, if set, is called with the listening addresses (plain is nil
+	// without a POP3 listener, tls without an implicit-TLS one) once
+	// connections are accepted.
 	Ready func(plain, tls net.Addr)
+	// ReadyAuthHTTP, if set, is called with the auth_http listener's
+	// address (-auth-http) before Ready.
+	ReadyAuthHTTP func(net.Addr)
 }
 
 // ShutdownGrace is how long Run waits, once its context is done, for
@@ -50,6 +55,12 @@ func Run(ctx context.Context, cfg config.Config, opt Options) error {
 	users, err := userdb.Open(cfg.Users, log)
 	if err != nil {
 		return err
+	}
+	var nodes *fleet.Fleet
+	if cfg.AuthHTTP != "" {
+		if nodes, err = fleet.Load(cfg.Fleet); err != nil {
+			return err
+		}
 	}
 	d := &daemon{log: log, users: users, started: time.Now(), source: opt.Source}
 	d.cfg.Store(&cfg)
@@ -73,7 +84,7 @@ func Run(ctx context.Context, cfg config.Config, opt Options) error {
 	if err := dropPrivileges(cfg, log); err != nil {
 		return err
 	}
-	if !cfg.RequireTLS() {
+	if cfg.ServesPOP3() && !cfg.RequireTLS() {
 		log.Warn("passwords may cross unencrypted connections (no certificate, or plaintext-auth = always)")
 	}
 
@@ -101,14 +112,16 @@ func Run(ctx context.Context, cfg config.Config, opt Options) error {
 		})
 		g.add(func() { <-ctx.Done(); hs.Close() })
 	}
-	watcher := &maildir.Watcher{
-		Maildrops: d.maildrops,
-		Delivered: func(user, file string) {
-			d.publish(event.Event{Type: event.Delivered, User: user, Reason: file})
-		},
-		Logger: log,
+	if cfg.ServesPOP3() || cfg.ListenTLS != "" { // not for a popd that only answers nginx
+		watcher := &maildir.Watcher{
+			Maildrops: d.maildrops,
+			Delivered: func(user, file string) {
+				d.publish(event.Event{Type: event.Delivered, User: user, Reason: file})
+			},
+			Logger: log,
+		}
+		g.run(log, "delivery watcher", func() error { return watcher.Run(ctx) })
 	}
-	g.run(log, "delivery watcher", func() error { return watcher.Run(ctx) })
 	g.run(log, "users file watcher", func() error { return users.Watch(ctx) })
 	g.run(log, "certificate watcher", func() error { return d.srv.WatchCertificate(ctx) })
 	// Subscribed before the listeners say they listen: a SIGHUP that
@@ -119,7 +132,7 @@ func Run(ctx context.Context, cfg config.Config, opt Options) error {
 	g.run(log, "SIGHUP", func() error { d.reloadOnHUP(ctx, hup); return nil })
 
 	// The POP3 listeners: a failure of one ends the daemon.
-	serveErr := make(chan error, 2)
+	serveErr := make(chan error, 3)
 	serve := func(name string, l net.Listener, f func(net.Listener) error) {
 		log.Info("listening"+name, "addr", l.Addr().String())
 		g.add(func() {
@@ -128,13 +141,22 @@ func Run(ctx context.Context, cfg config.Config, opt Options) error {
 			}
 		})
 	}
-	serve("", ls.plain, d.srv.Serve)
+	if ls.plain != nil {
+		serve("", ls.plain, d.srv.Serve)
+	}
 	var tlsAddr net.Addr
 	if ls.tls != nil {
 		tlsAddr = ls.tls.Addr()
 		serve(" (implicit TLS)", ls.tls, d.srv.ServeTLS)
 	}
 	ls.plain, ls.tls = nil, nil // the server closes them
+	if ls.authHTTP != nil {
+		d.serveAuthHTTP(ctx, g, ls.authHTTP, nodes, serveErr)
+		if opt.ReadyAuthHTTP != nil {
+			opt.ReadyAuthHTTP(ls.authHTTP.Addr())
+		}
+		ls.authHTTP = nil // its HTTP server closes it
+	}
 	if opt.Ready != nil {
 		opt.Ready(ls.plainAddr, tlsAddr)
 	}
@@ -182,7 +204,8 @@ func (d *daemon) reloadOnHUP(ctx context.Context, hup chan os.Signal) {
 // listeners are the sockets bound at start, while popd may still be root.
 type listeners struct {
 	plain, tls, metrics net.Listener
-	plainAddr           net.Addr
+	plainAddr           net.Addr     // nil without a POP3 listener
+	authHTTP            net.Listener // -auth-http
 	control             net.Listener // nil: popd serves without one
 	controlCfg          control.ServerConfig
 }
@@ -194,10 +217,12 @@ func bind(cfg config.Config, log *slog.Logger) (ls *listeners, err error) {
 			ls.close()
 		}
 	}()
-	if ls.plain, err = net.Listen("tcp", cfg.Listen); err != nil {
-		return nil, fmt.Errorf("popd: %w", err)
+	if cfg.ServesPOP3() {
+		if ls.plain, err = net.Listen("tcp", cfg.Listen); err != nil {
+			return nil, fmt.Errorf("popd: %w", err)
+		}
+		ls.plainAddr = ls.plain.Addr()
 	}
-	ls.plainAddr = ls.plain.Addr()
 	if cfg.ListenTLS != "" {
 		if ls.tls, err = net.Listen("tcp", cfg.ListenTLS); err != nil {
 			return nil, fmt.Errorf("popd: %w", err)
@@ -206,6 +231,11 @@ func bind(cfg config.Config, log *slog.Logger) (ls *listeners, err error) {
 	if cfg.Metrics != "" {
 		if ls.metrics, err = net.Listen("tcp", cfg.Metrics); err != nil {
 			return nil, fmt.Errorf("popd: metrics: %w", err)
+		}
+	}
+	if cfg.AuthHTTP != "" {
+		if ls.authHTTP, err = net.Listen("tcp", cfg.AuthHTTP); err != nil {
+			return nil, fmt.Errorf("popd: auth-http: %w", err)
 		}
 	}
 	path := cfg.Control
@@ -223,7 +253,7 @@ func bind(cfg config.Config, log *slog.Logger) (ls *listeners, err error) {
 }
 
 func (ls *listeners) close() {
-	for _, l := range []io.Closer{ls.plain, ls.tls, ls.metrics, ls.control} {
+	for _, l := range []io.Closer{ls.plain, ls.tls, ls.metrics, ls.authHTTP, ls.control} {
 		if l != nil {
 			l.Close()
 		}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/netip"
 	"os"
 	"sync"
 	"sync/atomic"
@@ -102,17 +103,24 @@ func (b *backend) settings() *settings { return b.set.Load() }
 
 func (b *backend) Login(ctx context.Context, c pop3.ConnInfo, name, password string) (pop3.Mailbox, error) {
 	start := time.Now()
-	u, err := b.verify(name, password)
+	u, err := b.checkPassword(name, password)
 	if err != nil {
-		switch {
-		case errors.Is(err, userdb.ErrUnsupportedScheme):
-			b.log.Warn("user has an unsupported password scheme; login refused", "user", name)
-		case errors.Is(err, userdb.ErrDisabled):
-			b.log.Info("login refused: user is disabled", "user", name)
-		}
 		return nil, b.failed(ctx, c, start, name)
 	}
 	return b.open(ctx, c, u)
+}
+
+// checkPassword is verify, and the log line that a user refused for what
+// the users file says (its scheme, disabled) earns.
+func (b *backend) checkPassword(name, password string) (userdb.User, error) {
+	u, err := b.verify(name, password)
+	switch {
+	case errors.Is(err, userdb.ErrUnsupportedScheme):
+		b.log.Warn("user has an unsupported password scheme; login refused", "user", name)
+	case errors.Is(err, userdb.ErrDisabled):
+		b.log.Info("login refused: user is disabled", "user", name)
+	}
+	return u, err
 }
 
 // verify is users.Verify, timed for checkTimes.
@@ -130,19 +138,26 @@ func (b *backend) verify(name, password string) (userdb.User, error) {
 // does not let the check's own time tell the names apart. Only this
 // session's goroutine waits.
 func (b *backend) failed(ctx context.Context, c pop3.ConnInfo, start time.Time, user string) error {
-	src := source(c.RemoteAddr)
-	after := max(b.penalties.delay(src), b.checks.slowest())
+	after := max(b.penalize(source(c.RemoteAddr), user), b.checks.slowest())
+	if f := b.onFailure.Load(); f != nil {
+		(*f)(user, after)
+	}
+	wait(ctx, start.Add(after))
+	return pop3.ErrAuth
+}
+
+// penalize records a failed login from src for user and returns the delay
+// it earns: the source's delay before this failure (the failure delay,
+// doubled for each failure in a row before it).
+func (b *backend) penalize(src netip.Prefix, user string) time.Duration {
+	delay := b.penalties.delay(src)
 	if n, next := b.penalties.failAs(src, user); n > 1 {
 		b.log.Info("login penalty", "source", src.String(), "failures", n, "next_delay", next)
 		if b.onPenalty != nil {
 			b.onPenalty(src.String(), n, next)
 		}
 	}
-	if f := b.onFailure.Load(); f != nil {
-		(*f)(user, after)
-	}
-	wait(ctx, start.Add(after))
-	return pop3.ErrAuth
+	return delay
 }
 
 // errLoginDelay: RFC 2449 §8.1.2.

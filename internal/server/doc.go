@@ -16,6 +16,10 @@
 // that one valid account is no key to reset guessing at the others.
 // LOGIN-DELAY is charged only to logins that got in.
 //
+// For a fleet behind nginx's mail proxy, AuthHTTP answers nginx's auth_http
+// requests: the same checks, penalties and log lines as a direct login, and
+// the user's home node (package fleet) for nginx to proxy the session to.
+//
 // The server owns the goroutine of every connection it accepts. Shutdown
 // (and, for one session, a kick) ends them: sessions are told why and
 // closed without UPDATE, a login in progress does not go on to

@@ -23,7 +23,12 @@ func source(a net.Addr) netip.Prefix {
 			}
 		}
 	}
-	ip = ip.Unmap()
+	return sourceIP(ip)
+}
+
+// sourceIP is source for an address given as such (nginx's Client-IP).
+func sourceIP(ip netip.Addr) netip.Prefix {
+	ip = ip.Unmap().WithZone("")
 	if ip.Is6() {
 		p, _ := ip.Prefix(48)
 		return p

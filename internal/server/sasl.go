@@ -2,9 +2,11 @@ package server
 
 import (
 	"context"
+	"crypto/hmac"
 	"crypto/md5"
 	"crypto/subtle"
 	"encoding/hex"
+	"strings"
 	"time"
 
 	"popd/internal/pop3"
@@ -113,6 +115,16 @@ func (b *backend) refreshAPOP() {
 // of the timestamp and the shared secret, in lower-case hex.
 func (b *backend) LoginAPOP(ctx context.Context, c pop3.ConnInfo, name, timestamp, digest string) (pop3.Mailbox, error) {
 	start := time.Now()
+	u, ok := b.checkAPOP(name, timestamp, digest)
+	if !ok {
+		return nil, b.failed(ctx, c, start, name)
+	}
+	return b.open(ctx, c, u)
+}
+
+// checkAPOP checks an APOP digest (lower-case hex) of timestamp for the
+// user called name, who must have a {PLAIN} secret and not be disabled.
+func (b *backend) checkAPOP(name, timestamp, digest string) (userdb.User, bool) {
 	var u userdb.User
 	secret, ok := "", false
 	if userdb.ValidName(name) == nil {
@@ -124,8 +136,26 @@ func (b *backend) LoginAPOP(ctx context.Context, c pop3.ConnInfo, name, timestam
 	}
 	sum := md5.Sum([]byte(timestamp + secret)) // computed either way
 	match := subtle.ConstantTimeCompare([]byte(hex.EncodeToString(sum[:])), []byte(digest)) == 1
-	if !ok || !match || u.Disabled {
-		return nil, b.failed(ctx, c, start, name)
+	return u, ok && match && !u.Disabled
+}
+
+// checkCRAM checks a CRAM-MD5 response of challenge for the user called
+// name (RFC 2195 §2: the HMAC-MD5 of the challenge keyed with the shared
+// secret, in hex) like checkAPOP: a {PLAIN} user, not disabled. A name
+// without a usable secret gets the same work done with a dummy one.
+func (b *backend) checkCRAM(name, challenge, digest string) (userdb.User, bool) {
+	var u userdb.User
+	secret, ok := "", false
+	if userdb.ValidName(name) == nil {
+		if u, ok = b.users.Lookup(name); ok {
+			secret, ok = u.Plaintext()
+		}
 	}
-	return b.open(ctx, c, u)
+	if !ok {
+		secret = "popd-cram-md5-dummy-secret"
+	}
+	mac := hmac.New(md5.New, []byte(secret))
+	mac.Write([]byte(challenge))
+	match := subtle.ConstantTimeCompare([]byte(hex.EncodeToString(mac.Sum(nil))), []byte(strings.ToLower(digest))) == 1
+	return u, ok && match && !u.Disabled
 }
