@@ -1,11 +1,16 @@
 package main
 
 import (
+	"context"
+
 	"popd/internal/control"
 	"popd/internal/human"
 )
 
-// The commands that change something in popd, other than the user commands.
+// The commands that change something in popd, other than the user
+// commands. On a fleet, kick and unlock go to the node that holds the
+// session or the lock; kick --user, penalty clear and reload go to every
+// node.
 
 // kick ends a session, or every session of a user, without UPDATE.
 func kick(e *env, args []string) error {
@@ -17,6 +22,17 @@ func kick(e *env, args []string) error {
 	}
 	if (len(pos) == 1) == (*user != "") {
 		return &usageError{msg: "give a session ID or --user NAME", usage: kickUsage}
+	}
+	f, err := e.theFleet()
+	if err != nil {
+		return err
+	}
+	if f != nil {
+		id := ""
+		if len(pos) == 1 {
+			id = pos[0]
+		}
+		return fleetKick(e, f, id, *user)
 	}
 	return change(e, e.dial, func(c *control.Client) (string, error) {
 		if *user != "" {
@@ -33,6 +49,13 @@ func unlock(e *env, args []string) error {
 	pos, err := parse(e.flags("unlock"), args, unlockUsage, 1, 1)
 	if err != nil {
 		return err
+	}
+	f, err := e.theFleet()
+	if err != nil {
+		return err
+	}
+	if f != nil {
+		return fleetUnlock(e, f, pos[0])
 	}
 	return change(e, e.dial, func(c *control.Client) (string, error) {
 		return "unlocked the maildrop of " + pos[0], c.Unlock(e.ctx, pos[0])
@@ -51,6 +74,15 @@ func penaltyCmd(e *env, args []string) error {
 	if err != nil {
 		return err
 	}
+	f, err := e.theFleet()
+	if err != nil {
+		return err
+	}
+	if f != nil {
+		return e.onAll(f, func(ctx context.Context, c *control.Client) (string, error) {
+			return "cleared the penalty of " + pos[0], c.ClearPenalty(ctx, pos[0])
+		})
+	}
 	return change(e, e.dial, func(c *control.Client) (string, error) {
 		return "cleared the penalty of " + pos[0], c.ClearPenalty(e.ctx, pos[0])
 	})
@@ -60,6 +92,15 @@ func penaltyCmd(e *env, args []string) error {
 func reload(e *env, args []string) error {
 	if _, err := parse(e.flags("reload"), args, reloadUsage, 0, 0); err != nil {
 		return err
+	}
+	f, err := e.theFleet()
+	if err != nil {
+		return err
+	}
+	if f != nil {
+		return e.onAll(f, func(ctx context.Context, c *control.Client) (string, error) {
+			return "reloaded", c.Reload(ctx)
+		})
 	}
 	return change(e, e.dial, func(c *control.Client) (string, error) {
 		return "reloaded", c.Reload(e.ctx)

@@ -12,7 +12,8 @@ import (
 
 // events follows popd's events, like tail -f, until interrupted (exit 0)
 // or popd goes away (exit 1). --backlog N starts with up to N past events
-// (popd keeps the last 256).
+// (popd keeps the last 256). On a fleet, the events of every node, merged
+// (fleetEvents).
 func events(e *env, args []string) error {
 	fs := e.flags("events")
 	asJSON := fs.Bool("json", false, "")
@@ -22,6 +23,13 @@ func events(e *env, args []string) error {
 	}
 	if *backlog < 0 {
 		return &usageError{msg: "--backlog must be 0 or more", usage: eventsUsage}
+	}
+	f, err := e.theFleet()
+	if err != nil {
+		return err
+	}
+	if f != nil {
+		return fleetEvents(e, f, *asJSON, *backlog)
 	}
 	c, err := e.dial()
 	if err != nil {

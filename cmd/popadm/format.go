@@ -2,7 +2,6 @@ package main
 
 import (
 	"bytes"
-	"context"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -11,33 +10,8 @@ import (
 	"unicode/utf16"
 	"unicode/utf8"
 
-	"popd/internal/control"
 	"popd/internal/human"
 )
-
-// query is a read-only command: fetch a value from popd, then print it as
-// JSON (--json) or for people (show).
-func query[T any](e *env, name, usage string, args []string,
-	fetch func(*control.Client, context.Context) (T, error), show func(T) error) error {
-	fs := e.flags(name)
-	asJSON := fs.Bool("json", false, "")
-	if _, err := parse(fs, args, usage, 0, 0); err != nil {
-		return err
-	}
-	c, err := e.dial()
-	if err != nil {
-		return err
-	}
-	defer c.Close()
-	v, err := fetch(c, e.ctx)
-	if err != nil {
-		return err
-	}
-	if *asJSON {
-		return e.printJSON(v)
-	}
-	return show(v)
-}
 
 // change is a command that changes one thing: open where (popd, or a
 // users file), do the change, and print what do says was done.

@@ -1,7 +1,7 @@
 // Command popadm administers a running popd over its control socket, for
 // people and scripts:
 //
-//	popadm who [--json]               popadm kick ID | --user NAME
+//	popadm who [--json]               popadm kick ID | NODE/ID | --user NAME
 //	popadm user list [--json]         popadm user add NAME [--password-stdin]
 //	popadm user passwd NAME [--password-stdin]
 //	popadm user del NAME [--purge-mail]
@@ -9,7 +9,7 @@
 //	popadm locks [--json]             popadm unlock NAME
 //	popadm penalties [--json]         popadm penalty clear SOURCE
 //	popadm events [--json] [--backlog N]  popadm stats [--json]
-//	popadm reload
+//	popadm reload                     popadm dial-stdio PATH
 //
 // Every command takes -control PATH (default: $POPD_CONTROL; else
 // ./popd-demo/control.sock when it exists; else popd's system-wide socket,
@@ -18,12 +18,22 @@
 // without popd, so that the first users can be made before popd starts;
 // "user add" creates the file (mode 0600) when it does not exist.
 //
+// With -fleet FILE (default: $POPADM_FLEET, unless -control is given) the
+// commands run on every node of a fleet file (package fleet) at once:
+// listings and events get the node's name, kick and unlock go to the node
+// that holds the session or the lock, and user changes go through one node
+// that answers (the users file is shared). A node's control address may be
+// ssh://[user@]host[:port]/path: popadm then runs "ssh host popadm
+// dial-stdio /path" ($POPADM_SSH names the ssh program) and speaks over its
+// standard input and output. See fleet.go.
+//
 // Passwords come from the terminal, asked twice without echo, or with
 // --password-stdin as one line on standard input.
 //
 // Exit status: 0 on success, 1 on an error (one line on standard error,
-// "popadm: ..."), 2 on a usage error. With no command, popadm prints its
-// usage and exits 2.
+// "popadm: ..."), 2 on a usage error, 3 when some node of the fleet did not
+// answer (each said on standard error) and the command worked on the
+// others. With no command, popadm prints its usage and exits 2.
 package main
 
 import (
@@ -38,16 +48,17 @@ import (
 	"syscall"
 
 	"popd/internal/control"
+	"popd/internal/fleet"
 	"popd/internal/human"
 )
 
 const usage = `usage: popadm [-control PATH] [--theme NAME] [--readonly] [--mouse]
-       popadm [-control PATH] COMMAND [ARGS]
+       popadm [-control PATH | -fleet FILE] COMMAND [ARGS]
 
 With no command, popadm opens the live dashboard (? in it lists the keys).
 
   who [--json]                          live sessions
-  kick ID | --user NAME                 end a session, or all of a user's
+  kick ID | NODE/ID | --user NAME       end a session, or all of a user's
   user list [--json]                    users and their maildrops
   user add NAME [--password-stdin]      add a user
   user passwd NAME [--password-stdin]   change a user's password
@@ -62,10 +73,26 @@ With no command, popadm opens the live dashboard (? in it lists the keys).
   reload                                reread the configuration, users and certificate
   migrate check USER...|--all           which UIDLs stay what Dovecot/Courier/qmail gave (offline)
   themes                                list the dashboard's colour themes
+  dial-stdio PATH                       join standard input and output to the
+                                        control socket PATH (what ssh runs)
 
 Every command takes -control PATH (default: $POPD_CONTROL, else
 ./popd-demo/control.sock if present, else ` + control.SystemPath + `).
 The user commands take -users FILE to edit a users file without popd.
+
+-fleet FILE (default: $POPADM_FLEET, unless -control is given) runs the
+commands on every node of a fleet file ([[node]] name, pop3, control) at
+once. Listings, stats and events get a NODE column, and "node" in each JSON
+object; kick takes NODE/ID, or an ID that only one node has; unlock goes to
+the node that holds the lock; user commands go through the first node that
+answers. A control address ssh://[user@]host[:port]/path runs
+"ssh [-p port] [user@]host popadm dial-stdio /path" ($POPADM_SSH names the
+ssh program). A node has 2 s to answer (5 s over ssh). The dashboard does
+not support -fleet yet.
+
+Exit status: 0 on success; 1 on an error; 2 on a usage error; 3 when some
+node of the fleet did not answer (said on standard error) and the command
+worked on the others.
 `
 
 // The usage lines of the commands.
@@ -74,7 +101,7 @@ const (
 	locksUsage       = "popadm locks [--json]"
 	penaltiesUsage   = "popadm penalties [--json]"
 	statsUsage       = "popadm stats [--json]"
-	kickUsage        = "popadm kick ID | --user NAME"
+	kickUsage        = "popadm kick ID | NODE/ID | --user NAME"
 	unlockUsage      = "popadm unlock NAME"
 	penaltyUsage     = "popadm penalty clear SOURCE"
 	reloadUsage      = "popadm reload"
@@ -90,18 +117,19 @@ const (
 
 // commands is the command table.
 var commands = map[string]func(e *env, args []string) error{
-	"who":       who,
-	"kick":      kick,
-	"user":      userCmd,
-	"locks":     locks,
-	"unlock":    unlock,
-	"penalties": penalties,
-	"penalty":   penaltyCmd,
-	"events":    events,
-	"stats":     stats,
-	"reload":    reload,
-	"themes":    themesCmd,
-	"migrate":   migrateCmd,
+	"who":        who,
+	"kick":       kick,
+	"user":       userCmd,
+	"locks":      locks,
+	"unlock":     unlock,
+	"penalties":  penalties,
+	"penalty":    penaltyCmd,
+	"events":     events,
+	"stats":      stats,
+	"reload":     reload,
+	"themes":     themesCmd,
+	"migrate":    migrateCmd,
+	"dial-stdio": dialStdio,
 }
 
 func main() {
@@ -122,7 +150,16 @@ type env struct {
 	// terminal; replaced in tests).
 	prompt func(ctx context.Context, prompt string) (string, error)
 
-	control  string // -control
+	control    string // -control
+	controlSet bool   // -control was given
+	fleetPath  string // -fleet, else $POPADM_FLEET
+	fleetSet   bool   // -fleet was given
+	fl         *fleet.Fleet
+	// Nodes of the fleet that did not answer, and whether one refused
+	// the command: each said on standard error, they decide the exit
+	// status of a command that otherwise worked (3, 1).
+	down     []string
+	refused  bool
 	theme    string // --theme, for the dashboard
 	readonly bool   // --readonly
 	mouse    bool   // --mouse
@@ -132,9 +169,10 @@ type env struct {
 // run runs the command line args and returns the exit status.
 func (e *env) run(args []string) int {
 	e.control = control.DefaultPath()
+	e.fleetPath = os.Getenv("POPADM_FLEET")
 	fs := flag.NewFlagSet("popadm", flag.ContinueOnError)
 	fs.SetOutput(io.Discard)
-	fs.StringVar(&e.control, "control", e.control, "")
+	e.where(fs)
 	fs.StringVar(&e.theme, "theme", "", "")
 	fs.BoolVar(&e.readonly, "readonly", false, "")
 	fs.BoolVar(&e.mouse, "mouse", false, "")
@@ -151,6 +189,12 @@ func (e *env) run(args []string) int {
 		if !e.terminal {
 			fmt.Fprint(e.stderr, "popadm: the dashboard needs a terminal; the commands work anywhere\n"+usage)
 			return 2
+		}
+		if f, err := e.theFleet(); f != nil || err != nil {
+			if err == nil {
+				err = &usageError{msg: "the dashboard does not support -fleet yet (or $POPADM_FLEET); give -control PATH for one node", usage: usage}
+			}
+			return e.exit(err)
 		}
 		return e.exit(e.dashboard())
 	}
@@ -170,8 +214,14 @@ func (e *env) run(args []string) int {
 func (e *env) exit(err error) int {
 	var ue *usageError
 	switch {
+	case err == nil && e.refused:
+		return 1
+	case err == nil && len(e.down) > 0:
+		return exitDown
 	case err == nil:
 		return 0
+	case errors.Is(err, errSaid):
+		return 1
 	case errors.As(err, &ue) && ue.help:
 		fmt.Fprintf(e.stdout, "usage: %s\n", ue.usage)
 		return 0
@@ -205,12 +255,24 @@ type usageError struct {
 
 func (u *usageError) Error() string { return u.msg }
 
-// flags returns a command's flag set, with -control.
+// flags returns a command's flag set, with -control and -fleet.
 func (e *env) flags(name string) *flag.FlagSet {
 	fs := flag.NewFlagSet("popadm "+name, flag.ContinueOnError)
 	fs.SetOutput(io.Discard)
-	fs.StringVar(&e.control, "control", e.control, "control socket `path`")
+	e.where(fs)
 	return fs
+}
+
+// where adds -control and -fleet to fs.
+func (e *env) where(fs *flag.FlagSet) {
+	fs.Func("control", "control socket `path`", func(s string) error {
+		e.control, e.controlSet = s, true
+		return nil
+	})
+	fs.Func("fleet", "fleet `file`", func(s string) error {
+		e.fleetPath, e.fleetSet = s, true
+		return nil
+	})
 }
 
 // parse parses args, where flags may come before, between or after the

@@ -10,6 +10,7 @@ import (
 
 	"popd/internal/accounts"
 	"popd/internal/control"
+	"popd/internal/fleet"
 	"popd/internal/human"
 )
 
@@ -55,9 +56,17 @@ func (e *env) userFlags(name string) (*flag.FlagSet, *string) {
 }
 
 // users opens the store: the file when path is set (created empty first
-// when create), else popd.
+// when create), else popd; on a fleet, the first node that answers (the
+// users file is shared storage, so a change is made once).
 func (e *env) users(path string, create bool) (userStore, error) {
 	if path == "" {
+		f, err := e.theFleet()
+		if err != nil {
+			return nil, err
+		}
+		if f != nil {
+			return e.anyNode(f)
+		}
 		c, err := e.dial()
 		if err != nil {
 			return nil, err
@@ -79,16 +88,30 @@ func userList(e *env, args []string) error {
 	if _, err := parse(fs, args, userListUsage, 0, 0); err != nil {
 		return err
 	}
-	st, err := e.users(*file, false)
-	if err != nil {
-		return err
+	var f *fleet.Fleet
+	if *file == "" {
+		var err error
+		if f, err = e.theFleet(); err != nil {
+			return err
+		}
 	}
-	defer st.Close()
-	us, err := st.Users(e.ctx)
-	switch {
-	case err != nil:
-		return err
-	case *asJSON:
+	var us []control.User
+	if f != nil {
+		var err error
+		if us, err = fleetUsers(e, f); err != nil {
+			return err
+		}
+	} else {
+		st, err := e.users(*file, false)
+		if err != nil {
+			return err
+		}
+		defer st.Close()
+		if us, err = st.Users(e.ctx); err != nil {
+			return err
+		}
+	}
+	if *asJSON {
 		return e.printJSON(us)
 	}
 	status := func(u control.User) string {
@@ -111,9 +134,16 @@ func userList(e *env, args []string) error {
 }
 
 // changeUser makes one change through popd or, with -users, the file
-// (created first when create).
+// (created first when create); on a fleet, through one node, named in
+// what is said to be done.
 func (e *env) changeUser(file string, create bool, do func(st userStore) (done string, err error)) error {
-	return change(e, func() (userStore, error) { return e.users(file, create) }, do)
+	return change(e, func() (userStore, error) { return e.users(file, create) }, func(st userStore) (string, error) {
+		done, err := do(st)
+		if n, ok := st.(nodeClient); ok {
+			done += " (through node " + n.node + ")"
+		}
+		return done, err
+	})
 }
 
 func userAdd(e *env, args []string) error {
@@ -158,7 +188,14 @@ func userDel(e *env, args []string) error {
 		if *purge {
 			done = "deleted user " + pos[0] + " and their mail"
 		}
-		return done, st.DeleteUser(e.ctx, pos[0], *purge)
+		if err := st.DeleteUser(e.ctx, pos[0], *purge); err != nil {
+			return "", err
+		}
+		if n, ok := st.(nodeClient); ok {
+			// popd ended the user's sessions on that node; so on the others.
+			e.kickElsewhere(n.node, pos[0])
+		}
+		return done, nil
 	})
 }
 

@@ -23,10 +23,13 @@ var ErrClosed = errors.New("control: connection closed")
 // for concurrent use; calls are serialised (one request on the wire at a
 // time, each waiting for its answer).
 type Client struct {
-	path  string
-	nc    net.Conn
+	name  string // the socket's path or address, for errors
+	nc    clientConn
 	dec   *json.Decoder
 	hello Hello
+	// redial opens another Client to the same socket, for Events; nil
+	// when there is no way to (NewClient).
+	redial func(ctx context.Context) (*Client, error)
 
 	mu     sync.Mutex // held for a whole call
 	nextID int64
@@ -47,12 +50,59 @@ const defaultHelloTimeout = 10 * time.Second
 // refusal (with popd's message, wrapping the *Error), a protocol version
 // mismatch (wrapping an *Error with code "unsupported-version").
 func Dial(ctx context.Context, path string) (*Client, error) {
+	nc, err := Connect(ctx, path)
+	if err != nil {
+		return nil, err
+	}
+	c, err := newClient(ctx, nc, path)
+	if err != nil {
+		return nil, err
+	}
+	c.redial = func(ctx context.Context) (*Client, error) { return Dial(ctx, path) }
+	return c, nil
+}
+
+// Connect opens a connection to the control socket at path and says
+// nothing on it: for a program that passes the protocol on (popadm
+// dial-stdio). Its errors are Dial's.
+func Connect(ctx context.Context, path string) (net.Conn, error) {
 	var d net.Dialer
 	nc, err := d.DialContext(ctx, "unix", path)
 	if err != nil {
 		return nil, dialError(path, err)
 	}
-	c := &Client{path: path, nc: nc, dec: json.NewDecoder(nc)}
+	return nc, nil
+}
+
+// NewClient is Dial over rwc, a stream to a control socket that was
+// opened some other way: the standard input and output of "ssh host
+// popadm dial-stdio PATH". name (the socket's address) names it in errors.
+// On an error rwc is closed. A stream without deadlines of its own (a
+// net.Conn has them) is closed when a call's context ends before its
+// answer, which closes the Client anyway. Events needs a second stream, so
+// it fails on such a Client unless DialWith made it.
+func NewClient(ctx context.Context, rwc io.ReadWriteCloser, name string) (*Client, error) {
+	nc, ok := rwc.(clientConn)
+	if !ok {
+		nc = newStreamConn(rwc)
+	}
+	return newClient(ctx, nc, name)
+}
+
+// DialWith returns dial's Client, which calls dial again for each of its
+// Events: how a Client made by NewClient gets its second connection.
+func DialWith(ctx context.Context, dial func(context.Context) (*Client, error)) (*Client, error) {
+	c, err := dial(ctx)
+	if err != nil {
+		return nil, err
+	}
+	c.redial = dial
+	return c, nil
+}
+
+// newClient exchanges hellos on nc, and closes it on an error.
+func newClient(ctx context.Context, nc clientConn, name string) (*Client, error) {
+	c := &Client{name: name, nc: nc, dec: json.NewDecoder(nc)}
 	if err := c.handshake(ctx); err != nil {
 		nc.Close()
 		return nil, err
@@ -91,23 +141,23 @@ func (c *Client) handshake(ctx context.Context) error {
 	if err := c.dec.Decode(&h); err != nil {
 		switch {
 		case ctx.Err() != nil:
-			return fmt.Errorf("control: %s: %w", c.path, ctx.Err())
+			return fmt.Errorf("control: %s: %w", c.name, ctx.Err())
 		case errors.Is(err, os.ErrDeadlineExceeded):
-			return fmt.Errorf("control: %s: no hello from popd in time", c.path)
+			return fmt.Errorf("control: %s: no hello from popd in time", c.name)
 		case werr != nil:
-			return fmt.Errorf("control: %s: %w", c.path, werr)
+			return fmt.Errorf("control: %s: %w", c.name, werr)
 		case errors.Is(err, io.EOF):
-			return fmt.Errorf("control: %s: closed without a hello", c.path)
+			return fmt.Errorf("control: %s: closed without a hello", c.name)
 		}
-		return fmt.Errorf("control: %s: no hello: %w", c.path, err)
+		return fmt.Errorf("control: %s: no hello: %w", c.name, err)
 	}
 	switch {
 	case h.Error != nil:
-		return fmt.Errorf("control: %s: %w", c.path, h.Error)
+		return fmt.Errorf("control: %s: %w", c.name, h.Error)
 	case h.Hello.Hello != helloWord:
-		return fmt.Errorf("control: %s does not speak the popd control protocol", c.path)
+		return fmt.Errorf("control: %s does not speak the popd control protocol", c.name)
 	case h.Version != Version:
-		return fmt.Errorf("control: %s: %w", c.path, &Error{Code: CodeUnsupportedVersion,
+		return fmt.Errorf("control: %s: %w", c.name, &Error{Code: CodeUnsupportedVersion,
 			Message: fmt.Sprintf("popd speaks control protocol version %d, this program version %d; use the popadm that came with popd", h.Version, Version)})
 	}
 	c.hello = h.Hello
@@ -230,7 +280,10 @@ func (c *Client) fail(ctx context.Context, method string, err error) error {
 // EventDropped tell that this subscriber was too slow and lost Count
 // events.
 func (c *Client) Events(ctx context.Context) (<-chan Event, error) {
-	ec, err := Dial(ctx, c.path)
+	if c.redial == nil {
+		return nil, fmt.Errorf("control: %s: events need a connection of their own, and this client cannot open one", c.name)
+	}
+	ec, err := c.redial(ctx)
 	if err != nil {
 		return nil, err
 	}

@@ -95,5 +95,9 @@
 // from several goroutines are serialised by a mutex, each waiting for the
 // previous answer. A call interrupted by its context leaves the connection
 // in an unknown state, so the Client is closed and later calls fail: Dial
-// again. Events uses a connection of its own.
+// again. Events uses a connection of its own. NewClient speaks over any
+// stream to a control socket (popadm uses ssh's standard input and output,
+// with "popadm dial-stdio" on the far side); a stream without deadlines is
+// closed when a call's context ends before its answer, and DialWith gives
+// such a Client the way to open its Events connection.
 package control
