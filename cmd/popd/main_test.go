@@ -17,7 +17,7 @@ import (
 )
 
 // buildPopd compiles the real binary once per test.
-func buildPopd(t *testing.T) string {
+func buildPopd(t testing.TB) string {
 	t.Helper()
 	bin := filepath.Join(t.TempDir(), "popd")
 	out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput()
@@ -54,7 +54,7 @@ func (l *logBuffer) String() string {
 }
 
 // startPopdLog is startPopd that also returns the log.
-func startPopdLog(t *testing.T, bin string, args ...string) (string, *exec.Cmd, *logBuffer) {
+func startPopdLog(t testing.TB, bin string, args ...string) (string, *exec.Cmd, *logBuffer) {
 	t.Helper()
 	log := &logBuffer{}
 	cmd := exec.Command(bin, args...)
