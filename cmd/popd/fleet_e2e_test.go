@@ -85,7 +85,7 @@ func startFleet(t testing.TB, users, nodes int, nodeArgs ...string) *fleetSite {
 	authArgs := append([]string{"-listen", "none", "-auth-http", "127.0.0.1:0", "-fleet", f.fleet,
 		"-users", f.st.Cfg.Users, "-maildir", f.st.Cfg.Maildir, "-auth-failure-delay", "50ms",
 		"-control", filepath.Join(f.st.Dir, "auth.sock")}, rootArgs()...)
-	authAddr := startLogged(t, f.bin, regexp.MustCompile(`msg="auth_http listening" addr=(\S+)`), authArgs...)
+	authAddr, _, _ := startPopdAwait(t, f.bin, regexp.MustCompile(`msg="auth_http listening" addr=(\S+)`), authArgs...)
 	f.proxy = nginx.Start(t, nginx.Options{AuthHTTP: authAddr, ProxyProtocol: true})
 	return f
 }
@@ -113,41 +113,6 @@ func freeAddr(t testing.TB, ip string) string {
 	}
 	defer ln.Close()
 	return ln.Addr().String()
-}
-
-// startLogged starts a popd and returns what re's first group matches in
-// its log.
-func startLogged(t testing.TB, bin string, re *regexp.Regexp, args ...string) string {
-	t.Helper()
-	cmd := exec.Command(bin, args...)
-	stderr, _ := cmd.StderrPipe()
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
-	log := &logBuffer{}
-	found := make(chan string, 1)
-	go func() {
-		sc := bufio.NewScanner(stderr)
-		for sc.Scan() {
-			log.add(sc.Text())
-			if m := re.FindStringSubmatch(sc.Text()); m != nil {
-				found <- m[1]
-			}
-		}
-	}()
-	t.Cleanup(func() {
-		if t.Failed() {
-			t.Logf("%s's log:\n%s", filepath.Base(bin), log)
-		}
-	})
-	select {
-	case a := <-found:
-		return a
-	case <-time.After(20 * time.Second):
-		t.Fatalf("no %s in the log:\n%s", re, log)
-	}
-	return ""
 }
 
 // session logs in as user through nginx, runs cmds (each answered +OK)

@@ -56,6 +56,14 @@ func (l *logBuffer) String() string {
 // startPopdLog is startPopd that also returns the log.
 func startPopdLog(t testing.TB, bin string, args ...string) (string, *exec.Cmd, *logBuffer) {
 	t.Helper()
+	return startPopdAwait(t, bin, regexp.MustCompile(`msg=listening addr=(\S+)`), args...)
+}
+
+// startPopdAwait runs the binary until the test ends, and returns what
+// the first group of re matches in the first log line it matches, the
+// command and the log.
+func startPopdAwait(t testing.TB, bin string, re *regexp.Regexp, args ...string) (string, *exec.Cmd, *logBuffer) {
+	t.Helper()
 	log := &logBuffer{}
 	cmd := exec.Command(bin, args...)
 	cmd.Dir = t.TempDir()
@@ -64,14 +72,16 @@ func startPopdLog(t testing.TB, bin string, args ...string) (string, *exec.Cmd, 
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
-	addrRe := regexp.MustCompile(`msg=listening addr=(\S+)`)
 	found := make(chan string, 1)
 	go func() {
 		sc := bufio.NewScanner(stderr)
 		for sc.Scan() {
 			log.add(sc.Text())
-			if m := addrRe.FindStringSubmatch(sc.Text()); m != nil {
-				found <- m[1]
+			if m := re.FindStringSubmatch(sc.Text()); m != nil {
+				select {
+				case found <- m[1]:
+				default:
+				}
 			}
 		}
 	}()
@@ -84,7 +94,7 @@ func startPopdLog(t testing.TB, bin string, args ...string) (string, *exec.Cmd, 
 	case addr := <-found:
 		return addr, cmd, log
 	case <-time.After(20 * time.Second):
-		t.Fatal("popd did not start listening")
+		t.Fatalf("popd did not log %s", re)
 	}
 	return "", nil, nil
 }
