@@ -240,6 +240,22 @@ func (s *Server) isClosed() bool {
 // when the remote address is first asked for), the connection limits, the
 // implicit-TLS handshake, then the POP3 session.
 func (s *Server) handle(conn net.Conn, implicitTLS bool) {
+	sess, done := s.start(conn, implicitTLS)
+	if sess == nil {
+		return
+	}
+	defer done()
+	sess.Serve(s.ctx) // done at Shutdown; Stop (a kick) ends the session's own
+}
+
+// start does all of handle but the session itself, and returns it (nil
+// when the connection is refused) and what ends it. It is a function of
+// its own, never inlined, because an idle session's goroutine waits with
+// handle's frame on its stack: kept small, that stack fits in 4 KB once
+// the GC shrinks it, not 8 (start's frame alone is over 1 KB).
+//
+//go:noinline
+func (s *Server) start(conn net.Conn, implicitTLS bool) (*pop3.Session, func()) {
 	accepted := conn
 	remote := conn.RemoteAddr()
 	src := source(remote)
@@ -248,9 +264,8 @@ func (s *Server) handle(conn net.Conn, implicitTLS bool) {
 		conn.SetWriteDeadline(time.Now().Add(time.Second))
 		io.WriteString(conn, "-ERR [SYS/TEMP] "+why+"\r\n")
 		conn.Close()
-		return
+		return nil, nil
 	}
-	defer s.limits.remove(src)
 	pc := s.pop3.Load()
 	if implicitTLS {
 		tc := tls.Server(conn, pc.TLS)
@@ -260,7 +275,8 @@ func (s *Server) handle(conn net.Conn, implicitTLS bool) {
 		if err != nil {
 			s.log.Info("TLS handshake failed", "remote", addrString(remote), "err", err)
 			conn.Close()
-			return
+			s.limits.remove(src)
+			return nil, nil
 		}
 		conn = tc
 	}
@@ -271,11 +287,9 @@ func (s *Server) handle(conn net.Conn, implicitTLS bool) {
 	sess := pop3.NewSession(conn, pc, info)
 	if !s.ifOpen(func() { s.sessions[id] = sess; s.conns[accepted] = true }) {
 		conn.Close()
-		return
+		s.limits.remove(src)
+		return nil, nil
 	}
-	// Leaving the registry, the session's octets move to sent at once:
-	// OctetsSent counts them exactly once.
-	defer s.locked(func() { delete(s.sessions, id); s.sent += sess.Info().Octets })
 	attrs := []any{"session", id, "remote", addrString(remote), "local", addrString(info.LocalAddr), "tls", implicitTLS}
 	if addrString(peer) != addrString(remote) {
 		attrs = append(attrs, "proxy", addrString(peer))
@@ -285,7 +299,12 @@ func (s *Server) handle(conn net.Conn, implicitTLS bool) {
 	}
 	s.log.Info("session start", attrs...)
 	s.emit(event.Event{Type: event.SessionOpened, Session: id, Remote: addrString(remote)})
-	sess.Serve(s.ctx) // done at Shutdown; Stop (a kick) ends the session's own
+	return sess, func() {
+		// Leaving the registry, the session's octets move to sent at
+		// once: OctetsSent counts them exactly once.
+		s.locked(func() { delete(s.sessions, id); s.sent += sess.Info().Octets })
+		s.limits.remove(src)
+	}
 }
 
 // Shutdown stops accepting connections, closes those that are not sessions
