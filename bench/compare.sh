@@ -23,6 +23,9 @@
 #   PORT         Dovecot's port; popd's is PORT+1 (default 11110)
 #   DOVECOT_FAST 0 for Dovecot's default (high-security) mode (default 1)
 #   LOG          where the raw output goes (default /tmp/popd-compare-*.log)
+#   PIN=1        servers on CPU 0, load generator on CPU 1 (taskset): each
+#                server gets one whole core, and the load generator can't
+#                take it
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 benchtime=${BENCH_TIME:-5s}
@@ -86,7 +89,7 @@ mode="high-performance mode"
 	echo "Dovecot $dovecot_version ($mode) on 127.0.0.1:$dport (master PID $dovecot_pid)"
 	echo "popd binary on 127.0.0.1:$pport (PID $popd_pid)"
 	echo "$(nproc) cores: $(sed -n 's/^model name\t: //p' /proc/cpuinfo | sort -u); load average: $(cut -d' ' -f1-3 /proc/loadavg)"
-	echo "BENCH_TIME=$benchtime BENCH_COUNT=$count IDLE_N=$idle_n SKIP_BIG=${SKIP_BIG:-}"
+	echo "BENCH_TIME=$benchtime BENCH_COUNT=$count IDLE_N=$idle_n SKIP_BIG=${SKIP_BIG:-} PIN=${PIN:-0}"
 } | tee -a "$log"
 
 results=$tmp/results # lines: ROW SERVER FIELD VALUE

@@ -20,11 +20,20 @@ popd_as=()
 # flags: by `go test` (which builds first), or by a test binary built once
 # (gotest=(BINARY)).
 gotest=(go test .)
+# With PIN=1 the servers run on CPU 0 and the load generator on CPU 1
+# (taskset), so that neither takes the other's core: throughput is then
+# what one core of server does.
+server_cpu=()
+loadgen_cpu=()
+if [ "${PIN:-0}" = 1 ]; then
+	server_cpu=(taskset -c 0)
+	loadgen_cpu=(taskset -c 1 env GOMAXPROCS=2) # still 16 clients
+fi
 run_bench() { # run_bench DIR ADDR FLAG...: DIR and ADDR as POPD_BENCH_DIR/ADDR
 	local dir=$1 addr=$2
 	shift 2
 	(cd "$repo/internal/server" &&
-		env POPD_BENCH_DIR="$dir" ${addr:+POPD_BENCH_ADDR="$addr"} "${gotest[@]}" -test.run '^$' "$@")
+		env POPD_BENCH_DIR="$dir" ${addr:+POPD_BENCH_ADDR="$addr"} "${loadgen_cpu[@]}" "${gotest[@]}" -test.run '^$' "$@")
 }
 
 # bench_fixture DIR: write the benchmarks' fixture (users file, Maildirs)
@@ -135,7 +144,7 @@ EOF
 # the foreground of a background job; its PID in dovecot_pid and pids.
 dovecot_start() {
 	port_free "$2"
-	dovecot -F -c "$1/dovecot.conf" &
+	"${server_cpu[@]}" dovecot -F -c "$1/dovecot.conf" &
 	dovecot_pid=$!
 	pids+=("$dovecot_pid")
 	wait_port "$2"
@@ -148,7 +157,7 @@ popd_start() {
 	local bin=$1 users=$2 port=$3 log=$4
 	shift 4
 	port_free "$port"
-	"$bin" "${popd_as[@]}" -listen "127.0.0.1:$port" -users "$users" \
+	"${server_cpu[@]}" "$bin" "${popd_as[@]}" -listen "127.0.0.1:$port" -users "$users" \
 		-maildir "$(dirname "$users")/mail/%u" "$@" 2>>"$log" &
 	popd_pid=$!
 	pids+=("$popd_pid")
