@@ -16,11 +16,14 @@ import (
 	"popd/themes"
 )
 
-// dashboard runs the live console on the control socket. The socket path
-// is fixed now, so a reconnect dials the same daemon even if its socket
-// file is briefly gone.
+// dashboard runs the live console on the control socket, or with -fleet
+// on every node's. The socket paths are fixed now, so a reconnect dials
+// the same daemon even if its socket file is briefly gone.
 func (e *env) dashboard() error {
-	path := e.control
+	f, err := e.theFleet()
+	if err != nil {
+		return err
+	}
 	prefs, err := loadPrefs()
 	if err != nil {
 		return err
@@ -29,24 +32,45 @@ func (e *env) dashboard() error {
 	if _, err := themes.Load(theme); err != nil {
 		return err // a broken theme file: say so before taking the screen
 	}
-	var connected atomic.Bool
-	return tui.Run(e.ctx, tui.Options{
-		Dial: func(ctx context.Context) (tui.Backend, error) {
-			c, err := control.Dial(ctx, path)
-			if err != nil {
-				return nil, err
-			}
-			// What just happened, on opening; not again on a reconnect,
-			// where the view still shows it.
-			if !connected.Swap(true) {
-				c.SetEventBacklog(eventBacklog)
-			}
-			return c, nil
-		},
+	opt := tui.Options{
 		Theme:    theme,
 		ReadOnly: e.readonly || prefs.ReadOnly,
 		Mouse:    e.mouse || prefs.Mouse,
-	})
+	}
+	if f == nil {
+		path := e.control
+		opt.Dial = withBacklog(func(ctx context.Context) (*control.Client, error) { return control.Dial(ctx, path) })
+		return tui.Run(e.ctx, opt)
+	}
+	// Each node has its timeout (2 s, 5 s over ssh) to connect and to
+	// list its sessions and stats, as for the commands: a node that does
+	// not is shown down, and dialled again in the background.
+	for i := range f.Nodes {
+		n := &f.Nodes[i]
+		opt.Nodes = append(opt.Nodes, tui.Node{
+			Name:    n.Name,
+			Timeout: timeout(n),
+			Dial:    withBacklog(func(ctx context.Context) (*control.Client, error) { return e.dialNode(ctx, n) }),
+		})
+	}
+	return tui.Run(e.ctx, opt)
+}
+
+// withBacklog is dial for the dashboard: on opening, the Events view
+// starts with what just happened; not again on a reconnect, where the view
+// still shows it.
+func withBacklog(dial func(context.Context) (*control.Client, error)) func(context.Context) (tui.Backend, error) {
+	var connected atomic.Bool
+	return func(ctx context.Context) (tui.Backend, error) {
+		c, err := dial(ctx)
+		if err != nil {
+			return nil, err
+		}
+		if !connected.Swap(true) {
+			c.SetEventBacklog(eventBacklog)
+		}
+		return c, nil
+	}
 }
 
 // eventBacklog is how many past events the Events view starts with.

@@ -25,7 +25,8 @@
 // that answers (the users file is shared). A node's control address may be
 // ssh://[user@]host[:port]/path: popadm then runs "ssh host popadm
 // dial-stdio /path" ($POPADM_SSH names the ssh program) and speaks over its
-// standard input and output. See fleet.go.
+// standard input and output. See fleet.go. With no command, the dashboard
+// (package tui) watches every node of the fleet.
 //
 // Passwords come from the terminal, asked twice without echo, or with
 // --password-stdin as one line on standard input.
@@ -52,10 +53,11 @@ import (
 	"popd/internal/human"
 )
 
-const usage = `usage: popadm [-control PATH] [--theme NAME] [--readonly] [--mouse]
+const usage = `usage: popadm [-control PATH | -fleet FILE] [--theme NAME] [--readonly] [--mouse]
        popadm [-control PATH | -fleet FILE] COMMAND [ARGS]
 
-With no command, popadm opens the live dashboard (? in it lists the keys).
+With no command, popadm opens the live dashboard (? in it lists the keys);
+with -fleet, over every node of the fleet.
 
   who [--json]                          live sessions
   kick ID | NODE/ID | --user NAME       end a session, or all of a user's
@@ -87,8 +89,9 @@ object; kick takes NODE/ID, or an ID that only one node has; unlock goes to
 the node that holds the lock; user commands go through the first node that
 answers. A control address ssh://[user@]host[:port]/path runs
 "ssh [-p port] [user@]host popadm dial-stdio /path" ($POPADM_SSH names the
-ssh program). A node has 2 s to answer (5 s over ssh). The dashboard does
-not support -fleet yet.
+ssh program). A node has 2 s to answer (5 s over ssh). The dashboard
+shows every node's sessions and locks with their node, merges their
+events, has a Nodes view, and sends each action to the node that holds it.
 
 Exit status: 0 on success; 1 on an error; 2 on a usage error; 3 when some
 node of the fleet did not answer (said on standard error) and the command
@@ -189,12 +192,6 @@ func (e *env) run(args []string) int {
 		if !e.terminal {
 			fmt.Fprint(e.stderr, "popadm: the dashboard needs a terminal; the commands work anywhere\n"+usage)
 			return 2
-		}
-		if f, err := e.theFleet(); f != nil || err != nil {
-			if err == nil {
-				err = &usageError{msg: "the dashboard does not support -fleet yet (or $POPADM_FLEET); give -control PATH for one node", usage: usage}
-			}
-			return e.exit(err)
 		}
 		return e.exit(e.dashboard())
 	}

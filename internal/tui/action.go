@@ -57,27 +57,40 @@ func (a action) String() string { return a.spec().name }
 type request struct {
 	act      action
 	target   string // a session id or a user name
+	node     string // of a fleet, that holds the session or the lock; "" any
 	purge    bool   // actDelete: their mail too
 	password string // actAdd, actPasswd
 	by       modal  // the form that asked: it shows the outcome itself
 }
 
 // String leaves the password out of logs and test failures.
-func (r request) String() string { return r.act.String() + " " + r.target }
+func (r request) String() string { return r.act.String() + " " + r.subject() }
+
+// subject is the target as people read it: a session on a node is
+// "pop2/7", as popadm kick takes it; a lock is unlocked "on pop2".
+func (r request) subject() string {
+	switch {
+	case r.node == "":
+		return r.target
+	case r.act == actKick:
+		return ref(r.node, r.target)
+	}
+	return r.target + " on " + r.node
+}
 
 // cmd sends the request to the Model.
 func (r request) cmd() tea.Cmd { return func() tea.Msg { return r } }
 
 // failed and succeeded are what the status line says afterwards.
 func (r request) failed(err error) string {
-	return "could not " + fmt.Sprintf(r.act.spec().verb, r.target) + ": " + err.Error()
+	return "could not " + fmt.Sprintf(r.act.spec().verb, r.subject()) + ": " + err.Error()
 }
 
 func (r request) succeeded() string {
 	if r.act == actDelete && r.purge {
-		return "user " + r.target + " and their mail deleted"
+		return "user " + r.subject() + " and their mail deleted"
 	}
-	return fmt.Sprintf(r.act.spec().done, r.target)
+	return fmt.Sprintf(r.act.spec().done, r.subject())
 }
 
 // Every page and the modal hear of an action: sentMsg when it goes to
@@ -95,16 +108,17 @@ const (
 	errOffline  = errString("not connected to popd")
 )
 
-// send carries out a request.
+// send carries out a request, on the node it is for (linkFor).
 func (m *Model) send(r request) tea.Cmd {
-	switch {
-	case m.s.readOnly:
+	if m.s.readOnly {
 		return m.done(doneMsg{req: r, err: errReadOnly})
-	case !m.connected:
-		return m.done(doneMsg{req: r, err: errOffline})
+	}
+	l, err := m.linkFor(r)
+	if err != nil {
+		return m.done(doneMsg{req: r, err: err})
 	}
 	cmd := m.tell(sentMsg{req: r})
-	b, ctx := m.backend, m.connCtx
+	b, ctx := l.backend, l.connCtx
 	return tea.Batch(cmd, func() tea.Msg {
 		ctx, cancel := context.WithTimeout(ctx, actionTimeout)
 		defer cancel()

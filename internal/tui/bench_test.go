@@ -29,15 +29,15 @@ func benchModel(b *testing.B) Model {
 	m := testModel(Options{Theme: "dark"}, renderer(termenv.TrueColor))
 	nm, _ := m.Update(tea.WindowSizeMsg{Width: 160, Height: 48})
 	m = nm.(Model)
-	m.connected, m.stale = true, false
+	m.links[0].connected, m.links[0].stale = true, false
 	p := pageOf[*sessionsPage](m)
-	p.setSessions(manySessions(10_000))
+	p.setSessions(nodeSessions("", false, manySessions(10_000)))
 	for i := range samples {
 		s := sampleStats()
 		s.BytesSent += int64(i * 1000)
-		m.hist.add(s, t0.Add(time.Duration(i)*time.Second))
+		m.links[0].hist.add(s, t0.Add(time.Duration(i)*time.Second))
 	}
-	m.tell(eventsMsg{gen: m.gen, evs: sampleEvents()})
+	m.tell(eventsMsg{evs: sampleEvents()})
 	p.t.moveTo(5000)
 	m.relayout()
 	return m
@@ -58,7 +58,7 @@ func BenchmarkViewSessions10k(b *testing.B) {
 func BenchmarkRefreshSessions10k(b *testing.B) {
 	p := pageOf[*sessionsPage](benchModel(b))
 	p.SortBy("idle", true)
-	list := manySessions(10_000)
+	list := nodeSessions("", false, manySessions(10_000))
 	b.ReportAllocs()
 	for b.Loop() {
 		p.setSessions(list)

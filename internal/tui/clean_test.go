@@ -15,7 +15,7 @@ import (
 func TestHostileTextCannotDriveTheTerminal(t *testing.T) {
 	hostile := "evil\x1b]0;pwned\x07\x1b[2J\u009b31m"
 	d := sample(t, 120, 30)
-	d.send(eventsMsg{gen: d.m.gen, evs: []control.Event{{Type: event.LoginFailed, User: hostile, Reason: "AUTH"}}})
+	d.send(eventsMsg{gen: d.ln().gen, evs: []control.Event{{Type: event.LoginFailed, User: hostile, Reason: "AUTH"}}})
 	sessions := sampleSessions()
 	sessions[0].User = hostile
 	sessions[0].LastCommand = "\x1b[H"

@@ -80,6 +80,8 @@ type shared struct {
 	now      func() time.Time
 	loc      *time.Location // of the clock times shown
 	readOnly bool
+	nodes    []string // the fleet's, in order; nil for one popd
+	nodeW    int      // the widest node name
 
 	modal modal // open over the page
 	flash flash
@@ -90,6 +92,10 @@ type flash struct {
 	k     kind
 	until time.Time
 }
+
+// fleet says whether the dashboard watches a fleet: the tables then have
+// a NODE column, and events their node.
+func (s *shared) fleet() bool { return len(s.nodes) > 0 }
 
 // open puts a modal over the page.
 func (s *shared) open(m modal) { s.modal = m }

@@ -13,127 +13,91 @@ import (
 	"popd/internal/human"
 )
 
-const (
-	dialTimeout   = 10 * time.Second
-	pollTimeout   = 15 * time.Second
-	actionTimeout = 15 * time.Second
-	maxBackoff    = 30 * time.Second
-)
-
-// Messages from the Cmds that do I/O. gen is the connection generation they
-// belong to: a message from before a reconnect is dropped.
-type (
-	dialMsg struct {
-		gen int
-		b   Backend
-		err error
+// linkOf is the link a message is for, when it is still the connection
+// the message came from (gen).
+func (m *Model) linkOf(node, gen int) *link {
+	if node < 0 || node >= len(m.links) || m.links[node].gen != gen {
+		return nil
 	}
-	redialMsg   struct{ gen int }
-	pollTickMsg struct{ gen, seq int }
-	pollMsg     struct {
-		gen, seq int
-		at       time.Time
-		got      fetch // which of sessions, users and locks it has
-		sessions []control.Session
-		users    []control.User
-		locks    []control.Lock
-		stats    control.Stats
-		gotStats bool
-		err      error // the connection failed
-		refused  error // popd answered a call with an error
-	}
-	eventsSubMsg struct {
-		gen int
-		ch  <-chan control.Event
-		err error
-	}
-	eventsMsg struct {
-		gen    int
-		evs    []control.Event
-		closed bool
-	}
-	closedMsg struct{}
+	return m.links[node]
+}
 
-	// streamMsg tells the pages whether popd gives live events: refused
-	// says why not.
-	streamMsg struct{ refused string }
-)
-
-// fetch is what a poll lists besides the stats, as the pages ask
-// (poller).
-type fetch uint8
-
-const (
-	fetchSessions fetch = 1 << iota
-	fetchUsers
-	fetchLocks
-)
-
-type errString string
-
-func (e errString) Error() string { return string(e) }
-
-const errEventsEnded = errString("popd closed the event stream")
-
-// connUpdate takes the messages of the connection: a message of an old
+// connUpdate takes the messages of the connections: a message of an old
 // connection (gen) is dropped; poll results and events go to the pages.
 func (m *Model) connUpdate(msg tea.Msg) tea.Cmd {
 	switch msg := msg.(type) {
 	case dialMsg:
-		if msg.gen != m.gen || m.connected {
+		l := m.linkOf(msg.node, msg.gen)
+		if l == nil || l.connected {
 			return closeCmd(msg.b)
 		}
-		m.dialing = false
+		l.dialing = false
 		if msg.err != nil {
-			m.lastErr = msg.err
-			return m.retryLater()
+			l.lastErr = msg.err
+			return tea.Batch(m.retryLater(l), m.tellNodes())
 		}
-		return m.connect(msg.b)
+		return m.connect(l, msg.b)
 	case redialMsg:
-		if msg.gen != m.gen || m.connected || m.dialing {
+		l := m.linkOf(msg.node, msg.gen)
+		if l == nil || l.connected || l.dialing {
 			return nil
 		}
-		m.dialing = true
-		return m.dialCmd()
+		l.dialing = true
+		return tea.Batch(m.dialCmd(l), m.tellNodes())
 	case pollTickMsg:
-		if msg.gen != m.gen || msg.seq != m.pollSeq {
+		l := m.linkOf(msg.node, msg.gen)
+		if l == nil || msg.seq != l.pollSeq {
 			return nil
 		}
-		return m.poll()
+		return m.poll(l)
 	case pollMsg:
-		if msg.gen != m.gen || !m.connected {
+		l := m.linkOf(msg.node, msg.gen)
+		if l == nil || !l.connected {
 			return nil
 		}
 		cleanPoll(&msg)
-		return m.applyPoll(msg)
+		return m.applyPoll(l, msg)
 	case eventsSubMsg:
-		if msg.gen != m.gen || !m.connected {
+		l := m.linkOf(msg.node, msg.gen)
+		if l == nil || !l.connected {
 			return nil
 		}
 		if msg.err != nil {
 			if refused(msg.err) {
-				m.s.say("no live events: "+msg.err.Error(), kErr)
-				return m.tell(streamMsg{refused: msg.err.Error()})
+				return m.noEvents(l, msg.err)
 			}
-			return m.disconnect(msg.err)
+			return m.disconnect(l, msg.err)
 		}
-		m.evCh = msg.ch
-		return tea.Batch(m.tell(streamMsg{}), m.wait(m.connCtx, m.evCh, m.gen))
+		l.evCh = msg.ch
+		return tea.Batch(m.tell(streamMsg{}), m.wait(l.connCtx, l.evCh, l.i, l.gen))
 	case eventsMsg:
-		if msg.gen != m.gen || !m.connected {
+		l := m.linkOf(msg.node, msg.gen)
+		if l == nil || !l.connected {
 			return nil
 		}
 		var cmd tea.Cmd
 		if len(msg.evs) > 0 {
 			cleanEvents(msg.evs)
+			msg.name = l.name
 			cmd = m.tell(msg)
 		}
 		if msg.closed {
-			return tea.Batch(cmd, m.disconnect(errEventsEnded))
+			return tea.Batch(cmd, m.disconnect(l, errEventsEnded))
 		}
-		return tea.Batch(cmd, m.wait(m.connCtx, m.evCh, m.gen))
+		return tea.Batch(cmd, m.wait(l.connCtx, l.evCh, l.i, l.gen))
 	}
 	return nil
+}
+
+// noEvents: popd refused l's event stream. The one popd's refusal is the
+// Events page's to show; a node's is said, and the others' events go on.
+func (m *Model) noEvents(l *link, err error) tea.Cmd {
+	if m.fleet() {
+		m.s.say(l.name+": no live events: "+err.Error(), kErr)
+		return nil
+	}
+	m.s.say("no live events: "+err.Error(), kErr)
+	return m.tell(streamMsg{refused: err.Error()})
 }
 
 // backoff is the wait before reconnect attempt n (from 1): 1s, 2s, 4s … 30s.
@@ -155,16 +119,16 @@ func refused(err error) bool {
 	return errors.As(err, &ce) && ce.Code != control.CodeBusy
 }
 
-func (m Model) dialCmd() tea.Cmd {
-	gen, dial, ctx := m.gen, m.opt.Dial, m.ctx
+func (m *Model) dialCmd(l *link) tea.Cmd {
+	node, gen, dial, ctx, d := l.i, l.gen, l.dial, m.ctx, l.dialTimeout()
 	return func() tea.Msg {
-		ctx, cancel := context.WithTimeout(ctx, dialTimeout)
+		ctx, cancel := context.WithTimeout(ctx, d)
 		defer cancel()
 		b, err := dial(ctx)
 		if err == nil && b == nil {
 			err = errors.New("tui: Dial returned no connection")
 		}
-		return dialMsg{gen: gen, b: b, err: err}
+		return dialMsg{node: node, gen: gen, b: b, err: err}
 	}
 }
 
@@ -178,75 +142,92 @@ func closeCmd(b Backend) tea.Cmd {
 	}
 }
 
+// versioner is a Backend that knows popd's version from the hello
+// (*control.Client).
+type versioner interface{ ServerVersion() string }
+
 // connect starts using a fresh connection.
-func (m *Model) connect(b Backend) tea.Cmd {
-	m.backend, m.connected, m.everConnected = b, true, true
-	m.attempt, m.lastErr = 0, nil
-	m.role = human.Clean(b.Role())
-	m.s.readOnly = m.opt.ReadOnly || m.role == control.RoleMonitor
-	if m.s.readOnly {
-		m.s.modal = nil
+func (m *Model) connect(l *link, b Backend) tea.Cmd {
+	l.backend, l.connected, l.everConnected = b, true, true
+	l.attempt, l.lastErr = 0, nil
+	l.role = human.Clean(b.Role())
+	if v, ok := b.(versioner); ok {
+		l.version = human.Clean(v.ServerVersion())
 	}
-	m.connCtx, m.cancel = context.WithCancel(m.ctx)
-	m.evCh = nil
-	return tea.Batch(m.poll(), m.subscribe())
+	m.setRole()
+	l.connCtx, l.cancel = context.WithCancel(m.ctx)
+	l.evCh = nil
+	return tea.Batch(m.poll(l), m.subscribe(l), m.tellNodes())
 }
 
 // disconnect drops a broken connection, keeps its data as stale, and
 // schedules a reconnect.
-func (m *Model) disconnect(err error) tea.Cmd {
-	if !m.connected {
+func (m *Model) disconnect(l *link, err error) tea.Cmd {
+	if !l.connected {
 		return nil
 	}
-	if m.cancel != nil {
-		m.cancel()
+	if l.cancel != nil {
+		l.cancel()
 	}
-	old := m.backend
-	m.backend, m.connected, m.evCh = nil, false, nil
-	m.polling, m.pollQueued = false, false
-	m.stale, m.lastErr = true, err
-	m.gen++
-	return tea.Batch(closeCmd(old), m.retryLater())
+	old := l.backend
+	l.backend, l.connected, l.evCh = nil, false, nil
+	l.polling, l.pollQueued = false, false
+	l.stale, l.lastErr = true, err
+	l.gen++
+	return tea.Batch(closeCmd(old), m.retryLater(l), m.nodeDown(l))
 }
 
 // retryLater schedules the next dial with backoff.
-func (m *Model) retryLater() tea.Cmd {
-	m.attempt++
-	d := backoff(m.attempt)
-	m.retryAt = m.s.now().Add(d)
-	gen := m.gen
-	return m.tick(d, func(time.Time) tea.Msg { return redialMsg{gen: gen} })
+func (m *Model) retryLater(l *link) tea.Cmd {
+	l.attempt++
+	d := backoff(l.attempt)
+	l.retryAt = m.s.now().Add(d)
+	node, gen := l.i, l.gen
+	return m.tick(d, func(time.Time) tea.Msg { return redialMsg{node: node, gen: gen} })
 }
 
-// wants is what the pages want from the next poll.
-func (m *Model) wants() fetch {
+// wants is what the pages want from l's next poll. Of a fleet, only one
+// node is asked for the users: they are one shared file.
+func (m *Model) wants(l *link) fetch {
 	var f fetch
 	for i, p := range m.pages {
 		if pl, ok := p.(poller); ok {
 			f |= pl.Polls(i == m.cur)
 		}
 	}
+	if m.fleet() && l != m.anyUp() {
+		f &^= fetchUsers
+	}
 	return f
 }
 
 // poll fetches the stats, and what the pages want: sessions always, users
 // and locks while on screen (or not loaded yet).
-func (m *Model) poll() tea.Cmd {
-	if !m.connected {
+func (m *Model) poll(l *link) tea.Cmd {
+	if !l.connected {
 		return nil
 	}
-	if m.polling {
-		m.pollQueued = true
+	if l.polling {
+		l.pollQueued = true
 		return nil
 	}
-	m.polling = true
-	m.pollSeq++
-	b, ctx, gen, seq, now := m.backend, m.connCtx, m.gen, m.pollSeq, m.s.now
-	want := m.wants()
+	l.polling = true
+	l.pollSeq++
+	b, ctx, node, gen, seq, now, d := l.backend, l.connCtx, l.i, l.gen, l.pollSeq, m.s.now, l.timeout
+	want := m.wants(l)
 	return func() tea.Msg {
 		ctx, cancel := context.WithTimeout(ctx, pollTimeout)
 		defer cancel()
-		r := pollMsg{gen: gen, seq: seq}
+		// A node of a fleet answers the sessions and the stats within its
+		// timeout, or is down; listing users and locks reads every
+		// maildrop, and has the whole poll's time.
+		quick := ctx
+		if d > 0 {
+			var cancel context.CancelFunc
+			quick, cancel = context.WithTimeout(ctx, d)
+			defer cancel()
+		}
+		r := pollMsg{node: node, gen: gen, seq: seq}
 		// A refusal (e.g. "forbidden") leaves that part out; a broken
 		// connection ends the poll.
 		check := func(what string, f fetch, err error) bool {
@@ -265,12 +246,12 @@ func (m *Model) poll() tea.Cmd {
 		}
 		var err error
 		if want&fetchSessions != 0 {
-			r.sessions, err = b.Sessions(ctx)
+			r.sessions, err = b.Sessions(quick)
 			if check("sessions", fetchSessions, err); r.err != nil {
 				return r
 			}
 		}
-		r.stats, err = b.Stats(ctx)
+		r.stats, err = b.Stats(quick)
 		if r.gotStats = check("stats", 0, err); r.err != nil {
 			return r
 		}
@@ -291,68 +272,79 @@ func (m *Model) poll() tea.Cmd {
 	}
 }
 
-// refreshNow polls at once (or right after the poll in flight).
+// refreshNow polls every connection at once (or right after its poll in
+// flight).
 func (m *Model) refreshNow() tea.Cmd {
-	return m.poll()
+	cmds := make([]tea.Cmd, 0, len(m.links))
+	for _, l := range m.links {
+		cmds = append(cmds, m.poll(l))
+	}
+	return tea.Batch(cmds...)
 }
 
-func (m *Model) applyPoll(r pollMsg) tea.Cmd {
-	m.polling = false
+func (m *Model) applyPoll(l *link, r pollMsg) tea.Cmd {
+	l.polling = false
 	if r.err != nil {
-		return m.disconnect(r.err)
+		return m.disconnect(l, r.err)
 	}
-	cmd := m.tell(r) // the pages take what they asked for
+	l.keep(r)
+	cmd := m.tell(m.data(r)) // the pages take what they asked for
 	if r.gotStats {
-		m.hist.add(r.stats, r.at)
+		l.hist.add(r.stats, r.at)
 	}
-	m.stale, m.updated = false, r.at
-	if r.refused != nil && r.refused.Error() != m.lastRefusal {
-		m.lastRefusal = r.refused.Error()
-		m.s.say("popd refused "+m.lastRefusal, kErr)
+	l.stale, l.updated = false, r.at
+	if r.refused != nil && r.refused.Error() != l.lastRefusal {
+		l.lastRefusal = r.refused.Error()
+		who := "popd"
+		if l.name != "" {
+			who = l.name
+		}
+		m.s.say(who+" refused "+l.lastRefusal, kErr)
 	}
-	if m.pollQueued {
-		m.pollQueued = false
-		return tea.Batch(cmd, m.poll())
+	cmd = tea.Batch(cmd, m.tellNodes())
+	if l.pollQueued {
+		l.pollQueued = false
+		return tea.Batch(cmd, m.poll(l))
 	}
-	gen, seq := m.gen, m.pollSeq
-	return tea.Batch(cmd, m.tick(m.refresh, func(time.Time) tea.Msg { return pollTickMsg{gen: gen, seq: seq} }))
+	node, gen, seq := l.i, l.gen, l.pollSeq
+	return tea.Batch(cmd, m.tick(m.refresh, func(time.Time) tea.Msg { return pollTickMsg{node: node, gen: gen, seq: seq} }))
 }
 
 // subscribe opens the event stream.
-func (m *Model) subscribe() tea.Cmd {
-	b, ctx, gen := m.backend, m.connCtx, m.gen
+func (m *Model) subscribe(l *link) tea.Cmd {
+	b, ctx, node, gen := l.backend, l.connCtx, l.i, l.gen
 	return func() tea.Msg {
 		ch, err := b.Events(ctx)
-		return eventsSubMsg{gen: gen, ch: ch, err: err}
+		return eventsSubMsg{node: node, gen: gen, ch: ch, err: err}
 	}
 }
 
 // waitEvents reads the event channel: it blocks for one event, then takes
 // whatever else is already there, up to maxBatch, as one message.
-func waitEvents(ctx context.Context, ch <-chan control.Event, gen int) tea.Cmd {
+func waitEvents(ctx context.Context, ch <-chan control.Event, node, gen int) tea.Cmd {
 	return func() tea.Msg {
 		var evs []control.Event
 		select {
 		case e, ok := <-ch:
 			if !ok {
-				return eventsMsg{gen: gen, closed: true}
+				return eventsMsg{node: node, gen: gen, closed: true}
 			}
 			evs = append(evs, e)
 		case <-ctx.Done():
-			return eventsMsg{gen: gen, closed: true}
+			return eventsMsg{node: node, gen: gen, closed: true}
 		}
 		for len(evs) < maxBatch {
 			select {
 			case e, ok := <-ch:
 				if !ok {
-					return eventsMsg{gen: gen, evs: evs, closed: true}
+					return eventsMsg{node: node, gen: gen, evs: evs, closed: true}
 				}
 				evs = append(evs, e)
 			default:
-				return eventsMsg{gen: gen, evs: evs}
+				return eventsMsg{node: node, gen: gen, evs: evs}
 			}
 		}
-		return eventsMsg{gen: gen, evs: evs}
+		return eventsMsg{node: node, gen: gen, evs: evs}
 	}
 }
 

@@ -2,6 +2,7 @@ package tui
 
 import (
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -22,6 +23,7 @@ const (
 // evRow is an event formatted once, when it arrives.
 type evRow struct {
 	e     control.Event
+	node  string // of a fleet, whose event it is
 	clock string // 15:04:05
 	mark  string // "!" failed login or penalty, "*" an admin action or loss, " "
 	k     kind
@@ -43,7 +45,7 @@ func classify(t event.Kind) (string, kind) {
 	return " ", kText
 }
 
-func newEvRow(e control.Event, loc *time.Location) evRow {
+func newEvRow(e control.Event, loc *time.Location, node string) evRow {
 	mark, k := classify(e.Type)
 	var parts []string
 	if e.Session != "" {
@@ -73,13 +75,16 @@ func newEvRow(e control.Event, loc *time.Location) evRow {
 	if e.By != "" {
 		parts = append(parts, "by "+e.By)
 	}
-	r := evRow{e: e, mark: mark, k: k, rest: strings.Join(parts, " ")}
+	r := evRow{e: e, node: node, mark: mark, k: k, rest: strings.Join(parts, " ")}
 	if !e.Time.IsZero() {
 		r.clock = e.Time.In(loc).Format("15:04:05")
 	} else {
 		r.clock = "--:--:--"
 	}
 	r.lower = strings.ToLower(r.clock + " " + string(e.Type) + " " + r.rest)
+	if node != "" {
+		r.lower += " " + strings.ToLower(node)
+	}
 	return r
 }
 
@@ -96,10 +101,10 @@ type eventLog struct {
 	height  int
 }
 
-func (l *eventLog) add(evs []control.Event, loc *time.Location) {
+func (l *eventLog) add(evs []control.Event, loc *time.Location, node string) {
 	rows := make([]evRow, len(evs))
 	for i, e := range evs {
-		rows[i] = newEvRow(e, loc)
+		rows[i] = newEvRow(e, loc, node)
 	}
 	if l.paused {
 		l.pending = append(l.pending, rows...)
@@ -114,7 +119,14 @@ func (l *eventLog) add(evs []control.Event, loc *time.Location) {
 
 func (l *eventLog) append(rows []evRow) {
 	before := l.count()
+	had := len(l.rows)
 	l.rows = append(l.rows, rows...)
+	byTime := func(a, b evRow) int { return a.e.Time.Compare(b.e.Time) }
+	if len(rows) > 0 && rows[0].node != "" && !slices.IsSortedFunc(l.rows[max(had-1, 0):], byTime) {
+		// A fleet's streams merged: in the order the nodes' clocks say,
+		// not the order they came in (each node's backlog comes at once).
+		slices.SortStableFunc(l.rows, byTime)
+	}
 	if n := len(l.rows) - maxEvents; n > 0 {
 		l.rows = l.rows[n:]
 	}
@@ -282,7 +294,7 @@ func (p *eventsPage) SetSize(w, h int) {
 func (p *eventsPage) Update(msg tea.Msg) tea.Cmd {
 	switch msg := msg.(type) {
 	case eventsMsg:
-		p.add(msg.evs, p.s.loc)
+		p.add(msg.evs, p.s.loc, msg.name)
 	case streamMsg:
 		p.refused = msg.refused
 	case tea.MouseMsg:
@@ -325,19 +337,25 @@ func (p *eventsPage) key(msg tea.KeyMsg) {
 	}
 }
 
-// eventLine draws one event w cells wide. compact leaves out the session
-// (the session detail pane is about one session already).
-func eventLine(st *styles, r *evRow, w int, compact bool) string {
+// eventLine draws one event w cells wide, with its node in nodeW cells
+// (0: none). compact leaves out the session (the session detail pane is
+// about one session already).
+func eventLine(st *styles, r *evRow, w, nodeW int, compact bool) string {
 	typ := fit(string(r.e.Type), 14, false)
 	rest := r.rest
 	if compact {
 		rest = strings.TrimPrefix(rest, "#"+r.e.Session)
 		rest = strings.TrimPrefix(rest, " ")
 	}
+	node := ""
+	if nodeW > 0 && w-nodeW-1 >= 26 {
+		node = st.fg[kAccent].s(fit(r.node, nodeW, false)) + " "
+		w -= nodeW + 1
+	}
 	if w < 26 {
 		return st.fg[r.k].s(fit(r.clock+" "+r.mark+" "+string(r.e.Type), w, false))
 	}
-	return st.fg[kMuted].s(r.clock+" ") + st.bold[r.k].s(r.mark+" "+typ) + " " + st.fg[kText].s(fit(rest, w-26, false))
+	return st.fg[kMuted].s(r.clock+" ") + node + st.bold[r.k].s(r.mark+" "+typ) + " " + st.fg[kText].s(fit(rest, w-26, false))
 }
 
 func (p *eventsPage) View() string {
@@ -357,7 +375,7 @@ func (p *eventsPage) View() string {
 		lines = append(lines, st.fg[kMuted].s(fit(msg, w, false)))
 	}
 	for i := p.top(); i < p.count() && len(lines) < h; i++ {
-		lines = append(lines, "  "+eventLine(st, p.at(i), w-2, false))
+		lines = append(lines, "  "+eventLine(st, p.at(i), w-2, p.s.nodeW, false))
 	}
 	for len(lines) < h {
 		lines = append(lines, strings.Repeat(" ", w))

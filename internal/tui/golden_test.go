@@ -29,7 +29,7 @@ func feedHistory(d *driver) {
 		if i == 39 {
 			s.Sessions = len(d.fake.sessions) // now: as many as listed
 		}
-		d.send(pollMsg{gen: d.m.gen, seq: d.m.pollSeq, at: t0.Add(time.Duration(i-39) * time.Second),
+		d.send(pollMsg{gen: d.ln().gen, seq: d.ln().pollSeq, at: t0.Add(time.Duration(i-39) * time.Second),
 			stats: s, gotStats: true, sessions: d.fake.sessions, got: fetchSessions})
 	}
 }
@@ -39,7 +39,7 @@ func sample(t *testing.T, w, h int, opts ...driverOpt) *driver {
 	t.Helper()
 	d := newDriver(t, w, h, opts...).start()
 	feedHistory(d)
-	d.send(eventsMsg{gen: d.m.gen, evs: sampleEvents()})
+	d.send(eventsMsg{gen: d.ln().gen, evs: sampleEvents()})
 	return d
 }
 
@@ -96,7 +96,7 @@ func TestGoldenScreens(t *testing.T) {
 			d.keys(tc.keys...)
 			d.typeText(tc.text)
 			if tc.name == "events_paused" {
-				d.send(eventsMsg{gen: d.m.gen, evs: sampleEvents()[:4]})
+				d.send(eventsMsg{gen: d.ln().gen, evs: sampleEvents()[:4]})
 			}
 			golden(t, d.view())
 		})

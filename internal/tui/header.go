@@ -21,6 +21,7 @@ type history struct {
 	logins   []float64
 	failures []float64
 	bps      []float64 // bytes per second between polls
+	lps      []float64 // logins per second between polls
 }
 
 func push(s []float64, v float64) []float64 {
@@ -36,11 +37,11 @@ func (h *history) add(s control.Stats, at time.Time) {
 	if h.have {
 		dt := at.Sub(h.lastAt).Seconds()
 		db := s.BytesSent - h.stats.BytesSent
+		dl := s.Logins - h.stats.Logins
 		if dt > 0 {
-			if db < 0 { // popd restarted
-				db = 0
-			}
-			h.bps = push(h.bps, float64(db)/dt)
+			// Less than before: popd restarted.
+			h.bps = push(h.bps, float64(max(db, 0))/dt)
+			h.lps = push(h.lps, float64(max(dl, 0))/dt)
 		}
 	}
 	h.sessions = push(h.sessions, float64(s.Sessions))
@@ -59,39 +60,27 @@ func last(s []float64) float64 {
 // header is the two lines at the top: who and how, then the numbers.
 func (m Model) header(w int) []string {
 	st := &m.s.st
-	now := m.s.now()
-	s := m.hist.stats
+	h := m.headerHist()
+	s := h.stats
 
-	// Line 1: logo, version, uptime; state badges on the right.
+	// Line 1: logo, version, uptime (or the fleet); state badges on the
+	// right.
 	left := st.logo.s(" popd ")
 	lw := 6
-	if m.hist.have {
-		info := " " + s.Version + " · up " + human.Duration(s.Uptime)
+	info := ""
+	switch {
+	case m.fleet():
+		info = " fleet of " + human.Count(len(m.links), "node")
+	case h.have:
+		info = " " + s.Version + " · up " + human.Duration(s.Uptime)
+	}
+	if info != "" {
 		left += st.fg[kText].s(info)
 		lw += width(info)
 	}
-	type badge struct {
-		text string
-		k    kind
-	}
-	var badges []badge
-	if m.s.readOnly {
-		badges = append(badges, badge{"read-only", kWarn})
-	}
-	if m.role != "" {
-		badges = append(badges, badge{m.role, kMuted})
-	}
-	switch {
-	case m.stale && m.hist.have:
-		badges = append(badges, badge{"STALE " + human.Duration(now.Sub(m.updated)), kErr})
-	case m.stale:
-		badges = append(badges, badge{"no data", kErr})
-	default:
-		badges = append(badges, badge{"● live", kOK})
-	}
 	var right strings.Builder
 	rw := 0
-	for i, b := range badges {
+	for i, b := range m.badges() {
 		if i > 0 {
 			right.WriteString(st.border.s(" · "))
 			rw += 3
@@ -107,7 +96,6 @@ func (m Model) header(w int) []string {
 	}
 
 	// Line 2: four numbers with their sparklines, in equal slots.
-	h := &m.hist
 	type metric struct {
 		label, value string
 		vals         []float64
@@ -123,7 +111,7 @@ func (m Model) header(w int) []string {
 		{"failed/m", human.Rate(s.FailuresPerMin), h.failures, failK},
 		{"sent/s", human.Bytes(int64(last(h.bps))), h.bps, kAccent},
 	}
-	if !m.hist.have {
+	if !h.have {
 		for i := range metrics {
 			metrics[i].value = "-"
 		}
@@ -153,25 +141,80 @@ func (m Model) header(w int) []string {
 	return []string{line1, b.String()}
 }
 
-// tabs is the line of pages: "1 Sessions 42".
+type badge struct {
+	text string
+	k    kind
+}
+
+// badges are the header's state: read-only, the role, whether the data is
+// live, and on a fleet how many nodes are up.
+func (m Model) badges() []badge {
+	var bs []badge
+	if m.s.readOnly {
+		bs = append(bs, badge{"read-only", kWarn})
+	}
+	if m.role != "" {
+		bs = append(bs, badge{m.role, kMuted})
+	}
+	if m.fleet() {
+		up, n := m.up(), len(m.links)
+		b := badge{fmt.Sprintf("%d/%d up", up, n), kErr}
+		switch {
+		case up == n:
+			b = badge{"● " + b.text, kOK}
+		case up > 0:
+			b.k = kWarn
+		}
+		if bs = append(bs, b); up > 0 {
+			return bs
+		}
+	}
+	have := false
+	for _, l := range m.links {
+		have = have || l.hist.have
+	}
+	switch {
+	case !m.fresh() && have:
+		return append(bs, badge{"STALE " + human.Duration(m.s.now().Sub(m.updated())), kErr})
+	case !m.fresh():
+		return append(bs, badge{"no data", kErr})
+	}
+	return append(bs, badge{"● live", kOK})
+}
+
+// tabs is the line of pages: "1 Sessions 42". When they do not fit, the
+// pages not on screen lose their counts, then their names.
 func (m Model) tabs(w int) string {
 	st := &m.s.st
-	var b strings.Builder
-	used := 0
-	for i, p := range m.pages {
-		label := strconv.Itoa(i+1) + " " + p.Name()
-		if badge := p.Badge(); badge != "" {
-			label += " " + badge
-		}
-		if i == m.cur {
-			if st.mono {
+	labels := make([]string, len(m.pages))
+	for detail := 2; ; detail-- {
+		used := 0
+		for i, p := range m.pages {
+			label := strconv.Itoa(i + 1)
+			if detail >= 1 || i == m.cur {
+				label += " " + p.Name()
+			}
+			if badge := p.Badge(); badge != "" && (detail >= 2 || i == m.cur) {
+				label += " " + badge
+			}
+			if i == m.cur && st.mono {
 				label = "[" + label + "]"
 			} else {
 				label = " " + label + " "
 			}
+			labels[i] = label
+			used += width(label) + 1
+		}
+		if used <= w || detail == 0 {
+			break
+		}
+	}
+	var b strings.Builder
+	used := 0
+	for i, label := range labels {
+		if i == m.cur {
 			b.WriteString(st.tabActive.s(label))
 		} else {
-			label = " " + label + " "
 			b.WriteString(st.fg[kMuted].s(label))
 		}
 		b.WriteString(" ")

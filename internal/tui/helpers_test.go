@@ -214,9 +214,9 @@ type testTick struct {
 
 // testWait is the event reader, held until the test pumps events.
 type testWait struct {
-	ctx context.Context
-	ch  <-chan control.Event
-	gen int
+	ctx       context.Context
+	ch        <-chan control.Event
+	node, gen int
 }
 
 // driver runs a Model the way bubbletea would, synchronously: it feeds each
@@ -264,8 +264,8 @@ func testModel(opt Options, re *lipgloss.Renderer) Model {
 	m.tick = func(d time.Duration, f func(time.Time) tea.Msg) tea.Cmd {
 		return func() tea.Msg { return testTick{d: d, msg: f(t0.Add(d))} }
 	}
-	m.wait = func(ctx context.Context, ch <-chan control.Event, gen int) tea.Cmd {
-		return func() tea.Msg { return testWait{ctx: ctx, ch: ch, gen: gen} }
+	m.wait = func(ctx context.Context, ch <-chan control.Event, node, gen int) tea.Cmd {
+		return func() tea.Msg { return testWait{ctx: ctx, ch: ch, node: node, gen: gen} }
 	}
 	return m
 }
@@ -375,17 +375,20 @@ func (d *driver) pump() {
 	}
 	w := d.wait
 	d.wait = nil
-	d.run(waitEvents(w.ctx, w.ch, w.gen))
+	d.run(waitEvents(w.ctx, w.ch, w.node, w.gen))
 }
 
 // poll feeds one poll result as if it came from popd at at.
 func (d *driver) poll(sessions []control.Session, at time.Time) {
 	d.t.Helper()
-	d.send(pollMsg{gen: d.m.gen, seq: d.m.pollSeq, at: at, sessions: sessions, got: fetchSessions,
+	d.send(pollMsg{gen: d.ln().gen, seq: d.ln().pollSeq, at: at, sessions: sessions, got: fetchSessions,
 		stats: d.fake.stats, gotStats: true})
 }
 
 func (d *driver) view() string { return d.m.View() }
+
+// ln is the connection of a dashboard on one popd.
+func (d *driver) ln() *link { return d.m.links[0] }
 
 // The pages, through the test hooks.
 func (d *driver) sessions() *sessionsPage { return pageOf[*sessionsPage](d.m) }

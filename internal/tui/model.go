@@ -2,6 +2,7 @@ package tui
 
 import (
 	"context"
+	"slices"
 	"time"
 
 	"github.com/charmbracelet/bubbles/cursor"
@@ -12,6 +13,7 @@ import (
 	"github.com/charmbracelet/lipgloss"
 
 	"popd/internal/control"
+	"popd/internal/human"
 	"popd/themes"
 )
 
@@ -37,9 +39,10 @@ type themeMsg struct {
 }
 
 // Model is the dashboard, a tea.Model: a frame (header, tabs, status line,
-// help bar, filter and command line) around the pages of registry. Keys go
-// to the open modal, else the frame, else the page on screen; data and the
-// outcome of actions go to every page.
+// help bar, filter and command line) around the pages of registry (and
+// fleetPages on a fleet), over a link to popd or one to each node of a
+// fleet. Keys go to the open modal, else the frame, else the page on
+// screen; data and the outcome of actions go to every page.
 type Model struct {
 	opt     Options
 	ctx     context.Context
@@ -48,7 +51,7 @@ type Model struct {
 	// Seams for tests: timers and the event reader. The clock and the time
 	// zone are in s.
 	tick func(time.Duration, func(time.Time) tea.Msg) tea.Cmd
-	wait func(context.Context, <-chan control.Event, int) tea.Cmd
+	wait func(ctx context.Context, ch <-chan control.Event, node, gen int) tea.Cmd
 
 	s          *shared
 	re         *lipgloss.Renderer
@@ -62,28 +65,10 @@ type Model struct {
 	input    textinput.Model // the filter or the command line
 	showHelp bool
 
-	// The connection.
-	backend       Backend
-	gen           int
-	connected     bool
-	everConnected bool
-	dialing       bool
-	role          string
-	attempt       int
-	retryAt       time.Time
-	lastErr       error
-	lastRefusal   string
-	connCtx       context.Context
-	cancel        context.CancelFunc
-	polling       bool
-	pollQueued    bool
-	pollSeq       int
-	evCh          <-chan control.Event
-
-	// The header's data.
-	stale   bool
-	updated time.Time
-	hist    history
+	// The connections: one to the one popd, or one to each node of a
+	// fleet (Options.Nodes), in the fleet file's order.
+	links []*link
+	role  string // the connections' role; "mixed" when the nodes differ
 }
 
 func newModel(opt Options, re *lipgloss.Renderer) Model {
@@ -97,10 +82,22 @@ func newModel(opt Options, re *lipgloss.Renderer) Model {
 		s:       s,
 		re:      re,
 		help:    help.New(),
-		stale:   true,
-		dialing: true,
 	}
-	for _, newPage := range registry {
+	if len(opt.Nodes) > 0 {
+		for i, n := range opt.Nodes {
+			name := human.Clean(n.Name) // the fleet file's, shown as it is
+			m.links = append(m.links, newLink(i, name, n.Dial, n.Timeout))
+			s.nodes = append(s.nodes, name)
+			s.nodeW = max(s.nodeW, width(name))
+		}
+	} else {
+		m.links = []*link{newLink(0, "", opt.Dial, 0)}
+	}
+	pages := registry
+	if m.fleet() {
+		pages = append(slices.Clip(pages), fleetPages...)
+	}
+	for _, newPage := range pages {
 		m.pages = append(m.pages, newPage(s))
 	}
 	s.keys = newKeyMap(len(m.pages))
@@ -131,19 +128,25 @@ func (m *Model) setTheme(th themes.Theme) {
 	m.s.st.input(&m.input)
 }
 
-// shutdown releases the connection when the program ends.
+// shutdown releases the connections when the program ends.
 func (m Model) shutdown() {
-	if m.cancel != nil {
-		m.cancel()
-	}
-	if m.backend != nil {
-		m.backend.Close()
+	for _, l := range m.links {
+		if l.cancel != nil {
+			l.cancel()
+		}
+		if l.backend != nil {
+			l.backend.Close()
+		}
 	}
 }
 
-// Init dials popd and starts the clock.
+// Init dials popd, or every node of the fleet, and starts the clock.
 func (m Model) Init() tea.Cmd {
-	return tea.Batch(m.dialCmd(), m.uiTick())
+	cmds := []tea.Cmd{m.uiTick()}
+	for _, l := range m.links {
+		cmds = append(cmds, m.dialCmd(l))
+	}
+	return tea.Batch(cmds...)
 }
 
 func (m Model) uiTick() tea.Cmd {

@@ -31,8 +31,8 @@ func wantActions(t *testing.T, f *fakeBackend, want ...string) {
 
 func TestConnectShowsData(t *testing.T) {
 	d := newDriver(t, 80, 24).start()
-	if !d.m.connected || d.m.stale {
-		t.Fatalf("connected=%v stale=%v", d.m.connected, d.m.stale)
+	if !d.ln().connected || d.ln().stale {
+		t.Fatalf("connected=%v stale=%v", d.ln().connected, d.ln().stale)
 	}
 	if got := ids(d); !slices.Equal(got, []string{"3", "7", "8", "12", "15", "21", "22", "30"}) {
 		t.Fatalf("rows = %v", got)
@@ -430,8 +430,8 @@ func TestReconnect(t *testing.T) {
 		t.Fatalf("redial timers %+v", ts)
 	}
 	fire[redialMsg](d)
-	if !d.m.connected || d.dials != 3 {
-		t.Fatalf("connected %v after %d dials", d.m.connected, d.dials)
+	if !d.ln().connected || d.dials != 3 {
+		t.Fatalf("connected %v after %d dials", d.ln().connected, d.dials)
 	}
 	d.mustNotContain("reconnecting", "STALE")
 	d.mustContain("alice", "● live")
@@ -439,7 +439,7 @@ func TestReconnect(t *testing.T) {
 	// The connection breaks during a poll: banner, stale data kept.
 	d.fake.setErr("Sessions", errors.New("control: who: popd closed the connection"))
 	fire[pollTickMsg](d)
-	if d.m.connected || !d.m.stale {
+	if d.ln().connected || !d.ln().stale {
 		t.Fatal("still connected after a failed poll")
 	}
 	if !d.fake.closed {
@@ -453,7 +453,7 @@ func TestReconnect(t *testing.T) {
 	d.mustContain("not connected to popd")
 
 	// A timer or event of the old connection changes nothing.
-	old := d.m.gen - 1
+	old := d.ln().gen - 1
 	d.send(pollMsg{gen: old, got: fetchSessions})
 	d.send(eventsMsg{gen: old, closed: true})
 	if len(d.sessions().t.all) != 8 {
@@ -467,8 +467,8 @@ func TestReconnect(t *testing.T) {
 	d.fake.closed = false
 	d.fake.mu.Unlock()
 	fire[redialMsg](d)
-	if !d.m.connected || d.m.stale {
-		t.Fatalf("connected %v stale %v", d.m.connected, d.m.stale)
+	if !d.ln().connected || d.ln().stale {
+		t.Fatalf("connected %v stale %v", d.ln().connected, d.ln().stale)
 	}
 	d.mustNotContain("STALE", "disconnected")
 	if got := ids(d); !slices.Equal(got, []string{"3", "7"}) {
@@ -494,7 +494,7 @@ func TestEventStreamEndReconnects(t *testing.T) {
 	d := newDriver(t, 80, 24).start()
 	close(d.fake.events)
 	d.pump()
-	if d.m.connected {
+	if d.ln().connected {
 		t.Fatal("still connected after the event stream ended")
 	}
 	d.mustContain("disconnected from popd", "popd closed the event stream")
@@ -504,7 +504,7 @@ func TestRefusalIsNotADisconnect(t *testing.T) {
 	d := newDriver(t, 80, 24)
 	d.fake.setErr("Users", &control.Error{Code: control.CodeForbidden, Message: "monitors may not list users"})
 	d.start()
-	if !d.m.connected {
+	if !d.ln().connected {
 		t.Fatal("a refused call disconnected")
 	}
 	d.mustContain("popd refused users: forbidden: monitors may not list users", "alice")
@@ -593,7 +593,7 @@ func TestEventsCoalesced(t *testing.T) {
 	d := newDriver(t, 80, 24).start()
 	d.fake.events = make(chan control.Event, 700)
 	// Resubscribe on the bigger channel.
-	d.send(eventsSubMsg{gen: d.m.gen, ch: d.fake.events})
+	d.send(eventsSubMsg{gen: d.ln().gen, ch: d.fake.events})
 	for i := range 700 {
 		d.fake.events <- control.Event{Type: event.Delivered, Time: t0, Session: fmt.Sprint(i)}
 	}
@@ -614,7 +614,7 @@ func TestEventsBounded(t *testing.T) {
 		for j := range batch {
 			batch[j] = control.Event{Type: event.Delivered, Time: t0, Session: fmt.Sprint(i*1000 + j)}
 		}
-		d.send(eventsMsg{gen: d.m.gen, evs: batch})
+		d.send(eventsMsg{gen: d.ln().gen, evs: batch})
 	}
 	if n := len(d.events().rows); n != maxEvents {
 		t.Fatalf("%d events kept", n)
@@ -625,7 +625,7 @@ func TestEventsBounded(t *testing.T) {
 	// Paused, the pending ones are bounded too.
 	d.keys("4", "space")
 	for range 7 {
-		d.send(eventsMsg{gen: d.m.gen, evs: batch})
+		d.send(eventsMsg{gen: d.ln().gen, evs: batch})
 	}
 	d.mustContain("PAUSED — 7000 new events")
 	d.keys("space")
@@ -654,7 +654,7 @@ func TestTooSmall(t *testing.T) {
 func TestEveryLineFits(t *testing.T) {
 	for _, sz := range [][2]int{{60, 15}, {80, 24}, {100, 30}, {139, 40}, {140, 40}, {160, 48}, {250, 60}} {
 		d := newDriver(t, sz[0], sz[1]).start()
-		d.send(eventsMsg{gen: d.m.gen, evs: sampleEvents()})
+		d.send(eventsMsg{gen: d.ln().gen, evs: sampleEvents()})
 		for _, k := range []string{"1", "enter", "2", "3", "4", "?", "?", "2", "a", "esc", "1", "K"} {
 			d.keys(k)
 			lines := strings.Split(d.view(), "\n")
@@ -841,8 +841,8 @@ func TestReadOnlyCommandSticks(t *testing.T) {
 	fire[pollTickMsg](d)
 	d.fake.setErr("Sessions", nil)
 	fire[redialMsg](d)
-	if !d.m.connected || !d.m.s.readOnly {
-		t.Fatalf("connected %v readOnly %v", d.m.connected, d.m.s.readOnly)
+	if !d.ln().connected || !d.m.s.readOnly {
+		t.Fatalf("connected %v readOnly %v", d.ln().connected, d.m.s.readOnly)
 	}
 	d.keys("K")
 	if d.m.dialog() != nil {

@@ -21,19 +21,26 @@ import (
 type sessionsPage struct {
 	tablePage[sessRow]
 	detail, kick  key.Binding
-	closing       map[string]bool // kicked, until a poll no longer lists them
+	closing       map[string]bool // kicked (by ref), until a poll no longer lists them
 	toggled       bool            // the detail pane is toggled from its default
 	width, height int
 	recent        []evRow // the latest events that name a session
+	idCol         int     // the ID column's index: after NODE on a fleet
 }
 
 func newSessionsPage(s *shared) page {
-	return &sessionsPage{
+	p := &sessionsPage{
 		tablePage: tablePage[sessRow]{s: s, t: newSessionTable(), name: "Sessions", noun: "session", none: "no sessions"},
 		detail:    key.NewBinding(key.WithKeys("enter"), key.WithHelp("enter", "details")),
 		kick:      key.NewBinding(key.WithKeys("K"), key.WithHelp("K", "kick")),
 		closing:   map[string]bool{},
 	}
+	if s.fleet() {
+		p.t.cols = append([]column[sessRow]{nodeColumn(s, func(r *sessRow) string { return r.node },
+			func(a, b *sessRow) int { return natural(a.ID, b.ID) })}, p.t.cols...)
+		p.idCol = 1
+	}
+	return p
 }
 
 func (p *sessionsPage) Polls(bool) fetch { return fetchSessions }
@@ -48,19 +55,19 @@ func (p *sessionsPage) FullHelp() [][]key.Binding {
 
 func (p *sessionsPage) Update(msg tea.Msg) tea.Cmd {
 	switch msg := msg.(type) {
-	case pollMsg:
+	case dataMsg:
 		if msg.got&fetchSessions != 0 {
 			p.setSessions(msg.sessions)
 		}
 	case eventsMsg:
-		p.addRecent(msg.evs)
+		p.addRecent(msg.evs, msg.name)
 	case sentMsg:
 		if msg.req.act == actKick {
-			p.markClosing(msg.req.target, true)
+			p.markClosing(ref(msg.req.node, msg.req.target), true)
 		}
 	case doneMsg:
 		if msg.req.act == actKick && msg.err != nil {
-			p.markClosing(msg.req.target, false)
+			p.markClosing(ref(msg.req.node, msg.req.target), false)
 		}
 	case tea.KeyMsg:
 		switch {
@@ -87,7 +94,7 @@ func (p *sessionsPage) askKick() {
 	if who == "" {
 		who = "not logged in"
 	}
-	p.s.open(newConfirm(p.s, "Kick session "+r.ID+"?", "Kick", request{act: actKick, target: r.ID},
+	p.s.open(newConfirm(p.s, "Kick session "+r.ref()+"?", "Kick", request{act: actKick, target: r.ID, node: r.node},
 		who+" from "+r.Remote+", connected "+human.Duration(p.s.now().Sub(r.Since))+".",
 		"The connection is closed without UPDATE: no mail is deleted."))
 }
@@ -137,14 +144,17 @@ func (p *sessionsPage) View() string {
 
 // sessRow is a session as the table shows it.
 type sessRow struct {
-	control.Session
+	nodeSession
 	closing bool // kicked, and still listed until the next refresh drops it
 }
 
 // shortState abbreviates RFC 1939's state names for the table.
 func shortState(r *sessRow) string {
-	if r.closing {
+	switch {
+	case r.closing:
 		return "closing"
+	case r.down:
+		return "down"
 	}
 	switch r.State {
 	case "authorization":
@@ -157,13 +167,13 @@ func shortState(r *sessRow) string {
 
 func newSessionTable() table[sessRow] {
 	return table[sessRow]{
-		key: func(r *sessRow) string { return r.ID },
+		key: func(r *sessRow) string { return r.ref() },
 		match: func(r *sessRow, q string) bool {
 			return contains(r.User, q) || contains(r.Remote, q) || contains(r.State, q) ||
-				r.closing && strings.Contains("closing", q)
+				r.closing && strings.Contains("closing", q) || contains(r.node, q)
 		},
 		row: func(r *sessRow) kind {
-			if r.closing {
+			if r.closing || r.down {
 				return kMuted
 			}
 			return kText
@@ -188,8 +198,11 @@ func newSessionTable() table[sessRow] {
 			// RFC 1939's names when there is room, else abbreviated.
 			{title: "STATE", width: 7, max: 13, prio: 9,
 				cell: func(r *sessRow, _ time.Time) string {
-					if r.closing {
+					switch {
+					case r.closing:
 						return "closing"
+					case r.down:
+						return "node down"
 					}
 					return r.State
 				},
@@ -235,14 +248,14 @@ func contains(s, lowerQ string) bool {
 }
 
 // setSessions takes a fresh list; sessions being kicked stay marked.
-func (p *sessionsPage) setSessions(list []control.Session) {
+func (p *sessionsPage) setSessions(list []nodeSession) {
 	rows := make([]sessRow, len(list))
 	seen := make(map[string]bool, len(p.closing))
 	for i, s := range list {
-		rows[i].Session = s
-		if p.closing[s.ID] {
+		rows[i].nodeSession = s
+		if ref := s.ref(); p.closing[ref] {
 			rows[i].closing = true
-			seen[s.ID] = true
+			seen[ref] = true
 		}
 	}
 	for id := range p.closing {
@@ -255,19 +268,20 @@ func (p *sessionsPage) setSessions(list []control.Session) {
 	for i := range rows {
 		idw = max(idw, len(rows[i].ID)+1)
 	}
-	p.t.cols[0].width, p.t.cols[0].max = idw, idw
+	id := &p.t.cols[p.idCol]
+	id.width, id.max = idw, idw
 	p.setData(rows)
 }
 
-// markClosing shows a session as closing until it disappears.
-func (p *sessionsPage) markClosing(id string, on bool) {
+// markClosing shows a session (by ref) as closing until it disappears.
+func (p *sessionsPage) markClosing(ref string, on bool) {
 	if on {
-		p.closing[id] = true
+		p.closing[ref] = true
 	} else {
-		delete(p.closing, id)
+		delete(p.closing, ref)
 	}
 	for i := range p.t.all {
-		if p.t.all[i].ID == id {
+		if p.t.all[i].ref() == ref {
 			p.t.all[i].closing = on
 		}
 	}
@@ -276,8 +290,11 @@ func (p *sessionsPage) markClosing(id string, on bool) {
 // sessionDetail is the detail pane's label/value pairs for a session.
 func (p *sessionsPage) sessionDetail(r *sessRow, now time.Time) [][2]string {
 	state := r.State
-	if r.closing {
+	switch {
+	case r.closing:
 		state += " (closing)"
+	case r.down:
+		state += " (node down: as it last said)"
 	}
 	user := r.User
 	if user == "" {
@@ -288,7 +305,7 @@ func (p *sessionsPage) sessionDetail(r *sessRow, now time.Time) [][2]string {
 		last = "-"
 	}
 	return [][2]string{
-		{"Session", r.ID},
+		{"Session", r.ref()},
 		{"User", user},
 		{"Client", r.Remote},
 		{"Server", r.Local},
@@ -320,7 +337,7 @@ func (p *sessionsPage) pane(w, h int, side bool) []string {
 	if !side {
 		title := "─ session "
 		if r != nil {
-			title += r.ID + " "
+			title += r.ref() + " "
 		}
 		lines = append(lines, st.border.s(title+strings.Repeat("─", max(w-width(title), 0))))
 	}
@@ -337,19 +354,19 @@ func (p *sessionsPage) pane(w, h int, side bool) []string {
 	}
 	kv := p.sessionDetail(r, now)
 	if side {
-		lines = append(lines, bar+st.colHead.s(fit("SESSION "+r.ID, w-2, false)))
+		lines = append(lines, bar+st.colHead.s(fit("SESSION "+r.ref(), w-2, false)))
 		for _, p := range kv[1:] {
 			lines = append(lines, bar+st.fg[kMuted].s(fit(p[0], 10, false))+" "+st.fg[kText].s(fit(p[1], w-13, false)))
 		}
 		// Its latest events, newest last.
-		evs := p.lastEvents(r.ID, 6)
+		evs := p.lastEvents(r.node, r.ID, 6)
 		if len(evs) > 0 && len(lines)+2 <= h {
 			lines = append(lines, pad(""), bar+st.colHead.s(fit("RECENT EVENTS", w-2, false)))
 			for _, e := range evs {
 				if len(lines) >= h {
 					break
 				}
-				lines = append(lines, bar+eventLine(st, e, w-2, true))
+				lines = append(lines, bar+eventLine(st, e, w-2, 0, true))
 			}
 		}
 	} else {
@@ -383,10 +400,10 @@ func (p *sessionsPage) pane(w, h int, side bool) []string {
 }
 
 // addRecent keeps the events that name a session, for the pane.
-func (p *sessionsPage) addRecent(evs []control.Event) {
+func (p *sessionsPage) addRecent(evs []control.Event, node string) {
 	for _, e := range evs {
 		if e.Session != "" {
-			p.recent = append(p.recent, newEvRow(e, p.s.loc))
+			p.recent = append(p.recent, newEvRow(e, p.s.loc, node))
 		}
 	}
 	if n := len(p.recent) - maxEvents; n > 0 {
@@ -395,10 +412,10 @@ func (p *sessionsPage) addRecent(evs []control.Event) {
 }
 
 // lastEvents returns the last n events of one session, oldest first.
-func (p *sessionsPage) lastEvents(id string, n int) []*evRow {
+func (p *sessionsPage) lastEvents(node, id string, n int) []*evRow {
 	var out []*evRow
 	for i := len(p.recent) - 1; i >= 0 && len(out) < n; i-- {
-		if p.recent[i].e.Session == id {
+		if p.recent[i].e.Session == id && p.recent[i].node == node {
 			out = append(out, &p.recent[i])
 		}
 	}

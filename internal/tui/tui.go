@@ -34,6 +34,10 @@ type Options struct {
 	// Dial connects to popd. It is called again, with backoff, after the
 	// connection is lost.
 	Dial func(ctx context.Context) (Backend, error)
+	// Nodes, when there are any, are the nodes of a fleet (package fleet),
+	// in the fleet file's order: the dashboard then watches them all, and
+	// Dial is not used.
+	Nodes []Node
 	// Theme names the colour theme, already chosen by the caller (flag,
 	// environment, config file); "" is "default".
 	Theme string
@@ -48,11 +52,30 @@ type Options struct {
 	Refresh time.Duration
 }
 
+// Node is one popd of a fleet.
+type Node struct {
+	// Name is the node's name, shown in the NODE columns.
+	Name string
+	// Dial connects to the node's control socket; it is called again,
+	// with backoff, after the connection is lost.
+	Dial func(ctx context.Context) (Backend, error)
+	// Timeout bounds the dial, and the listing of sessions and the stats
+	// of each poll, so that a node that does not answer is soon shown
+	// down; 0 is 10 s and 15 s, as for one popd. (Users and locks, whose
+	// listing reads every maildrop, have the 15 s.)
+	Timeout time.Duration
+}
+
 // Run runs the dashboard on the terminal, in the alternate screen, until
 // the user quits or ctx is done.
 func Run(ctx context.Context, opt Options) error {
-	if opt.Dial == nil {
+	if opt.Dial == nil && len(opt.Nodes) == 0 {
 		return errors.New("tui: Options.Dial is nil")
+	}
+	for _, n := range opt.Nodes {
+		if n.Dial == nil {
+			return errors.New("tui: node " + n.Name + ": no Dial")
+		}
 	}
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()

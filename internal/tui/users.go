@@ -48,7 +48,7 @@ func (p *usersPage) FullHelp() [][]key.Binding { return p.s.full(p.actions(), p.
 
 func (p *usersPage) Update(msg tea.Msg) tea.Cmd {
 	switch msg := msg.(type) {
-	case pollMsg:
+	case dataMsg:
 		if msg.got&fetchUsers != 0 {
 			p.setData(msg.users)
 		}

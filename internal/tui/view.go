@@ -38,24 +38,53 @@ func (m Model) View() string {
 }
 
 // banner is the connection trouble, if any: what is happening, then why.
+// On a fleet it is there only when no node is connected: the header counts
+// the nodes up, and the Nodes page says what is wrong with each.
 func (m Model) banner() []string {
-	if m.connected || !m.everConnected && m.attempt == 0 {
+	l := m.links[0]
+	if m.fleet() {
+		if m.anyUp() != nil {
+			return nil
+		}
+		// The node that will be tried first.
+		for _, o := range m.links[1:] {
+			switch {
+			case l.dialing:
+			case o.dialing, o.retryAt.Before(l.retryAt):
+				l = o
+			}
+		}
+	}
+	ever := false
+	for _, o := range m.links {
+		ever = ever || o.everConnected
+	}
+	if l.connected || !ever && l.attempt == 0 {
 		return nil
 	}
 	s := "disconnected from popd"
-	if !m.everConnected {
+	switch {
+	case m.fleet() && ever:
+		s = "disconnected from every node"
+	case m.fleet():
+		s = "cannot connect to any node"
+	case !ever:
 		s = "cannot connect to popd"
 	}
-	if m.dialing {
+	if l.dialing {
 		s += " — reconnecting…"
 	} else {
-		secs := int(math.Ceil(m.retryAt.Sub(m.s.now()).Seconds()))
+		secs := int(math.Ceil(l.retryAt.Sub(m.s.now()).Seconds()))
 		s += fmt.Sprintf(" — reconnecting in %ds…", max(secs, 0))
 	}
-	if m.lastErr == nil {
+	if l.lastErr == nil {
 		return []string{s}
 	}
-	return []string{s, human.Clean(m.lastErr.Error())}
+	why := l.lastErr.Error()
+	if m.fleet() {
+		why = l.name + ": " + why
+	}
+	return []string{s, human.Clean(why)}
 }
 
 // body is the page under the tabs, w×h: the page, the modal over it, or
@@ -110,7 +139,7 @@ func (m Model) statusLine(w int) string {
 	}
 	left := " " + strings.Join(parts, " · ")
 	right := "theme " + st.theme.Name + " "
-	if m.connected && !m.stale {
+	if m.fresh() {
 		right = "every " + m.refresh.String() + " · " + right
 	}
 	gap := w - width(left) - width(right)
@@ -214,6 +243,11 @@ func (m Model) fullHelp(w, h int) []string {
 		"> the selected row (when the terminal shows no colours)",
 		"STALE: popd is unreachable; what you see is the last data it sent.",
 		"themes: T cycles, :theme NAME picks; your own go in ~/.config/popadm/themes",
+	}
+	if m.fleet() {
+		legend = append(legend,
+			"NODE: the node a row is on; K and b go to it, user changes to any node that is up.",
+			"A node that is down: its rows are dimmed (\"node down\"); the Nodes view says why.")
 	}
 	for _, l := range legend {
 		lines = append(lines, st.fg[kMuted].s(truncate("  "+l, w)))
