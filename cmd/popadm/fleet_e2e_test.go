@@ -1,0 +1,92 @@
+package main
+
+import (
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"popd/internal/testutil"
+)
+
+// TestFleetDashboardEndToEnd runs `popadm -fleet` for real in tmux on a
+// fleet of three nodes, one of them down: the Sessions page lists the
+// sessions of both live nodes with their node, the header counts 2/3 up,
+// the Nodes page shows the dead node down with why, and a kick from the
+// dashboard ends the session on the second node while the first keeps
+// its own.
+func TestFleetDashboardEndToEnd(t *testing.T) {
+	tmux, err := exec.LookPath("tmux")
+	if err != nil {
+		if os.Getenv("CI") != "" {
+			t.Fatal("tmux is not installed; .ci/run should have installed it")
+		}
+		t.Skip("tmux not installed")
+	}
+	popadm := filepath.Join(buildPopadm(t), "popadm")
+	f := startFleet(t, "pop1", "pop2")
+	// pop3 is in the fleet file but not running.
+	gone := fmt.Sprintf("[[node]]\nname = \"pop3\"\npop3 = \"127.0.0.1:1\"\ncontrol = %q\n",
+		filepath.Join(t.TempDir(), "pop3.sock"))
+	data, _ := os.ReadFile(f.file)
+	if err := os.WriteFile(f.file, append(data, gone...), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	alice := f.login(0, fleetAccounts[0])
+	bob := f.login(1, fleetAccounts[1])
+
+	session := fmt.Sprintf("popd-fleet-e2e-%d", os.Getpid())
+	tm := func(args ...string) string {
+		out, err := exec.Command(tmux, args...).CombinedOutput()
+		if err != nil {
+			t.Fatalf("tmux %q: %v\n%s", args, err, out)
+		}
+		return string(out)
+	}
+	tm("new-session", "-d", "-s", session, "-x", "100", "-y", "30",
+		"env", "TERM=xterm-256color", popadm, "-fleet", f.file)
+	t.Cleanup(func() { exec.Command(tmux, "kill-session", "-t", session).Run() })
+	waitFor := func(what string, ok func(screen string) bool) {
+		t.Helper()
+		var s string
+		defer func() {
+			if t.Failed() {
+				t.Logf("the screen:\n%s", s)
+			}
+		}()
+		testutil.Eventually(t, 15*time.Second, "waiting for "+what, func() bool {
+			s = tm("capture-pane", "-p", "-t", session)
+			return ok(s)
+		})
+	}
+	waitScreen := func(what string, re *regexp.Regexp) { t.Helper(); waitFor(what, re.MatchString) }
+	waitScreen("both sessions and 2/3 up", regexp.MustCompile(`(?s)2/3 up.*pop1 +1 +alice .*\n *pop2 +1 +bob `))
+
+	tm("send-keys", "-t", session, "5")
+	waitScreen("pop3 down on the Nodes page", regexp.MustCompile(`(?s)pop1 +up .*pop2 +up .*pop3 +down.*pop3 is down: .*no control socket`))
+
+	// Back to Sessions; bob's row is the second: kick it (K, from
+	// Cancel to the action, enter).
+	tm("send-keys", "-t", session, "1")
+	waitScreen("the Sessions page", regexp.MustCompile(`pop2 +1 +bob `))
+	tm("send-keys", "-t", session, "j")
+	tm("send-keys", "-t", session, "K")
+	waitScreen("the confirmation", regexp.MustCompile(`Cancel`))
+	tm("send-keys", "-t", session, "Tab")
+	tm("send-keys", "-t", session, "Enter")
+	if l := bob.Line(); !strings.HasPrefix(l, "-ERR [SYS/TEMP] session ended by the administrator") {
+		t.Fatalf("bob got %q", l)
+	}
+	if !bob.Closed(5 * time.Second) {
+		t.Fatal("bob's connection is still open")
+	}
+	alice.OK("NOOP")
+	waitFor("bob's row to go", func(s string) bool {
+		return strings.Contains(s, "alice ") && !strings.Contains(s, "bob ")
+	})
+	tm("send-keys", "-t", session, "q")
+}
