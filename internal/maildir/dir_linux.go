@@ -3,6 +3,7 @@ package maildir
 import (
 	"encoding/binary"
 	"strings"
+	"sync"
 
 	"golang.org/x/sys/unix"
 )
@@ -20,7 +21,9 @@ func listFolder(dirfd int, fn func(names []string)) error {
 		return err
 	}
 	defer unix.Close(fd)
-	buf := make([]byte, 64<<10)
+	bp := direntBufs.Get().(*[direntBufSize]byte)
+	defer direntBufs.Put(bp)
+	buf := bp[:]
 	for {
 		n, err := unix.Getdents(fd, buf)
 		if err == unix.EINTR {
@@ -69,3 +72,12 @@ func listFolder(dirfd int, fn func(names []string)) error {
 		}
 	}
 }
+
+// direntBufs recycles listFolder's buffers. A buffer of its own would be
+// on the stack (a constant-size make that does not escape): 64 KB that
+// grew every session's goroutine stack to 128 KB at login — copied as it
+// grew, and kept until the GC halved it back, GC after GC, while the
+// session sat idle.
+var direntBufs = sync.Pool{New: func() any { return new([direntBufSize]byte) }}
+
+const direntBufSize = 64 << 10
