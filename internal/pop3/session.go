@@ -258,10 +258,10 @@ func (s *Session) Serve(ctx context.Context) {
 		}
 		s.in.release() // the client keeps us waiting: hold no buffer
 		s.r = nil
-		r, err := s.in.reader()
+		err := s.in.await()
 		var line []byte
 		if err == nil {
-			s.r = r
+			s.r = s.in.reader()
 			line, err = readLine(s.r, MaxLine)
 		}
 		if errors.Is(err, errTooLong) {

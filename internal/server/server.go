@@ -203,11 +203,7 @@ func (s *Server) serve(l net.Listener, implicitTLS bool) error {
 			conn.Close()
 			return ErrServerClosed
 		}
-		go func() {
-			defer s.wg.Done()
-			defer s.locked(func() { delete(s.conns, conn) })
-			s.handle(conn, implicitTLS)
-		}()
+		go s.handle(conn, implicitTLS)
 	}
 }
 
@@ -240,6 +236,8 @@ func (s *Server) isClosed() bool {
 // when the remote address is first asked for), the connection limits, the
 // implicit-TLS handshake, then the POP3 session.
 func (s *Server) handle(conn net.Conn, implicitTLS bool) {
+	defer s.wg.Done()
+	defer s.locked(func() { delete(s.conns, conn) })
 	sess, done := s.start(conn, implicitTLS)
 	if sess == nil {
 		return
@@ -251,8 +249,10 @@ func (s *Server) handle(conn net.Conn, implicitTLS bool) {
 // start does all of handle but the session itself, and returns it (nil
 // when the connection is refused) and what ends it. It is a function of
 // its own, never inlined, because an idle session's goroutine waits with
-// handle's frame on its stack: kept small, that stack fits in 4 KB once
-// the GC shrinks it, not 8 (start's frame alone is over 1 KB).
+// handle's frame on its stack (handle is the goroutine's first function:
+// no closure frame below it): kept small, the frames of a waiting session
+// stay under a quarter of its 8 KB stack, which the GC then halves
+// (start's frame alone is over 1 KB).
 //
 //go:noinline
 func (s *Server) start(conn net.Conn, implicitTLS bool) (*pop3.Session, func()) {
