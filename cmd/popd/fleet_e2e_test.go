@@ -16,6 +16,7 @@ import (
 	"testing"
 	"time"
 
+	"popd/internal/server"
 	"popd/internal/testutil"
 	"popd/internal/testutil/nginx"
 	"popd/internal/testutil/site"
@@ -82,11 +83,19 @@ func startFleet(t testing.TB, users, nodes int, nodeArgs ...string) *fleetSite {
 	for _, n := range f.nodes {
 		f.startNode(n)
 	}
+	// nginx proves itself to the auth service with a key.
+	authKey := "e2e0123456789abcdef0123456789abc"
+	keyFile := filepath.Join(f.st.Dir, "auth-http.key")
+	if err := os.WriteFile(keyFile, []byte(authKey+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
 	authArgs := append([]string{"-listen", "none", "-auth-http", "127.0.0.1:0", "-fleet", f.fleet,
+		"-auth-http-key", keyFile,
 		"-users", f.st.Cfg.Users, "-maildir", f.st.Cfg.Maildir, "-auth-failure-delay", "50ms",
 		"-control", filepath.Join(f.st.Dir, "auth.sock")}, rootArgs()...)
 	authAddr, _, _ := startPopdAwait(t, f.bin, regexp.MustCompile(`msg="auth_http listening" addr=(\S+)`), authArgs...)
-	f.proxy = nginx.Start(t, nginx.Options{AuthHTTP: authAddr, ProxyProtocol: true})
+	f.proxy = nginx.Start(t, nginx.Options{AuthHTTP: authAddr, ProxyProtocol: true,
+		AuthHeader: [2]string{server.AuthHTTPKeyHeader, authKey}})
 	return f
 }
 

@@ -79,6 +79,10 @@ type Static struct {
 	// Fleet is the fleet file (see package fleet) whose nodes AuthHTTP
 	// sends users to; read at start.
 	Fleet string `toml:"fleet"`
+	// AuthHTTPKey is a file whose first line is a key that nginx's
+	// requests to AuthHTTP must carry (auth_http_header X-Popd-Key);
+	// mode 0600. Empty: none (keep AuthHTTP on loopback).
+	AuthHTTPKey string `toml:"auth-http-key"`
 	// User and Group to switch to after binding the listeners.
 	User  string `toml:"user"`
 	Group string `toml:"group"`
@@ -263,8 +267,8 @@ func (c *Config) Validate() error {
 		if c.Fleet == "" {
 			return errors.New("config: auth-http needs fleet (the nodes to send users to)")
 		}
-	} else if c.Fleet != "" {
-		return errors.New("config: fleet is read only for auth-http; set auth-http too")
+	} else if c.Fleet != "" || c.AuthHTTPKey != "" {
+		return errors.New("config: fleet and auth-http-key are read only for auth-http; set auth-http too")
 	}
 	if c.MaxAuthFailures < 1 {
 		return fmt.Errorf("config: max-auth-failures %d: at least 1", c.MaxAuthFailures)
@@ -364,6 +368,7 @@ func Parse(args []string, out io.Writer) (*Args, error) {
 	fs.StringVar(&c.Metrics, "metrics", d.Metrics, "`address` of a Prometheus metrics endpoint (empty: none)")
 	fs.StringVar(&c.AuthHTTP, "auth-http", d.AuthHTTP, "`address` of the HTTP endpoint for nginx's mail proxy (auth_http); needs -fleet")
 	fs.StringVar(&c.Fleet, "fleet", d.Fleet, "fleet `file` of the nodes -auth-http sends users to")
+	fs.StringVar(&c.AuthHTTPKey, "auth-http-key", d.AuthHTTPKey, "`file` with the key nginx's auth_http requests must carry (X-Popd-Key)")
 	fs.StringVar(&c.User, "user", d.User, "`user` to run as after binding (e.g. vmail)")
 	fs.StringVar(&c.Group, "group", d.Group, "`group` to run as after binding")
 	fs.BoolVar(&c.AllowRoot, "allow-root", d.AllowRoot, "serve mail as root (not recommended)")

@@ -21,7 +21,7 @@ const authHTTPGrace = 5 * time.Second
 // once before the first request is served, so that its answer rests on a
 // real check, and then every 2 s until ctx is done. A failure of the
 // listener ends the daemon (on serveErr), as one of a POP3 listener does.
-func (d *daemon) serveAuthHTTP(ctx context.Context, g *group, l net.Listener, f *fleet.Fleet, serveErr chan<- error) {
+func (d *daemon) serveAuthHTTP(ctx context.Context, g *group, l net.Listener, f *fleet.Fleet, key []byte, serveErr chan<- error) {
 	checker := fleet.NewChecker(f, d.log)
 	checker.Check(ctx)
 	up := 0
@@ -31,11 +31,14 @@ func (d *daemon) serveAuthHTTP(ctx context.Context, g *group, l net.Listener, f 
 		}
 	}
 	g.run(d.log, "fleet health checker", func() error { return checker.Run(ctx) })
-	hs := server.NewAuthHTTPServer(d.srv.AuthHTTP(f, checker.Up), d.log)
+	hs := server.NewAuthHTTPServer(d.srv.AuthHTTP(f, checker.Up, key), d.log)
 	d.log.Info("auth_http listening", "addr", l.Addr().String(), "nodes", len(f.Nodes), "up", up)
 	if a, ok := l.Addr().(*net.TCPAddr); ok && !a.IP.IsLoopback() {
 		// nginx speaks plain HTTP to auth_http.
 		d.log.Warn("auth_http: passwords reach this endpoint in clear HTTP; keep it on loopback or a private network")
+		if key == nil {
+			d.log.Warn("auth_http: no auth-http-key: whoever reaches this endpoint can try passwords")
+		}
 	}
 	g.add(func() {
 		if err := hs.Serve(l); !errors.Is(err, http.ErrServerClosed) {

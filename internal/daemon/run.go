@@ -57,9 +57,15 @@ func Run(ctx context.Context, cfg config.Config, opt Options) error {
 		return err
 	}
 	var nodes *fleet.Fleet
+	var authKey []byte
 	if cfg.AuthHTTP != "" {
 		if nodes, err = fleet.Load(cfg.Fleet); err != nil {
 			return err
+		}
+		if cfg.AuthHTTPKey != "" {
+			if authKey, err = server.ReadAuthHTTPKey(cfg.AuthHTTPKey); err != nil {
+				return err
+			}
 		}
 	}
 	d := &daemon{log: log, users: users, started: time.Now(), source: opt.Source}
@@ -151,7 +157,7 @@ func Run(ctx context.Context, cfg config.Config, opt Options) error {
 	}
 	ls.plain, ls.tls = nil, nil // the server closes them
 	if ls.authHTTP != nil {
-		d.serveAuthHTTP(ctx, g, ls.authHTTP, nodes, serveErr)
+		d.serveAuthHTTP(ctx, g, ls.authHTTP, nodes, authKey, serveErr)
 		if opt.ReadyAuthHTTP != nil {
 			opt.ReadyAuthHTTP(ls.authHTTP.Addr())
 		}

@@ -1,6 +1,7 @@
 package server
 
 import (
+	"crypto/subtle"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -77,8 +78,35 @@ var (
 // nginx for the next one; then nginx closes. With no node up, the answer is
 // "[SYS/TEMP]" without Auth-Wait: nginx says so and closes, and the client
 // tries again later.
-func (s *Server) AuthHTTP(f *fleet.Fleet, up func(*fleet.Node) bool) http.Handler {
-	return &authHTTP{s: s, fleet: f, up: up}
+//
+// With a key (auth-http-key), a request must carry it in AuthHTTPKeyHeader
+// (nginx: auth_http_header), or it is refused (403) unanswered: without
+// one, whoever reaches the endpoint can try passwords under any Client-IP.
+func (s *Server) AuthHTTP(f *fleet.Fleet, up func(*fleet.Node) bool, key []byte) http.Handler {
+	return &authHTTP{s: s, fleet: f, up: up, key: key}
+}
+
+// AuthHTTPKeyHeader carries the auth-http-key in nginx's requests:
+// auth_http_header X-Popd-Key "...";
+const AuthHTTPKeyHeader = "X-Popd-Key"
+
+// minAuthHTTPKey is the shortest key ReadAuthHTTPKey takes.
+const minAuthHTTPKey = 16
+
+// ReadAuthHTTPKey reads the auth-http-key file: the key on its first line
+// (at least 16 characters, printable, no quote, as it goes into nginx.conf
+// between quotes), in a file neither group nor others may read.
+func ReadAuthHTTPKey(path string) ([]byte, error) {
+	data, err := readSecretFile("auth-http-key", path, "the key of the auth_http endpoint", 4096)
+	if err != nil {
+		return nil, err
+	}
+	line, _, _ := strings.Cut(string(data), "\n")
+	key := strings.TrimSpace(line)
+	if len(key) < minAuthHTTPKey || strings.ContainsFunc(key, func(r rune) bool { return r < 0x21 || r > 0x7e || r == '"' || r == '\\' }) {
+		return nil, fmt.Errorf("server: auth-http-key %s: want a key of at least %d printable characters, without quotes or backslashes, on the first line (e.g. openssl rand -hex 32)", path, minAuthHTTPKey)
+	}
+	return []byte(key), nil
 }
 
 // NewAuthHTTPServer returns an HTTP server for h (an AuthHTTP handler)
@@ -99,6 +127,7 @@ type authHTTP struct {
 	s     *Server
 	fleet *fleet.Fleet
 	up    func(*fleet.Node) bool
+	key   []byte // auth-http-key; nil for none
 }
 
 // authRequest is what nginx asks.
@@ -116,6 +145,11 @@ func (h *authHTTP) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if r.Method != http.MethodGet {
 		w.Header().Set("Allow", http.MethodGet)
 		w.WriteHeader(http.StatusMethodNotAllowed)
+		return
+	}
+	if h.key != nil && subtle.ConstantTimeCompare([]byte(r.Header.Get(AuthHTTPKeyHeader)), h.key) != 1 {
+		h.s.log.Warn("auth_http: request without the right "+AuthHTTPKeyHeader+" refused", "from", r.RemoteAddr)
+		answer(w, http.StatusForbidden, errProxyRequest)
 		return
 	}
 	start := time.Now()

@@ -79,6 +79,8 @@ type proxyOpts struct {
 	// checker: the fleet's health checker says which nodes are up, not
 	// the test (a.down).
 	checker bool
+	// key is the auth-http-key the requests must carry.
+	key []byte
 }
 
 // newProxyEnv starts three popd nodes and the auth_http popd.
@@ -135,7 +137,7 @@ func newProxyEnv(t *testing.T, o proxyOpts) *proxyEnv {
 		t.Fatal(err)
 	}
 	a.addr = l.Addr().String()
-	hs := NewAuthHTTPServer(a.srv.AuthHTTP(a.fleet, a.up), log)
+	hs := NewAuthHTTPServer(a.srv.AuthHTTP(a.fleet, a.up, o.key), log)
 	done := make(chan struct{})
 	go func() { defer close(done); hs.Serve(l) }()
 	t.Cleanup(func() {
@@ -528,5 +530,52 @@ func TestAuthHTTPBadRequests(t *testing.T) {
 	}
 	if h := a.login(login{user: "bob", pass: bobPass}); h.Get("Auth-Status") != "OK" {
 		t.Errorf("a good request after the bad ones: %v", h)
+	}
+}
+
+// TestAuthHTTPKey: with an auth-http-key, a request without it, or with
+// another, is refused (403) before any password is checked or penalty
+// counted; with it, the login is answered. The key file must be 0600 and
+// hold a usable key.
+func TestAuthHTTPKey(t *testing.T) {
+	dir := t.TempDir()
+	keyFile := filepath.Join(dir, "key")
+	write := func(content string, mode os.FileMode) {
+		if err := os.WriteFile(keyFile, []byte(content), mode); err != nil {
+			t.Fatal(err)
+		}
+		os.Chmod(keyFile, mode)
+	}
+	write("0123456789abcdef0123456789abcdef\n# rotated 2026-11\n", 0o600)
+	key, err := ReadAuthHTTPKey(keyFile)
+	if err != nil || string(key) != "0123456789abcdef0123456789abcdef" {
+		t.Fatalf("ReadAuthHTTPKey = %q, %v", key, err)
+	}
+	for content, want := range map[string]string{
+		"short\n":                           "at least 16",
+		"with \"quote\" 0123456789abcdef\n": "without quotes",
+		"":                                  "at least 16",
+	} {
+		write(content, 0o600)
+		if _, err := ReadAuthHTTPKey(keyFile); err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("%q: %v, want %q", content, err, want)
+		}
+	}
+	write("0123456789abcdef0123456789abcdef\n", 0o640)
+	if _, err := ReadAuthHTTPKey(keyFile); err == nil || !strings.Contains(err.Error(), "chmod 600") {
+		t.Errorf("mode 0640: %v", err)
+	}
+
+	a := newProxyEnv(t, proxyOpts{key: key})
+	alice := login{user: "alice", pass: alicePass}
+	for _, header := range []string{"", AuthHTTPKeyHeader + ": 0123456789abcdef0123456789abcdeX\r\n"} {
+		resp := a.ask("GET /auth HTTP/1.0\r\n" + alice.header() + header + "\r\n")
+		if resp.StatusCode != http.StatusForbidden || resp.Header.Get("Auth-Status") == "OK" || resp.Header.Get("Auth-Wait") != "" {
+			t.Errorf("key %q: HTTP %s, %v", header, resp.Status, resp.Header)
+		}
+	}
+	resp := a.ask("GET /auth HTTP/1.0\r\n" + alice.header() + AuthHTTPKeyHeader + ": " + string(key) + "\r\n\r\n")
+	if resp.StatusCode != http.StatusOK || resp.Header.Get("Auth-Status") != "OK" {
+		t.Errorf("with the key: HTTP %s, %v", resp.Status, resp.Header)
 	}
 }

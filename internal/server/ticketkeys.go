@@ -32,33 +32,44 @@ const maxTicketKeyFile = 64 << 10
 // readTicketKeys reads and checks the ticket keys file at path. Its errors
 // name the file and the line, never the key material.
 func readTicketKeys(path string) ([][32]byte, error) {
-	f, err := os.OpenFile(path, os.O_RDONLY|syscall.O_NONBLOCK, 0)
+	data, err := readSecretFile("tls-ticket-keys", path, "the keys that decrypt every session's ticket", maxTicketKeyFile)
 	if err != nil {
-		return nil, fmt.Errorf("server: tls-ticket-keys: %w", err)
-	}
-	defer f.Close()
-	fi, err := f.Stat()
-	if err != nil {
-		return nil, fmt.Errorf("server: tls-ticket-keys: %w", err)
-	}
-	if !fi.Mode().IsRegular() {
-		return nil, fmt.Errorf("server: tls-ticket-keys %s: not a regular file", path)
-	}
-	if perm := fi.Mode().Perm(); perm&0o077 != 0 {
-		return nil, fmt.Errorf("server: tls-ticket-keys %s: mode %04o lets group or others at the keys that decrypt every session's ticket; chmod 600 it", path, perm)
-	}
-	data, err := io.ReadAll(io.LimitReader(f, maxTicketKeyFile+1))
-	if err != nil {
-		return nil, fmt.Errorf("server: tls-ticket-keys: %w", err)
-	}
-	if len(data) > maxTicketKeyFile {
-		return nil, fmt.Errorf("server: tls-ticket-keys %s: larger than %d bytes", path, maxTicketKeyFile)
+		return nil, err
 	}
 	keys, err := parseTicketKeys(data)
 	if err != nil {
 		return nil, fmt.Errorf("server: tls-ticket-keys %s: %w", path, err)
 	}
 	return keys, nil
+}
+
+// readSecretFile reads a file of secrets (setting names it in errors; what
+// says what the secret unlocks): a regular file of at most max bytes that
+// neither group nor others may read. Its errors never show the content.
+func readSecretFile(setting, path, what string, max int64) ([]byte, error) {
+	f, err := os.OpenFile(path, os.O_RDONLY|syscall.O_NONBLOCK, 0)
+	if err != nil {
+		return nil, fmt.Errorf("server: %s: %w", setting, err)
+	}
+	defer f.Close()
+	fi, err := f.Stat()
+	if err != nil {
+		return nil, fmt.Errorf("server: %s: %w", setting, err)
+	}
+	if !fi.Mode().IsRegular() {
+		return nil, fmt.Errorf("server: %s %s: not a regular file", setting, path)
+	}
+	if perm := fi.Mode().Perm(); perm&0o077 != 0 {
+		return nil, fmt.Errorf("server: %s %s: mode %04o lets group or others at %s; chmod 600 it", setting, path, perm, what)
+	}
+	data, err := io.ReadAll(io.LimitReader(f, max+1))
+	if err != nil {
+		return nil, fmt.Errorf("server: %s: %w", setting, err)
+	}
+	if int64(len(data)) > max {
+		return nil, fmt.Errorf("server: %s %s: larger than %d bytes", setting, path, max)
+	}
+	return data, nil
 }
 
 // errNoTicketKeys is parseTicketKeys' answer to a file without a key.

@@ -47,6 +47,8 @@ type Options struct {
 	ProxyProtocol bool
 	// Auth is pop3_auth's list; "plain" when empty.
 	Auth string
+	// AuthHeader, if set, is an auth_http_header line's name and value.
+	AuthHeader [2]string
 }
 
 // Proxy is a running nginx.
@@ -71,6 +73,10 @@ func Start(t testing.TB, opt Options) *Proxy {
 	if auth == "" {
 		auth = "plain"
 	}
+	header := ""
+	if opt.AuthHeader[0] != "" {
+		header = fmt.Sprintf("    auth_http_header %s %q;\n", opt.AuthHeader[0], opt.AuthHeader[1])
+	}
 	pp := "off"
 	if opt.ProxyProtocol {
 		pp = "on"
@@ -86,7 +92,7 @@ mail {
     server_name mail.test;
     auth_http %s/auth;
     auth_http_timeout 10s;
-    proxy_pass_error_message on;
+%s    proxy_pass_error_message on;
     proxy_timeout 60s;
     server {
         listen %s;
@@ -95,7 +101,7 @@ mail {
         proxy_protocol %s;
     }
 }
-`, module(), dir, dir, opt.AuthHTTP, addr, auth, pp)
+`, module(), dir, dir, opt.AuthHTTP, header, addr, auth, pp)
 	confFile := filepath.Join(dir, "nginx.conf")
 	if err := os.WriteFile(confFile, []byte(conf), 0o644); err != nil {
 		t.Fatal(err)
