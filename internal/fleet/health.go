@@ -138,7 +138,7 @@ func (c *Checker) check(ctx context.Context, n *Node) error {
 	deadline, _ := ctx.Deadline()
 	conn.SetDeadline(deadline)
 	if n.Proxy {
-		if _, err := conn.Write([]byte(proxyHeader(conn))); err != nil {
+		if _, err := conn.Write([]byte(checkHeader)); err != nil {
 			return fmt.Errorf("sending the PROXY header: %w", err)
 		}
 	}
@@ -162,21 +162,11 @@ func (c *Checker) check(ctx context.Context, n *Node) error {
 	return nil
 }
 
-// proxyHeader is a PROXY protocol v1 header for conn's own addresses
-// (https://www.haproxy.org/download/2.9/doc/proxy-protocol.txt §2.1): the
-// node then sees the checker as the client, as it would without PROXY.
-func proxyHeader(conn net.Conn) string {
-	local, lok := addrPort(conn.LocalAddr())
-	remote, rok := addrPort(conn.RemoteAddr())
-	if !lok || !rok || local.Addr().Is4() != remote.Addr().Is4() {
-		return "PROXY UNKNOWN\r\n"
-	}
-	proto := "TCP4"
-	if !local.Addr().Is4() {
-		proto = "TCP6"
-	}
-	return fmt.Sprintf("PROXY %s %s %s %d %d\r\n", proto, local.Addr(), remote.Addr(), local.Port(), remote.Port())
-}
+// checkHeader is the PROXY protocol v1 header of a health check: UNKNOWN,
+// the proxy's own connection (https://www.haproxy.org/download/2.9/doc/
+// proxy-protocol.txt §2.1, "health checks"). The node then sees the checker
+// as the client, and logs the check's session at debug level only.
+const checkHeader = "PROXY UNKNOWN\r\n"
 
 func addrPort(a net.Addr) (netip.AddrPort, bool) {
 	ta, ok := a.(*net.TCPAddr)

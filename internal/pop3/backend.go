@@ -30,6 +30,10 @@ type ConnInfo struct {
 	// peer to have protected the client's side (a mail proxy that logs in
 	// for clients it served over TLS). The session judges no addresses.
 	TrustedPlaintext bool
+	// Probe marks a proxy's health check (a PROXY header for the proxy's
+	// own connection): its session end is logged at debug level when it
+	// did not log in.
+	Probe bool
 }
 
 // Mailbox is an open, locked maildrop as a POP3 session sees it: a fixed list

@@ -336,7 +336,11 @@ func (s *Session) finish(end string) {
 	s.raw.Close()
 	s.setState(StateClosed)
 	info := s.Info()
-	s.log.Info("session end", "user", info.User, "reason", end,
+	level := slog.LevelInfo
+	if s.info.Probe && info.User == "" {
+		level = slog.LevelDebug
+	}
+	s.log.Log(context.Background(), level, "session end", "user", info.User, "reason", end,
 		"retr", info.Retrieved, "dele", s.removed, "bytes", info.Octets,
 		"duration", time.Since(info.Since).Round(time.Millisecond))
 	s.event(Event{Type: event.SessionClosed, User: info.User, Reason: end,

@@ -249,6 +249,13 @@ func (c *Conn) RemoteAddr() net.Addr {
 	return c.conn.RemoteAddr()
 }
 
+// Own reports whether the header said the connection is the proxy's own,
+// carrying no client (v1 UNKNOWN, v2 LOCAL): what proxies send for their
+// health checks. It reads the header first if need be.
+func (c *Conn) Own() bool {
+	return c.handshake() == nil && c.src == nil
+}
+
 // ProxyAddr returns the address of the peer that actually connected, the
 // load balancer. It never blocks.
 func (c *Conn) ProxyAddr() net.Addr { return c.conn.RemoteAddr() }

@@ -30,6 +30,7 @@ type env struct {
 	stop    func()                            // shuts the server down and waits for it
 	events  *atomic.Pointer[chan event.Event] // shared by copies of env (the fuzzer makes some)
 	writes  *atomic.Int64                     // Write calls the server made on its connections
+	logs    *testutil.Buffer                  // what the server logged
 }
 
 // countingListener counts the server's writes to its clients, to check that
@@ -74,7 +75,7 @@ func newEnv(t testing.TB, accounts []account, mod func(*config.Config)) *env {
 	if mod != nil {
 		mod(&cfg)
 	}
-	log := testutil.Log(t)
+	log, logs := testutil.Logger(t)
 	users, err := userdb.Open(usersPath, log)
 	if err != nil {
 		t.Fatal(err)
@@ -84,7 +85,7 @@ func newEnv(t testing.TB, accounts []account, mod func(*config.Config)) *env {
 		t.Fatal(err)
 	}
 	writes := new(atomic.Int64)
-	e := &env{Site: st, events: new(atomic.Pointer[chan event.Event]), writes: writes, t: t, dir: dir, cfg: cfg, users: users, addr: tcp.Addr().String()}
+	e := &env{Site: st, events: new(atomic.Pointer[chan event.Event]), writes: writes, logs: logs, t: t, dir: dir, cfg: cfg, users: users, addr: tcp.Addr().String()}
 	srv, err := New(cfg, Options{Users: users, Logger: log, Publish: e.publish})
 	if err != nil {
 		t.Fatal(err)

@@ -77,3 +77,38 @@ func TestProxyHeaderFromUntrustedSource(t *testing.T) {
 		}
 	}
 }
+
+// TestProxyHealthCheckQuiet: a session behind "PROXY UNKNOWN" (the proxy's
+// own connection: what nginx's auth popd and HAProxy send for their health
+// checks) that does not log in is logged at debug level, so a check every
+// 2 s does not fill the log; a client's session is logged as always.
+func TestProxyHealthCheckQuiet(t *testing.T) {
+	e := newEnv(t, []account{alice}, func(c *config.Config) { c.ProxyFrom = "127.0.0.1/32" })
+	for _, header := range []string{"PROXY UNKNOWN\r\n", "PROXY TCP4 203.0.113.9 127.0.0.1 40000 110\r\n"} {
+		conn, err := net.Dial("tcp", e.addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		conn.Write([]byte(header))
+		c := testutil.NewPOP3(t, conn)
+		c.Expect("+OK POP3")
+		c.OK("QUIT")
+		conn.Close()
+	}
+	testutil.Eventually(t, 5*time.Second, "both sessions ended", func() bool {
+		return strings.Count(e.logs.String(), `msg="session end"`) == 2
+	})
+	// Session 1 is the check, session 2 the client's.
+	for _, l := range strings.Split(e.logs.String(), "\n") {
+		if !strings.Contains(l, `msg="session start"`) && !strings.Contains(l, `msg="session end"`) {
+			continue
+		}
+		want := "level=INFO"
+		if strings.Contains(l, " session=1 ") {
+			want = "level=DEBUG"
+		}
+		if !strings.Contains(l, want) {
+			t.Errorf("want %s: %s", want, l)
+		}
+	}
+}

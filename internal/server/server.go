@@ -16,6 +16,7 @@ import (
 	"popd/internal/config"
 	"popd/internal/event"
 	"popd/internal/pop3"
+	"popd/internal/proxyproto"
 	"popd/internal/userdb"
 )
 
@@ -282,8 +283,9 @@ func (s *Server) start(conn net.Conn, implicitTLS bool) (*pop3.Session, func()) 
 	}
 	id := strconv.FormatUint(s.nextID.Add(1), 10)
 	peer := peerOf(accepted)
+	pconn, proxied := accepted.(*proxyproto.Conn)
 	info := pop3.ConnInfo{SessionID: id, RemoteAddr: remote, LocalAddr: conn.LocalAddr(), TLS: implicitTLS,
-		TrustedPlaintext: s.trustedPlaintext(peer)}
+		TrustedPlaintext: s.trustedPlaintext(peer), Probe: proxied && pconn.Own()}
 	sess := pop3.NewSession(conn, pc, info)
 	if !s.ifOpen(func() { s.sessions[id] = sess; s.conns[accepted] = true }) {
 		conn.Close()
@@ -297,7 +299,11 @@ func (s *Server) start(conn net.Conn, implicitTLS bool) (*pop3.Session, func()) 
 	if info.TrustedPlaintext {
 		attrs = append(attrs, "trusted_plaintext", true)
 	}
-	s.log.Info("session start", attrs...)
+	level := slog.LevelInfo
+	if info.Probe {
+		level = slog.LevelDebug // a proxy's health check: see pop3.ConnInfo.Probe
+	}
+	s.log.Log(context.Background(), level, "session start", attrs...)
 	s.emit(event.Event{Type: event.SessionOpened, Session: id, Remote: addrString(remote)})
 	return sess, func() {
 		// Leaving the registry, the session's octets move to sent at
