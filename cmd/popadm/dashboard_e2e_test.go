@@ -2,7 +2,6 @@ package main
 
 import (
 	"bufio"
-	"fmt"
 	"io"
 	"net"
 	"os"
@@ -12,8 +11,6 @@ import (
 	"strings"
 	"testing"
 	"time"
-
-	"popd/internal/testutil"
 )
 
 // TestDashboardEndToEnd starts popd (demo) and the popadm dashboard for real
@@ -21,13 +18,6 @@ import (
 // the dashboard, and checks that the client was disconnected and nothing
 // was deleted.
 func TestDashboardEndToEnd(t *testing.T) {
-	tmux, err := exec.LookPath("tmux")
-	if err != nil {
-		if os.Getenv("CI") != "" {
-			t.Fatal("tmux is not installed; .ci/run should have installed it")
-		}
-		t.Skip("tmux not installed")
-	}
 	dir := t.TempDir()
 	bin := func(name string) string {
 		out := filepath.Join(dir, name)
@@ -64,29 +54,8 @@ func TestDashboardEndToEnd(t *testing.T) {
 	}
 
 	// The dashboard, in tmux, started from the demo's directory.
-	session := fmt.Sprintf("popd-e2e-%d", os.Getpid())
-	tm := func(args ...string) string {
-		out, err := exec.Command(tmux, args...).CombinedOutput()
-		if err != nil {
-			t.Fatalf("tmux %q: %v\n%s", args, err, out)
-		}
-		return string(out)
-	}
-	tm("new-session", "-d", "-s", session, "-x", "120", "-y", "40", "-c", dir,
-		"env", "TERM=xterm-256color", popadm)
-	t.Cleanup(func() { exec.Command(tmux, "kill-session", "-t", session).Run() })
-	screen := func() string { return tm("capture-pane", "-p", "-t", session) }
-	waitScreen := func(what string, ok func(string) bool) {
-		t.Helper()
-		var s string
-		defer func() {
-			if t.Failed() {
-				t.Logf("the screen:\n%s", s)
-			}
-		}()
-		testutil.Eventually(t, 15*time.Second, "waiting for "+what, func() bool { s = screen(); return ok(s) })
-	}
-	waitScreen("the dashboard", func(s string) bool { return strings.Contains(s, "Sessions") })
+	p := startPane(t, dir, 120, 40, popadm)
+	p.waitText("the dashboard", "Sessions")
 
 	// A POP3 client logs in and marks a message for deletion.
 	conn, err := net.Dial("tcp", addr)
@@ -113,20 +82,19 @@ func TestDashboardEndToEnd(t *testing.T) {
 	say("DELE 1", "+OK")
 
 	// Its row appears; kick it: K, move from Cancel to the action, enter.
-	waitScreen("the session's row", func(s string) bool {
+	p.waitFor("the session's row", func(s string) bool {
 		return strings.Contains(s, "demo") && strings.Contains(s, "transaction")
 	})
-	tm("send-keys", "-t", session, "K")
-	waitScreen("the confirmation", func(s string) bool { return strings.Contains(s, "Cancel") })
-	tm("send-keys", "-t", session, "Tab")
-	tm("send-keys", "-t", session, "Enter")
+	p.keys("K")
+	p.waitFor("the confirmation", func(s string) bool { return strings.Contains(s, "Cancel") })
+	p.keys("Tab", "Enter")
 
 	say("", "-ERR [SYS/TEMP] session ended by the administrator")
 	conn.SetReadDeadline(time.Now().Add(5 * time.Second))
 	if _, err := r.ReadByte(); err == nil {
 		t.Fatal("the kicked client is still connected")
 	}
-	waitScreen("the row to go", func(s string) bool { return !strings.Contains(s, "transaction") })
+	p.waitFor("the row to go", func(s string) bool { return !strings.Contains(s, "transaction") })
 	var n int
 	for _, sub := range []string{"new", "cur"} {
 		ents, _ := os.ReadDir(filepath.Join(dir, "popd-demo", "mail", "demo", sub))
@@ -135,5 +103,5 @@ func TestDashboardEndToEnd(t *testing.T) {
 	if n != 5 {
 		t.Fatalf("%d demo messages after the kick, want 5 (nothing deleted)", n)
 	}
-	tm("send-keys", "-t", session, "q")
+	p.keys("q")
 }

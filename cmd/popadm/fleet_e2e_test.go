@@ -3,14 +3,11 @@ package main
 import (
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
 	"time"
-
-	"popd/internal/testutil"
 )
 
 // TestFleetDashboardEndToEnd runs `popadm -fleet` for real in tmux on a
@@ -20,13 +17,6 @@ import (
 // dashboard ends the session on the second node while the first keeps
 // its own.
 func TestFleetDashboardEndToEnd(t *testing.T) {
-	tmux, err := exec.LookPath("tmux")
-	if err != nil {
-		if os.Getenv("CI") != "" {
-			t.Fatal("tmux is not installed; .ci/run should have installed it")
-		}
-		t.Skip("tmux not installed")
-	}
 	popadm := filepath.Join(buildPopadm(t), "popadm")
 	f := startFleet(t, "pop1", "pop2")
 	// pop3 is in the fleet file but not running.
@@ -39,45 +29,20 @@ func TestFleetDashboardEndToEnd(t *testing.T) {
 	alice := f.login(0, fleetAccounts[0])
 	bob := f.login(1, fleetAccounts[1])
 
-	session := fmt.Sprintf("popd-fleet-e2e-%d", os.Getpid())
-	tm := func(args ...string) string {
-		out, err := exec.Command(tmux, args...).CombinedOutput()
-		if err != nil {
-			t.Fatalf("tmux %q: %v\n%s", args, err, out)
-		}
-		return string(out)
-	}
-	tm("new-session", "-d", "-s", session, "-x", "100", "-y", "30",
-		"env", "TERM=xterm-256color", popadm, "-fleet", f.file)
-	t.Cleanup(func() { exec.Command(tmux, "kill-session", "-t", session).Run() })
-	waitFor := func(what string, ok func(screen string) bool) {
-		t.Helper()
-		var s string
-		defer func() {
-			if t.Failed() {
-				t.Logf("the screen:\n%s", s)
-			}
-		}()
-		testutil.Eventually(t, 15*time.Second, "waiting for "+what, func() bool {
-			s = tm("capture-pane", "-p", "-t", session)
-			return ok(s)
-		})
-	}
-	waitScreen := func(what string, re *regexp.Regexp) { t.Helper(); waitFor(what, re.MatchString) }
+	p := startPane(t, "", 100, 30, popadm, "-fleet", f.file)
+	waitScreen := func(what string, re *regexp.Regexp) { t.Helper(); p.waitFor(what, re.MatchString) }
 	waitScreen("both sessions and 2/3 up", regexp.MustCompile(`(?s)2/3 up.*pop1 +1 +alice .*\n *pop2 +1 +bob `))
 
-	tm("send-keys", "-t", session, "5")
+	p.keys("5")
 	waitScreen("pop3 down on the Nodes page", regexp.MustCompile(`(?s)pop1 +up .*pop2 +up .*pop3 +down.*pop3 is down: .*no control socket`))
 
 	// Back to Sessions; bob's row is the second: kick it (K, from
 	// Cancel to the action, enter).
-	tm("send-keys", "-t", session, "1")
+	p.keys("1")
 	waitScreen("the Sessions page", regexp.MustCompile(`pop2 +1 +bob `))
-	tm("send-keys", "-t", session, "j")
-	tm("send-keys", "-t", session, "K")
+	p.keys("j", "K")
 	waitScreen("the confirmation", regexp.MustCompile(`Cancel`))
-	tm("send-keys", "-t", session, "Tab")
-	tm("send-keys", "-t", session, "Enter")
+	p.keys("Tab", "Enter")
 	if l := bob.Line(); !strings.HasPrefix(l, "-ERR [SYS/TEMP] session ended by the administrator") {
 		t.Fatalf("bob got %q", l)
 	}
@@ -85,8 +50,8 @@ func TestFleetDashboardEndToEnd(t *testing.T) {
 		t.Fatal("bob's connection is still open")
 	}
 	alice.OK("NOOP")
-	waitFor("bob's row to go", func(s string) bool {
+	p.waitFor("bob's row to go", func(s string) bool {
 		return strings.Contains(s, "alice ") && !strings.Contains(s, "bob ")
 	})
-	tm("send-keys", "-t", session, "q")
+	p.keys("q")
 }
