@@ -28,11 +28,7 @@ func TestChaosKill(t *testing.T) {
 	bin := buildPopd(t)
 	st := site.New(t, []site.Account{{Name: "alice", Pass: "secret", Scheme: "SHA512-CRYPT"}})
 	md := st.Maildir("alice")
-	args := []string{"-listen", "127.0.0.1:0", "-users", st.Cfg.Users, "-maildir", st.Cfg.Maildir,
-		"-control", filepath.Join(st.Dir, "control.sock")}
-	if os.Geteuid() == 0 {
-		args = append(args, "-allow-root")
-	}
+	args := siteArgs(st, filepath.Join(st.Dir, "control.sock"))
 	seed := uint64(time.Now().UnixNano())
 	t.Logf("seed %d", seed)
 	rng := rand.New(rand.NewPCG(seed, 9))

@@ -99,13 +99,6 @@ func startFleet(t testing.TB, users, nodes int, nodeArgs ...string) *fleetSite {
 	return f
 }
 
-func rootArgs() []string {
-	if os.Geteuid() == 0 {
-		return []string{"-allow-root"}
-	}
-	return nil
-}
-
 func (f *fleetSite) startNode(n *fleetNode) {
 	args := append([]string{"-listen", n.addr, "-users", f.st.Cfg.Users, "-maildir", f.st.Cfg.Maildir,
 		"-control", n.sock, "-proxy-from", "127.0.0.1", "-trusted-login-from", "127.0.0.1",

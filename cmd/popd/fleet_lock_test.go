@@ -6,7 +6,6 @@ import (
 	"io"
 	"math/rand/v2"
 	"net"
-	"os"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -31,12 +30,7 @@ func TestTwoNodesNoAffinity(t *testing.T) {
 	}
 	var addrs []string
 	for i := range 2 {
-		args := []string{"-listen", "127.0.0.1:0", "-users", st.Cfg.Users, "-maildir", st.Cfg.Maildir,
-			"-control", filepath.Join(st.Dir, fmt.Sprintf("node%d.sock", i))}
-		if os.Geteuid() == 0 {
-			args = append(args, "-allow-root")
-		}
-		addr, _ := startPopd(t, bin, args...)
+		addr, _ := startPopd(t, bin, siteArgs(st, filepath.Join(st.Dir, fmt.Sprintf("node%d.sock", i)))...)
 		addrs = append(addrs, addr)
 	}
 

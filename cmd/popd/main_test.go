@@ -14,6 +14,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"popd/internal/testutil/site"
 )
 
 // buildPopd compiles the real binary once per test.
@@ -25,6 +27,21 @@ func buildPopd(t testing.TB) string {
 		t.Fatalf("go build: %v\n%s", err, out)
 	}
 	return bin
+}
+
+// rootArgs lets the tests' popd serve mail as root, when they run as root.
+func rootArgs() []string {
+	if os.Geteuid() == 0 {
+		return []string{"-allow-root"}
+	}
+	return nil
+}
+
+// siteArgs are the flags that serve st on a loopback port with the control
+// socket control.
+func siteArgs(st *site.Site, control string) []string {
+	return append([]string{"-listen", "127.0.0.1:0", "-users", st.Cfg.Users, "-maildir", st.Cfg.Maildir,
+		"-control", control}, rootArgs()...)
 }
 
 // startPopd runs the binary and returns the address it listens on, read
