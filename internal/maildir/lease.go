@@ -34,6 +34,9 @@ type lockFile struct {
 	content []byte
 	stale   time.Duration
 	log     *slog.Logger
+	// taken is the lock file's ctime when it was taken (ns): the file
+	// system's clock then, which may not be this host's (NFS).
+	taken int64
 
 	mu sync.Mutex // serialises the refresher, Update's checks and release
 	// refreshed is when the last successful refresh began, with its
@@ -58,7 +61,7 @@ func newLockFile(t *tree, f *os.File, content []byte, start time.Time, opt Optio
 		return nil, err
 	}
 	return &lockFile{t: t, f: f, dev: uint64(st.Dev), ino: uint64(st.Ino), content: content,
-		stale: opt.StaleLock, log: opt.Logger, refreshed: start}, nil
+		stale: opt.StaleLock, log: opt.Logger, refreshed: start, taken: st.Ctim.Nano()}, nil
 }
 
 // ours reports whether the lock file is still the one we hold: the lock's

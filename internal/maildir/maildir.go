@@ -7,8 +7,6 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
-
-	"golang.org/x/sys/unix"
 )
 
 // Errors returned, wrapped or as they are, by this package; test them with
@@ -147,10 +145,6 @@ func Open(dir string, opt Options) (*Mailbox, error) {
 // and then writes the index when it can.
 func (m *Mailbox) list() error {
 	t, opt := m.t, m.opt
-	// The file system's time before the listing: taking the lock has just
-	// made a file in root.
-	var rootSt unix.Stat_t
-	nowErr := unix.Fstat(t.root, &rootSt)
 	msgs, st, err := readIndex(t, opt)
 	if err != nil {
 		indexErrors.report(m.log, m.dir, "maildir: ignoring "+indexName, err)
@@ -167,13 +161,13 @@ func (m *Mailbox) list() error {
 	assignUIDs(msgs, src)
 	applyHints(msgs, src)
 	m.msgs, m.cacheDirty, m.src = msgs, cacheDirty, src
-	if !m.remember(src) || nowErr != nil || len(msgs) < indexMin {
+	if !m.remember(src) || len(msgs) < indexMin {
 		return nil
 	}
-	// Stamps taken now, if older than the listing by more than a clock
-	// tick, are those of what was listed: a change since would have a
-	// later time.
-	if st, ok := takeStamps(t, opt); ok && st.settled(rootSt.Ctim.Nano()) {
+	// Stamps taken now, if older by more than a clock tick than the lock
+	// (taken just before the listing, on the file system's clock), are
+	// those of what was listed: a change since would have a later time.
+	if st, ok := takeStamps(t, opt); ok && st.settled(m.lock.taken) {
 		m.stamps = &st
 		m.indexStale = true
 		m.saveCache()
