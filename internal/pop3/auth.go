@@ -7,10 +7,12 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"log/slog"
 	"os"
 	"slices"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"popd/internal/event"
 )
@@ -117,7 +119,7 @@ func (s *Session) loggedIn(user, method string, mbox Mailbox, err error) error {
 		if code == "" {
 			code = "aborted" // an AUTH exchange the client did not finish
 		}
-		s.log.Info("login failed", "user", user, "method", method, "remote", addr(s.info.RemoteAddr), "reason", code)
+		LogFailedLogin(s.log, code, addr(s.info.RemoteAddr), method, user)
 		s.event(Event{Type: event.LoginFailed, User: user, Reason: code})
 		s.failures++
 		max := s.cfg.MaxAuthFailures
@@ -206,7 +208,7 @@ func (s *Session) cmdAuth(ctx context.Context, arg string) error {
 			if !errors.As(err, &pe) {
 				err = ErrAuth
 			}
-			return s.loggedIn(logName(sasl.Attempted()), "AUTH "+name, nil, err)
+			return s.loggedIn(LogName(sasl.Attempted()), "AUTH "+name, nil, err)
 		}
 		if done {
 			break
@@ -248,15 +250,7 @@ func (s *Session) abortSASL(sasl SASL, mech string, why *Error) error {
 	if a, ok := sasl.(SASLAborter); ok {
 		a.Abort()
 	}
-	return s.loggedIn(logName(sasl.Attempted()), "AUTH "+mech, nil, why)
-}
-
-// logName bounds a client-given user name for logs and events.
-func logName(n string) string {
-	if len(n) > 255 {
-		return n[:255] + "…"
-	}
-	return n
+	return s.loggedIn(LogName(sasl.Attempted()), "AUTH "+mech, nil, why)
 }
 
 // decodeSASL decodes a client's base64 response; "=" is an empty one
@@ -313,4 +307,45 @@ func (s *Session) cmdSTLS(ctx context.Context, arg string) error {
 	s.snap.TLS = true
 	s.mu.Unlock()
 	return nil
+}
+
+// AuthFailedMsg is the message of the one log line a failed credential
+// check writes — bad user name or password, or an exchange the client
+// abandoned — and nothing else does: fail2ban's filter
+// (contrib/fail2ban/filter.d/popd.conf) matches it. Its first attributes
+// are fixed, in this order, before any the client chose:
+//
+//	msg="auth failed" [session=N] remote=ADDR[:PORT] method=M user=NAME reason=R
+//
+// remote is the client (after a PROXY header); user is quoted by the log
+// handler whenever it holds a space, '=', a quote or a control byte, so no
+// user name can spell "remote=" outside its quotes. A refusal for the
+// server's own reasons (IN-USE, LOGIN-DELAY, SYS/TEMP) is logged as "login
+// refused" instead: the password may well have been right.
+const AuthFailedMsg = "auth failed"
+
+// LogFailedLogin writes a failed login's line: AuthFailedMsg for the
+// client's failures (code AUTH, or "aborted"), "login refused" for the
+// rest. extra attributes go last.
+func LogFailedLogin(log *slog.Logger, code, remote, method, user string, extra ...any) {
+	msg := AuthFailedMsg
+	if code != "AUTH" && code != "aborted" {
+		msg = "login refused"
+	}
+	log.Info(msg, append([]any{"remote", remote, "method", method, "user", LogName(user), "reason", code}, extra...)...)
+}
+
+// LogName bounds a client-chosen name for logs and events: at most 255
+// bytes (cut on a rune boundary, "…" appended). The log handler quotes and
+// escapes the rest.
+func LogName(name string) string {
+	const max = 255
+	if len(name) <= max {
+		return name
+	}
+	cut := max
+	for cut > 0 && !utf8.RuneStart(name[cut]) {
+		cut--
+	}
+	return name[:cut] + "…"
 }

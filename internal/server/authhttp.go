@@ -222,8 +222,8 @@ func (h *authHTTP) check(req authRequest) (u userdb.User, secret string, ok bool
 func (h *authHTTP) fail(w http.ResponseWriter, r *http.Request, req authRequest, start time.Time) {
 	b := h.s.be
 	delay := b.penalize(sourceIP(req.client), req.user)
-	name, remote := logName(req.user), req.client.String()
-	h.s.log.Info("login failed", "user", name, "method", req.method, "remote", remote, "reason", pop3.ErrAuth.Code, "via", "auth_http")
+	name, remote := pop3.LogName(req.user), req.client.String()
+	pop3.LogFailedLogin(h.s.log, pop3.ErrAuth.Code, remote, req.method, req.user, "via", "auth_http")
 	h.s.emit(event.Event{Type: event.LoginFailed, User: name, Remote: remote, Reason: pop3.ErrAuth.Code})
 	after := b.checks.slowest()
 	if f := b.onFailure.Load(); f != nil {
@@ -260,7 +260,7 @@ func parseAuthRequest(hdr http.Header) (authRequest, error) {
 	var req authRequest
 	h := headers{h: hdr}
 	if p := h.get("Auth-Protocol"); h.err == nil && p != "pop3" {
-		return req, fmt.Errorf("Auth-Protocol %q: popd serves pop3", logName(p))
+		return req, fmt.Errorf("Auth-Protocol %q: popd serves pop3", pop3.LogName(p))
 	}
 	switch req.method = h.get("Auth-Method"); req.method {
 	case "plain":
@@ -268,7 +268,7 @@ func parseAuthRequest(hdr http.Header) (authRequest, error) {
 		req.salt = h.get("Auth-Salt")
 	default:
 		if h.err == nil {
-			return req, fmt.Errorf("%w %q (popd checks plain, apop and cram-md5)", errUnsupportedMethod, logName(req.method))
+			return req, fmt.Errorf("%w %q (popd checks plain, apop and cram-md5)", errUnsupportedMethod, pop3.LogName(req.method))
 		}
 	}
 	var err error
@@ -284,10 +284,10 @@ func parseAuthRequest(hdr http.Header) (authRequest, error) {
 		return req, h.err
 	}
 	if req.attempt, err = strconv.Atoi(attempt); err != nil || req.attempt < 1 {
-		return req, fmt.Errorf("Auth-Login-Attempt %q: want a number from 1", logName(attempt))
+		return req, fmt.Errorf("Auth-Login-Attempt %q: want a number from 1", pop3.LogName(attempt))
 	}
 	if req.client, err = netip.ParseAddr(client); err != nil {
-		return req, fmt.Errorf("Client-IP %q: want an IP address", logName(client))
+		return req, fmt.Errorf("Client-IP %q: want an IP address", pop3.LogName(client))
 	}
 	return req, nil
 }
@@ -312,13 +312,4 @@ func (h *headers) get(name string) string {
 		h.err = fmt.Errorf("%s header given %d times", name, len(v))
 	}
 	return ""
-}
-
-// logName bounds a name from a request for logs and events, as package
-// pop3 bounds the names clients give.
-func logName(n string) string {
-	if len(n) > 255 {
-		return n[:255] + "…"
-	}
-	return n
 }

@@ -347,8 +347,8 @@ func TestAuthHTTPFailures(t *testing.T) {
 
 	logs := a.log.String()
 	for _, want := range []string{
-		`msg="login failed" user=bob method=plain remote=192.0.2.7 reason=AUTH via=auth_http`,
-		`msg="login failed" user=nobody method=plain remote=198.51.100.9 reason=AUTH via=auth_http`,
+		`msg="auth failed" remote=192.0.2.7 method=plain user=bob reason=AUTH via=auth_http`,
+		`msg="auth failed" remote=198.51.100.9 method=plain user=nobody reason=AUTH via=auth_http`,
 		`msg="login refused: user is disabled" user=dave`,
 		`msg="login penalty" source=192.0.2.7/32 failures=2`,
 		`msg="login penalty" source=2001:db8:1::/48 failures=2`,
@@ -405,7 +405,7 @@ func TestAuthHTTPAPOPAndCRAM(t *testing.T) {
 			t.Errorf("%s %s: %v", l.method, l.user, h)
 		}
 	}
-	if !strings.Contains(a.log.String(), `msg="login failed" user=alice method=apop remote=192.0.2.1`) {
+	if !strings.Contains(a.log.String(), `msg="auth failed" remote=192.0.2.1 method=apop user=alice`) {
 		t.Errorf("log:\n%s", a.log)
 	}
 
