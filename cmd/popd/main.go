@@ -7,7 +7,6 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"log/slog"
 	"net"
 	"os"
 	"os/signal"
@@ -16,6 +15,8 @@ import (
 	"popd/internal/config"
 	"popd/internal/daemon"
 	"popd/internal/demo"
+	"popd/internal/sdnotify"
+	"popd/internal/version"
 )
 
 func main() {
@@ -27,6 +28,10 @@ func main() {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(2)
 	}
+	if args.Version {
+		fmt.Println(version.Get())
+		return
+	}
 	cfg := args.Config
 	if args.Demo {
 		if os.Geteuid() == 0 && !args.IsSet("user") {
@@ -37,11 +42,16 @@ func main() {
 			os.Exit(1)
 		}
 	}
-	if err := cfg.Validate(); err != nil {
-		fmt.Fprintln(os.Stderr, err)
+	if args.Check {
+		os.Exit(check(args, cfg, os.Stdout, os.Stderr))
+	}
+	if probs := cfg.Problems(); len(probs) > 0 {
+		for _, p := range probs {
+			fmt.Fprintln(os.Stderr, "popd:", args.Explain(p))
+		}
 		os.Exit(2)
 	}
-	log := newLogger(cfg)
+	log := newLogger(cfg, os.Stderr)
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	var ready func(plain, tls net.Addr)
@@ -68,18 +78,39 @@ func main() {
 		}
 		return c, err
 	}
-	if err := daemon.Run(ctx, cfg, daemon.Options{Logger: log, Source: source, Ready: ready}); err != nil {
+	opt := daemon.Options{Logger: log, Source: source, Ready: ready}
+	if n := sdnotify.FromEnv(); n.Enabled() {
+		opt.Notify = func(state ...string) {
+			if err := n.Send(state...); err != nil {
+				log.Warn("cannot notify systemd", "err", err)
+			}
+		}
+	}
+	if err := daemon.Run(ctx, cfg, opt); err != nil {
 		log.Error("popd stopped", "err", err)
 		os.Exit(1)
 	}
 }
 
-func newLogger(cfg config.Config) *slog.Logger {
-	var level slog.Level
-	level.UnmarshalText([]byte(cfg.LogLevel)) // validated by config
-	opts := &slog.HandlerOptions{Level: level}
-	if cfg.LogFormat == "json" {
-		return slog.New(slog.NewJSONHandler(os.Stderr, opts))
+// check is popd -check: the problems, one line each on stderr; the notes
+// and the effective configuration on stdout; 0 when nothing is wrong.
+func check(args *config.Args, cfg config.Config, out, errOut io.Writer) int {
+	problems, notes := daemon.Check(cfg)
+	fmt.Fprintf(out, "# %s\n", version.Get())
+	if args.File != "" {
+		fmt.Fprintf(out, "# configuration: %s (and flags)\n", args.File)
 	}
-	return slog.New(slog.NewTextHandler(os.Stderr, opts))
+	for _, n := range notes {
+		fmt.Fprintf(out, "# %s\n", n.Text())
+	}
+	cfg.Write(out, args.All)
+	for _, p := range problems {
+		fmt.Fprintln(errOut, "popd: "+args.Explain(p))
+	}
+	if len(problems) > 0 {
+		fmt.Fprintf(errOut, "popd: -check: %d problems\n", len(problems))
+		return 1
+	}
+	fmt.Fprintln(errOut, "popd: -check: configuration OK")
+	return 0
 }

@@ -38,8 +38,8 @@ func TestAuthHTTPConfig(t *testing.T) {
 	}{
 		{func(c *Config) { c.AuthHTTP = "127.0.0.1:9143" }, "auth-http needs fleet"},
 		{func(c *Config) { c.AuthHTTP, c.Fleet = "no-port", "/f" }, "auth-http \"no-port\""},
-		{func(c *Config) { c.Fleet = "/f" }, "fleet and auth-http-key are read only for auth-http"},
-		{func(c *Config) { c.AuthHTTPKey = "/k" }, "fleet and auth-http-key are read only for auth-http"},
+		{func(c *Config) { c.Fleet = "/f" }, "is read only for auth-http"},
+		{func(c *Config) { c.AuthHTTPKey = "/k" }, "is read only for auth-http"},
 		{func(c *Config) { c.Listen = "none" }, "no POP3 listener is only for"},
 		{func(c *Config) { c.Listen = "" }, "no POP3 listener is only for"},
 	} {

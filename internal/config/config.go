@@ -3,19 +3,8 @@
 package config
 
 import (
-	"errors"
-	"flag"
-	"fmt"
-	"io"
-	"net"
 	"reflect"
-	"strings"
 	"time"
-
-	"github.com/BurntSushi/toml"
-
-	"popd/internal/maildir"
-	"popd/internal/proxyproto"
 )
 
 // Config is every setting of the daemon, in two parts by when a change
@@ -158,6 +147,17 @@ func (s Static) Changed(other Static) []string {
 	return out
 }
 
+// Keys lists the TOML keys, in the order of the struct's fields.
+func Keys() []string {
+	var out []string
+	for _, t := range []reflect.Type{reflect.TypeFor[Static](), reflect.TypeFor[Live]()} {
+		for i := range t.NumField() {
+			out = append(out, t.Field(i).Tag.Get("toml"))
+		}
+	}
+	return out
+}
+
 // Duration is a time.Duration written as "10m" or "1m30s" in the file.
 type Duration struct{ time.Duration }
 
@@ -192,114 +192,6 @@ func Default() Config {
 	}}
 }
 
-// Load reads a TOML file over c. Unknown keys are an error, so a typo does
-// not silently leave a default in place.
-func (c *Config) Load(path string) error {
-	md, err := toml.DecodeFile(path, c)
-	if err != nil {
-		return fmt.Errorf("config: %s: %w", path, err)
-	}
-	if und := md.Undecoded(); len(und) > 0 {
-		keys := make([]string, len(und))
-		for i, k := range und {
-			keys[i] = k.String()
-		}
-		return fmt.Errorf("config: %s: unknown keys: %s", path, strings.Join(keys, ", "))
-	}
-	return nil
-}
-
-// Validate reports the first setting that cannot work.
-func (c *Config) Validate() error {
-	if !c.ServesPOP3() {
-		if c.AuthHTTP == "" {
-			return fmt.Errorf("config: listen %q: no POP3 listener is only for a popd that answers nginx (auth-http)", c.Listen)
-		}
-	} else if _, _, err := net.SplitHostPort(c.Listen); err != nil {
-		return fmt.Errorf("config: listen %q: %w", c.Listen, err)
-	}
-	if c.Maildir == "" {
-		return errors.New("config: maildir is empty")
-	}
-	if c.Users == "" {
-		return errors.New("config: users is empty")
-	}
-	if d := c.IdleTimeout.Duration; d < time.Second {
-		return fmt.Errorf("config: idle-timeout %v is too short", d)
-	}
-	if c.LockStale.Duration < 10*time.Second {
-		return fmt.Errorf("config: lock-stale %v is too short (at least 10s)", c.LockStale.Duration)
-	}
-	if c.ListenTLS != "" {
-		if _, _, err := net.SplitHostPort(c.ListenTLS); err != nil {
-			return fmt.Errorf("config: listen-tls %q: %w", c.ListenTLS, err)
-		}
-		if c.TLSCert == "" {
-			return errors.New("config: listen-tls needs tls-cert and tls-key")
-		}
-	}
-	if (c.TLSCert == "") != (c.TLSKey == "") {
-		return errors.New("config: tls-cert and tls-key go together")
-	}
-	if c.TLSTicketKeys != "" && c.TLSCert == "" {
-		return errors.New("config: tls-ticket-keys needs tls-cert and tls-key")
-	}
-	switch c.PlaintextAuth {
-	case "", "never", "always":
-	default:
-		return fmt.Errorf("config: plaintext-auth %q: want never or always", c.PlaintextAuth)
-	}
-	if c.PlaintextAuth == "never" && c.TLSCert == "" {
-		return errors.New("config: plaintext-auth = never needs a certificate (tls-cert, tls-key), or no client could log in")
-	}
-	if c.HandshakeTimeout.Duration < 100*time.Millisecond {
-		return fmt.Errorf("config: handshake-timeout %v is too short", c.HandshakeTimeout.Duration)
-	}
-	if c.Metrics != "" {
-		if _, _, err := net.SplitHostPort(c.Metrics); err != nil {
-			return fmt.Errorf("config: metrics %q: %w", c.Metrics, err)
-		}
-	}
-	if c.AuthHTTP != "" {
-		if _, _, err := net.SplitHostPort(c.AuthHTTP); err != nil {
-			return fmt.Errorf("config: auth-http %q: %w", c.AuthHTTP, err)
-		}
-		if c.Fleet == "" {
-			return errors.New("config: auth-http needs fleet (the nodes to send users to)")
-		}
-	} else if c.Fleet != "" || c.AuthHTTPKey != "" {
-		return errors.New("config: fleet and auth-http-key are read only for auth-http; set auth-http too")
-	}
-	if c.MaxAuthFailures < 1 {
-		return fmt.Errorf("config: max-auth-failures %d: at least 1", c.MaxAuthFailures)
-	}
-	if c.MaxConnections < 1 || c.MaxConnectionsPerIP < 1 {
-		return errors.New("config: max-connections and max-connections-per-ip must be at least 1")
-	}
-	if c.LoginTimeout.Duration < time.Second {
-		return fmt.Errorf("config: login-timeout %v is too short", c.LoginTimeout.Duration)
-	}
-	for _, l := range [...]struct{ key, list string }{{"proxy-from", c.ProxyFrom}, {"trusted-login-from", c.TrustedLoginFrom}} {
-		if _, err := proxyproto.ParseCIDRs(l.list); err != nil {
-			return fmt.Errorf("config: %s: %w", l.key, err)
-		}
-	}
-	if err := maildir.CheckUIDLFormat(c.UIDLFormat); err != nil {
-		return fmt.Errorf("config: pop3-uidl-format %q: %w", c.UIDLFormat, err)
-	}
-	switch c.LogLevel {
-	case "debug", "info", "warn", "error":
-	default:
-		return fmt.Errorf("config: log-level %q: want debug, info, warn or error", c.LogLevel)
-	}
-	switch c.LogFormat {
-	case "text", "json":
-	default:
-		return fmt.Errorf("config: log-format %q: want text or json", c.LogFormat)
-	}
-	return nil
-}
-
 // ServesPOP3 reports whether popd has a plain POP3 listener: Listen is
 // neither "none" nor empty.
 func (s Static) ServesPOP3() bool { return s.Listen != "" && s.Listen != "none" }
@@ -312,85 +204,4 @@ func (c *Config) RequireTLS() bool { return c.Live.RequireTLS(c.TLSCert != "") }
 // connections when a certificate is (haveCert) or is not configured.
 func (l Live) RequireTLS(haveCert bool) bool {
 	return l.PlaintextAuth == "never" || (l.PlaintextAuth == "" && haveCert)
-}
-
-// Args is the result of parsing popd's command line.
-type Args struct {
-	Config Config
-	// Demo asks for the self-contained demo set-up.
-	Demo bool
-	// DemoDir is where the demo keeps its files.
-	DemoDir string
-	set     map[string]bool
-}
-
-// IsSet reports whether the flag name was given on the command line.
-func (a *Args) IsSet(name string) bool { return a.set[name] }
-
-// Parse reads popd's command line: the -config file (if any) is loaded over
-// the defaults, then every flag given explicitly overrides it.
-func Parse(args []string, out io.Writer) (*Args, error) {
-	a := &Args{Config: Default(), set: map[string]bool{}}
-	c := &a.Config
-	d := Default()
-	fs := flag.NewFlagSet("popd", flag.ContinueOnError)
-	fs.SetOutput(out)
-	configPath := fs.String("config", "", "TOML configuration `file` (flags override it)")
-	fs.BoolVar(&a.Demo, "demo", false, "serve a demo maildrop (user demo, password demo) from -demo-dir")
-	fs.StringVar(&a.DemoDir, "demo-dir", "popd-demo", "`directory` for the demo's users file, maildirs and control socket")
-	fs.StringVar(&c.Listen, "listen", d.Listen, "`address` of the POP3 listener (none: no POP3, with -auth-http)")
-	fs.StringVar(&c.Maildir, "maildir", d.Maildir, "maildrop `template`: %u user, %n local part, %d domain, ~ home")
-	fs.StringVar(&c.Users, "users", d.Users, "passwd-file in Dovecot's format")
-	fs.StringVar(&c.Control, "control", d.Control, "control socket `path` for popadm")
-	fs.DurationVar(&c.IdleTimeout.Duration, "idle-timeout", d.IdleTimeout.Duration, "autologout timer")
-	fs.DurationVar(&c.AuthFailureDelay.Duration, "auth-failure-delay", d.AuthFailureDelay.Duration, "time a failed login takes")
-	fs.DurationVar(&c.LockStale.Duration, "lock-stale", d.LockStale.Duration, "age after which an unrefreshed maildrop lock is broken")
-	fs.DurationVar(&c.LoginDelay.Duration, "login-delay", d.LoginDelay.Duration, "LOGIN-DELAY announced in CAPA (0: none)")
-	fs.StringVar(&c.Expire, "expire", d.Expire, "EXPIRE announced in CAPA: NEVER or days (empty: none)")
-	fs.StringVar(&c.ListenTLS, "listen-tls", d.ListenTLS, "`address` of the implicit-TLS (pop3s) listener")
-	fs.StringVar(&c.TLSCert, "tls-cert", d.TLSCert, "certificate chain `file` (PEM)")
-	fs.StringVar(&c.TLSKey, "tls-key", d.TLSKey, "private key `file` (PEM)")
-	fs.StringVar(&c.TLSTicketKeys, "tls-ticket-keys", d.TLSTicketKeys, "`file` of TLS session ticket keys shared by a fleet (first encrypts, all decrypt)")
-	fs.DurationVar(&c.HandshakeTimeout.Duration, "handshake-timeout", d.HandshakeTimeout.Duration, "time allowed for a TLS handshake")
-	fs.StringVar(&c.PlaintextAuth, "plaintext-auth", d.PlaintextAuth, "never or always (default: never with a certificate)")
-	fs.BoolVar(&c.APOP, "apop", d.APOP, "offer APOP and CRAM-MD5 to users with {PLAIN} secrets")
-	fs.StringVar(&c.Hostname, "hostname", d.Hostname, "host `name` for APOP and CRAM-MD5 challenges")
-	fs.IntVar(&c.MaxAuthFailures, "max-auth-failures", d.MaxAuthFailures, "failed logins in a row before disconnecting")
-	fs.DurationVar(&c.AuthPenaltyMax.Duration, "auth-penalty-max", d.AuthPenaltyMax.Duration, "cap on a source's failed-login delay")
-	fs.DurationVar(&c.LoginTimeout.Duration, "login-timeout", d.LoginTimeout.Duration, "time allowed to log in")
-	fs.StringVar(&c.UIDLFormat, "pop3-uidl-format", d.UIDLFormat, "Dovecot's pop3_uidl_format for maildirs it served (empty: its default, %08Xu%08Xv)")
-	fs.IntVar(&c.MaxConnections, "max-connections", d.MaxConnections, "connections in all")
-	fs.IntVar(&c.MaxConnectionsPerIP, "max-connections-per-ip", d.MaxConnectionsPerIP, "connections from one address")
-	fs.StringVar(&c.ProxyFrom, "proxy-from", d.ProxyFrom, "load balancers (`CIDRs`) that send a PROXY header")
-	fs.StringVar(&c.TrustedLoginFrom, "trusted-login-from", d.TrustedLoginFrom, "mail proxies (`CIDRs`) trusted with plaintext logins even when plaintext-auth = never")
-	fs.StringVar(&c.AdminGroup, "admin-group", d.AdminGroup, "`group` whose members may administer popd over the control socket")
-	fs.StringVar(&c.MonitorGroup, "monitor-group", d.MonitorGroup, "`group` whose members may watch popd (read-only)")
-	fs.StringVar(&c.Metrics, "metrics", d.Metrics, "`address` of a Prometheus metrics endpoint (empty: none)")
-	fs.StringVar(&c.AuthHTTP, "auth-http", d.AuthHTTP, "`address` of the HTTP endpoint for nginx's mail proxy (auth_http); needs -fleet")
-	fs.StringVar(&c.Fleet, "fleet", d.Fleet, "fleet `file` of the nodes -auth-http sends users to")
-	fs.StringVar(&c.AuthHTTPKey, "auth-http-key", d.AuthHTTPKey, "`file` with the key nginx's auth_http requests must carry (X-Popd-Key)")
-	fs.StringVar(&c.User, "user", d.User, "`user` to run as after binding (e.g. vmail)")
-	fs.StringVar(&c.Group, "group", d.Group, "`group` to run as after binding")
-	fs.BoolVar(&c.AllowRoot, "allow-root", d.AllowRoot, "serve mail as root (not recommended)")
-	fs.StringVar(&c.LogLevel, "log-level", d.LogLevel, "debug, info, warn or error")
-	fs.StringVar(&c.LogFormat, "log-format", d.LogFormat, "text or json")
-	if err := fs.Parse(args); err != nil {
-		return nil, err
-	}
-	if fs.NArg() > 0 {
-		return nil, fmt.Errorf("popd: unexpected argument %q", fs.Arg(0))
-	}
-	fs.Visit(func(fl *flag.Flag) { a.set[fl.Name] = true })
-	if *configPath != "" {
-		// The file replaces the defaults; parsing the command line again
-		// puts the flags given explicitly back on top.
-		*c = Default()
-		if err := c.Load(*configPath); err != nil {
-			return nil, err
-		}
-		if err := fs.Parse(args); err != nil {
-			return nil, err
-		}
-	}
-	return a, nil
 }

@@ -52,9 +52,9 @@ func TestParseErrors(t *testing.T) {
 		args []string
 		want string
 	}{
-		{[]string{"-config", write("typo.toml", "lissen = \"x\"\n")}, "unknown keys: lissen"},
-		{[]string{"-config", write("bad.toml", "listen = \n")}, "bad.toml"},
-		{[]string{"-config", write("dur.toml", "idle-timeout = \"ten\"\n")}, "idle-timeout"},
+		{[]string{"-config", write("typo.toml", "lissen = \"x\"\n")}, `typo.toml:1: unknown key "lissen" (did you mean "listen"?)`},
+		{[]string{"-config", write("bad.toml", "# popd\nlisten = \n")}, "bad.toml:2: "},
+		{[]string{"-config", write("dur.toml", "\n\nidle-timeout = \"ten\"\n")}, "dur.toml:3: idle-timeout: "},
 		{[]string{"-idle-timeout", "x"}, "invalid value"},
 		{[]string{"extra"}, "unexpected argument"},
 	} {

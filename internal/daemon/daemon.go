@@ -40,6 +40,7 @@ type daemon struct {
 	cfg      atomic.Pointer[config.Config] // as last applied
 	reloadMu sync.Mutex
 	source   func() (config.Config, error) // reads the configuration again; nil: none
+	notify   func(state ...string)         // sd_notify(3) states; never nil
 }
 
 func (d *daemon) config() *config.Config { return d.cfg.Load() }

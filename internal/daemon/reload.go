@@ -2,10 +2,12 @@ package daemon
 
 import (
 	"errors"
+	"fmt"
 	"strings"
 
 	"popd/internal/control"
 	"popd/internal/event"
+	"popd/internal/sdnotify"
 )
 
 // Reload implements control.Daemon: the configuration (when there is a
@@ -16,6 +18,8 @@ import (
 func (d *daemon) Reload(by string) error {
 	d.reloadMu.Lock()
 	defer d.reloadMu.Unlock()
+	d.notify(sdnotify.Reloading(), "STATUS=reloading")
+	defer func() { d.notify("READY=1", "STATUS="+d.status()) }()
 	if d.source != nil {
 		cfg, err := d.source()
 		if err == nil {
@@ -45,4 +49,20 @@ func (d *daemon) Reload(by string) error {
 		d.publish(event.Event{Type: event.UsersReloaded, Count: len(d.users.Users()), By: by})
 	}
 	return err
+}
+
+// status is the one line systemctl status shows: what popd serves.
+func (d *daemon) status() string {
+	cfg := d.config()
+	var parts []string
+	if cfg.ServesPOP3() {
+		parts = append(parts, "POP3 on "+cfg.Listen)
+	}
+	if cfg.ListenTLS != "" {
+		parts = append(parts, "POP3S on "+cfg.ListenTLS)
+	}
+	if cfg.AuthHTTP != "" {
+		parts = append(parts, "auth_http on "+cfg.AuthHTTP)
+	}
+	return fmt.Sprintf("serving %s; %d users", strings.Join(parts, ", "), len(d.users.Users()))
 }

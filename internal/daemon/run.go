@@ -36,6 +36,10 @@ type Options struct {
 	// ReadyAuthHTTP, if set, is called with the auth_http listener's
 	// address (-auth-http) before Ready.
 	ReadyAuthHTTP func(net.Addr)
+	// Notify, if set, is told the daemon's state in sd_notify(3)'s words:
+	// READY=1 once it serves, RELOADING=1 … READY=1 around each reload,
+	// STOPPING=1 when it shuts down (package sdnotify sends them).
+	Notify func(state ...string)
 }
 
 // ShutdownGrace is how long Run waits, once its context is done, for
@@ -68,7 +72,10 @@ func Run(ctx context.Context, cfg config.Config, opt Options) error {
 			}
 		}
 	}
-	d := &daemon{log: log, users: users, started: time.Now(), source: opt.Source}
+	d := &daemon{log: log, users: users, started: time.Now(), source: opt.Source, notify: opt.Notify}
+	if d.notify == nil {
+		d.notify = func(...string) {}
+	}
 	d.cfg.Store(&cfg)
 	if d.srv, err = server.New(cfg, server.Options{Users: users, Logger: log, Publish: d.publish}); err != nil {
 		return err
@@ -166,11 +173,13 @@ func Run(ctx context.Context, cfg config.Config, opt Options) error {
 	if opt.Ready != nil {
 		opt.Ready(ls.plainAddr, tlsAddr)
 	}
+	d.notify("READY=1", "STATUS="+d.status())
 	var runErr error
 	select {
 	case <-ctx.Done():
 	case runErr = <-serveErr:
 	}
+	d.notify("STOPPING=1", "STATUS=shutting down")
 	cancel()
 	// Shutdown returns once every session has ended: after the grace
 	// period it closes their connections, and says so in the log.

@@ -119,3 +119,10 @@ func decodeTicketKey(s []byte) (k [32]byte, ok bool) {
 	copy(k[:], b)
 	return k, true
 }
+
+// CheckTicketKeys reads the ticket keys file at path as popd would at start
+// and says how many keys it holds (popd -check).
+func CheckTicketKeys(path string) (int, error) {
+	keys, err := readTicketKeys(path)
+	return len(keys), err
+}
