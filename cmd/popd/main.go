@@ -74,9 +74,15 @@ func main() {
 		c := a.Config
 		if a.Demo {
 			c.AllowRoot = cfg.AllowRoot
-			err = demo.Paths(a.DemoDir, &c)
+			if err := demo.Paths(a.DemoDir, &c); err != nil {
+				return c, err
+			}
 		}
-		return c, err
+		var errs []error
+		for _, p := range c.Problems() {
+			errs = append(errs, errors.New(a.Explain(p)))
+		}
+		return c, errors.Join(errs...)
 	}
 	opt := daemon.Options{Logger: log, Source: source, Ready: ready}
 	if n := sdnotify.FromEnv(); n.Enabled() {

@@ -105,7 +105,7 @@ func TestUnitExecStart(t *testing.T) {
 		return string(buf[:n])
 	}
 	t.Setenv("NOTIFY_SOCKET", sock)
-	addr, cmd, _ := startPopdLog(t, argv[0], argv[1:]...)
+	addr, cmd, log := startPopdLog(t, argv[0], argv[1:]...)
 	if got := next("READY=1\n"); !strings.Contains(got, "STATUS=serving POP3 on 127.0.0.1:0; 1 users") {
 		t.Errorf("READY without the status: %q", got)
 	}
@@ -125,6 +125,17 @@ func TestUnitExecStart(t *testing.T) {
 	next("READY=1\n")
 	c.Send("STAT")
 	c.Expect("+OK 0 0") // the session went on through the reload
+
+	// A reload of a broken file keeps the settings in force, and the log
+	// names the file and line.
+	b, _ := os.ReadFile(conf)
+	os.WriteFile(conf, append(b, "lock-stale = \"1s\"\n"...), 0o644)
+	lines := strings.Count(string(b), "\n") + 1
+	exec.Command("sh", "-c", reload).Run()
+	next("RELOADING=1\n")
+	next("READY=1\n")
+	want := fmt.Sprintf("%s:%d: lock-stale 1s is too short", conf, lines)
+	testutil.Eventually(t, 10*time.Second, "the reload's error in the log", func() bool { return strings.Contains(log.String(), want) })
 
 	cmd.Process.Signal(syscall.SIGTERM)
 	next("STOPPING=1\n")
