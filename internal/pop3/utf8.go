@@ -87,7 +87,7 @@ func utf8APOPName(run handler) handler {
 func utf8Password(run handler) handler {
 	return func(s *Session, ctx context.Context, arg string) error {
 		if s.userArg != "" && !utf8.ValidString(arg) {
-			s.log.Info("login refused: password is not UTF-8", "user", s.userArg, "remote", addr(s.info.RemoteAddr))
+			s.log.Info("login refused: password is not UTF-8", "user", LogName(s.userArg), "remote", addr(s.info.RemoteAddr))
 			s.userArg = ""
 			return errPassNotUTF8
 		}
