@@ -87,6 +87,9 @@ func Check(cfg config.Config) (problems, notes []config.Problem) {
 		}
 	}
 
+	if cfg.LogLevel == "warn" || cfg.LogLevel == "error" {
+		note("log-level", "%q: failed logins (msg=\"auth failed\", what fail2ban reads) are logged at info: not written", cfg.LogLevel)
+	}
 	checkMaildir(cfg, bad, note)
 	checkIdentity(cfg, bad)
 	checkControlDir(cfg, bad)

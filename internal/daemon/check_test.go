@@ -25,12 +25,13 @@ func TestCheckClean(t *testing.T) {
 	s.Cfg.AllowRoot = true
 	s.Cfg.Control = filepath.Join(t.TempDir(), "control.sock")
 	s.Cfg.TLSCert, s.Cfg.TLSKey, _ = testutil.Cert(t, t.TempDir(), "mail.example.org")
+	s.Cfg.LogLevel = "warn"
 	problems, notes := Check(s.Cfg)
 	if len(problems) > 0 {
 		t.Errorf("problems:\n%s", texts(problems))
 	}
 	n := texts(notes)
-	for _, want := range []string{`users "` + s.Cfg.Users + `": 2 users`, `tls-cert "` + s.Cfg.TLSCert + `": `, "listen 127.0.0.1:0: free", "does not exist (yet)"} {
+	for _, want := range []string{`users "` + s.Cfg.Users + `": 2 users`, `tls-cert "` + s.Cfg.TLSCert + `": `, "listen 127.0.0.1:0: free", "does not exist (yet)", `log-level "warn": failed logins`} {
 		if !strings.Contains(n, want) {
 			t.Errorf("notes lack %q:\n%s", want, n)
 		}
