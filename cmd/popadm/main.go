@@ -10,6 +10,7 @@
 //	popadm penalties [--json]         popadm penalty clear SOURCE
 //	popadm events [--json] [--backlog N]  popadm stats [--json]
 //	popadm reload                     popadm dial-stdio PATH
+//	popadm version                    popadm completion bash|zsh|fish
 //
 // Every command takes -control PATH (default: $POPD_CONTROL; else
 // ./popd-demo/control.sock when it exists; else popd's system-wide socket,
@@ -55,6 +56,7 @@ import (
 
 const usage = `usage: popadm [-control PATH | -fleet FILE] [--theme NAME] [--readonly] [--mouse]
        popadm [-control PATH | -fleet FILE] COMMAND [ARGS]
+       popadm [-control PATH | -fleet FILE] --version
 
 With no command, popadm opens the live dashboard (? in it lists the keys);
 with -fleet, over every node of the fleet.
@@ -77,6 +79,9 @@ with -fleet, over every node of the fleet.
   themes                                list the dashboard's colour themes
   dial-stdio PATH                       join standard input and output to the
                                         control socket PATH (what ssh runs)
+  version                               popadm's version, and popd's if it answers
+  completion bash|zsh|fish              print a script that completes popadm's
+                                        commands, flags, users, sessions, ...
 
 Every command takes -control PATH (default: $POPD_CONTROL, else
 ./popd-demo/control.sock if present, else ` + control.SystemPath + `).
@@ -133,6 +138,9 @@ var commands = map[string]func(e *env, args []string) error{
 	"themes":     themesCmd,
 	"migrate":    migrateCmd,
 	"dial-stdio": dialStdio,
+	"version":    versionCmd,
+	"completion": completionCmd,
+	"__complete": completeCmd, // hidden: what the completion scripts run
 }
 
 func main() {
@@ -179,6 +187,7 @@ func (e *env) run(args []string) int {
 	fs.StringVar(&e.theme, "theme", "", "")
 	fs.BoolVar(&e.readonly, "readonly", false, "")
 	fs.BoolVar(&e.mouse, "mouse", false, "")
+	showVersion := fs.Bool("version", false, "")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			fmt.Fprint(e.stdout, usage)
@@ -188,6 +197,9 @@ func (e *env) run(args []string) int {
 		return 2
 	}
 	args = fs.Args()
+	if *showVersion {
+		return e.exit(versionCmd(e, args))
+	}
 	if len(args) == 0 {
 		if !e.terminal {
 			fmt.Fprint(e.stderr, "popadm: the dashboard needs a terminal; the commands work anywhere\n"+usage)
