@@ -169,7 +169,7 @@ func TestBadFlagsAndConfig(t *testing.T) {
 		want string
 	}{
 		{[]string{"-no-such-flag"}, "flag provided but not defined"},
-		{[]string{"-config", bad}, "unknown keys: listen-typo"},
+		{[]string{"-config", bad}, `unknown key "listen-typo"`},
 		{[]string{"-config", filepath.Join(dir, "missing.toml")}, "no such file"},
 		{[]string{"-users", filepath.Join(dir, "nope"), "-listen", "127.0.0.1:0"}, "no such file"},
 		{[]string{"-listen", "nonsense"}, "listen"},

@@ -1,5 +1,5 @@
 // Package control is popd's control socket: the daemon side (Server,
-// Listen, MetricsHandler) and the client side (Client, used by popadm).
+// Listen) and the client side (Client, used by popadm).
 //
 // # Protocol
 //

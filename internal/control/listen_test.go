@@ -4,8 +4,6 @@ import (
 	"context"
 	"io"
 	"net"
-	"net/http"
-	"net/http/httptest"
 	"os"
 	"os/exec"
 	"os/user"
@@ -14,7 +12,6 @@ import (
 	"strings"
 	"syscall"
 	"testing"
-	"time"
 
 	"popd/internal/control"
 	"popd/internal/control/controltest"
@@ -195,36 +192,6 @@ func TestRefusedPeer(t *testing.T) {
 	// Still serving root.
 	if _, err := dial(t, path).Stats(t.Context()); err != nil {
 		t.Error(err)
-	}
-}
-
-func TestMetrics(t *testing.T) {
-	d := controltest.NewDaemon()
-	d.AddSession(control.Session{ID: "1"})
-	d.SetStats(control.Stats{Version: `1.0 "x"`, Uptime: 90*time.Second + 500*time.Millisecond, Logins: 12, Failures: 3, BytesSent: 4096})
-	h := control.MetricsHandler(d)
-	rec := httptest.NewRecorder()
-	h.ServeHTTP(rec, httptest.NewRequest("GET", "/metrics", nil))
-	if ct := rec.Header().Get("Content-Type"); ct != "text/plain; version=0.0.4; charset=utf-8" {
-		t.Errorf("Content-Type %q", ct)
-	}
-	body := rec.Body.String()
-	for _, want := range []string{
-		"# HELP popd_sessions ", "# TYPE popd_sessions gauge\npopd_sessions 1\n",
-		"# TYPE popd_logins_total counter\npopd_logins_total 12\n",
-		"# TYPE popd_login_failures_total counter\npopd_login_failures_total 3\n",
-		"# TYPE popd_bytes_sent_total counter\npopd_bytes_sent_total 4096\n",
-		"# TYPE popd_uptime_seconds gauge\npopd_uptime_seconds 90.5\n",
-		"# TYPE popd_build_info gauge\npopd_build_info{version=\"1.0 \\\"x\\\"\"} 1\n",
-	} {
-		if !strings.Contains(body, want) {
-			t.Errorf("missing %q in:\n%s", want, body)
-		}
-	}
-	rec = httptest.NewRecorder()
-	h.ServeHTTP(rec, httptest.NewRequest("POST", "/metrics", nil))
-	if rec.Code != http.StatusMethodNotAllowed {
-		t.Errorf("POST: %d", rec.Code)
 	}
 }
 

@@ -1,9 +1,10 @@
 // Package daemon is popd's composition root. Run wires the pieces — the
-// users file (userdb), the POP3 front end (server), the control socket and
-// metrics endpoint (control), the delivery watcher and usage counts
-// (maildir), and for a fleet behind nginx the auth_http endpoint (server)
-// with the nodes' health checker (fleet) — binds the sockets, drops
-// privileges, serves until its context ends, and reloads on SIGHUP. Its adapter carries out the control API's
+// users file (userdb), the POP3 front end (server), the control socket
+// (control), the Prometheus endpoint (metrics.go, on package metrics), the
+// delivery watcher and usage counts (maildir), and for a fleet behind
+// nginx the auth_http endpoint (server) with the nodes' health checker
+// (fleet) — binds the sockets, drops privileges, serves until its context
+// ends, and reloads on SIGHUP. Its adapter carries out the control API's
 // admin operations (admin.go) and keeps the counters behind Stats.
 package daemon
 
@@ -18,12 +19,14 @@ import (
 	"popd/internal/maildir"
 	"popd/internal/server"
 	"popd/internal/userdb"
+	"popd/internal/version"
 
 	"log/slog"
 )
 
-// Version is popd's version, reported by the control API.
-const Version = "0.1.0"
+// Version is popd's version, reported by the control API and the
+// metrics: version.Get().Version ("1.2.3", "0.2.0-dev").
+var Version = version.Get().Version
 
 // daemon is the running popd as the control API sees it.
 type daemon struct {
@@ -36,6 +39,7 @@ type daemon struct {
 	pub      atomic.Pointer[control.Publisher] // the control server, once it runs
 	logins   minuteCounter
 	failures minuteCounter
+	metrics  *metricSet // what -metrics serves; nil counts nothing
 
 	cfg      atomic.Pointer[config.Config] // as last applied
 	reloadMu sync.Mutex
@@ -45,8 +49,8 @@ type daemon struct {
 
 func (d *daemon) config() *config.Config { return d.cfg.Load() }
 
-// publish counts what Stats reports and passes the event to the control
-// server's subscribers.
+// publish counts what Stats and the metrics report and passes the event to
+// the control server's subscribers.
 func (d *daemon) publish(e event.Event) {
 	if e.Time.IsZero() {
 		e.Time = time.Now()
@@ -57,6 +61,7 @@ func (d *daemon) publish(e event.Event) {
 	case event.LoginFailed:
 		d.failures.add()
 	}
+	d.metrics.record(e)
 	if p := d.pub.Load(); p != nil {
 		(*p).Publish(e)
 	}

@@ -36,8 +36,10 @@ func (d *daemon) Reload(by string) error {
 		d.srv.Apply(cfg.Live)
 	}
 	var errs []error
-	if err := d.users.Reload(); err != nil {
-		errs = append(errs, err)
+	uerr := d.users.Reload()
+	d.metrics.usersReloaded(uerr)
+	if uerr != nil {
+		errs = append(errs, uerr)
 	}
 	d.srv.UsersChanged()
 	if err := d.srv.ReloadCertificate(); err != nil {

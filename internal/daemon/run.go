@@ -77,10 +77,12 @@ func Run(ctx context.Context, cfg config.Config, opt Options) error {
 		d.notify = func(...string) {}
 	}
 	d.cfg.Store(&cfg)
-	if d.srv, err = server.New(cfg, server.Options{Users: users, Logger: log, Publish: d.publish}); err != nil {
+	d.metrics = newMetricSet(d)
+	if d.srv, err = server.New(cfg, server.Options{Users: users, Logger: log, Publish: d.publish, Hooks: d.metrics.serverHooks()}); err != nil {
 		return err
 	}
 	users.OnReload = func(n int, err error) {
+		d.metrics.usersReloaded(err)
 		if err != nil {
 			log.Error("users file not reloaded; keeping the old table", "err", err)
 			return
@@ -115,7 +117,7 @@ func Run(ctx context.Context, cfg config.Config, opt Options) error {
 		g.run(log, "control socket", func() error { return cs.Serve(ctx, ls.control) })
 	}
 	if ls.metrics != nil {
-		hs := &http.Server{Handler: control.MetricsHandler(d), ReadHeaderTimeout: 10 * time.Second}
+		hs := &http.Server{Handler: d.metrics.handler(), ReadHeaderTimeout: 10 * time.Second}
 		log.Info("metrics", "addr", ls.metrics.Addr().String())
 		g.run(log, "metrics", func() error {
 			if err := hs.Serve(ls.metrics); !errors.Is(err, http.ErrServerClosed) {

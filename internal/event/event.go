@@ -14,9 +14,9 @@ type Kind string
 // The kinds popd publishes.
 const (
 	SessionOpened Kind = "session.opened" // a connection was accepted
-	Login         Kind = "login"          // a session authenticated (Reason: the method)
-	LoginFailed   Kind = "login.failed"   // a login was refused (Reason: why)
-	SessionClosed Kind = "session.closed" // a session ended (counts: retrieved, deleted, octets)
+	Login         Kind = "login"          // a session authenticated (Reason and Method: the method; Duration)
+	LoginFailed   Kind = "login.failed"   // a login was refused (Reason: why; Method)
+	SessionClosed Kind = "session.closed" // a session ended (counts: retrieved, deleted, octets; Duration)
 	Kicked        Kind = "session.kicked" // an administrator ended a session
 	Delivered     Kind = "mail.delivered" // a message appeared in a user's new/ (Reason: file name)
 	UsersReloaded Kind = "users.reloaded" // the users file was read again (Count: users)
@@ -34,6 +34,14 @@ type Event struct {
 	User    string    `json:"user,omitempty"`
 	Remote  string    `json:"remote,omitempty"`
 	Reason  string    `json:"reason,omitempty"`
+	// Method is how a login was tried (login, login.failed): "USER",
+	// "APOP", "AUTH PLAIN" and so on, or for nginx's auth_http its
+	// Auth-Method ("plain", "apop", "cram-md5").
+	Method string `json:"method,omitempty"`
+	// Duration is how long it took: a login, from the start of the
+	// credential check to TRANSACTION, the maildrop opened and locked; a
+	// session (session.closed), from its connection to its end.
+	Duration time.Duration `json:"duration_ns,omitempty"`
 	// Counts: messages retrieved and deleted, octets sent (session.closed);
 	// events lost (events.dropped); users (users.reloaded).
 	Retrieved int   `json:"retrieved,omitempty"`

@@ -283,6 +283,9 @@ func acquireLock(t *tree, opt Options) (*lockFile, error) {
 		if !breakStale(t.root, opt.StaleLock, log) {
 			return nil, fmt.Errorf("%w (it was refreshed while being broken)", ErrLocked)
 		}
+		if opt.StaleLockBroken != nil {
+			opt.StaleLockBroken()
+		}
 		broke = true
 	}
 	return nil, fmt.Errorf("%w (too many sessions taking it at once)", ErrLocked)

@@ -94,15 +94,22 @@ func TestLockStale(t *testing.T) {
 				t.Fatal(err)
 			}
 			os.Chtimes(path, tc.mtime, tc.mtime)
-			_, err := openOpt(t, dir, maildir.Options{StaleLock: time.Minute, Owner: "me"})
+			broken := 0
+			_, err := openOpt(t, dir, maildir.Options{StaleLock: time.Minute, Owner: "me", StaleLockBroken: func() { broken++ }})
 			if tc.locked {
 				if !errors.Is(err, maildir.ErrLocked) {
 					t.Fatalf("Open: %v, want ErrLocked", err)
+				}
+				if broken != 0 {
+					t.Errorf("StaleLockBroken called %d times for a live lock", broken)
 				}
 				return
 			}
 			if err != nil {
 				t.Fatalf("Open: %v", err)
+			}
+			if broken != 1 {
+				t.Errorf("StaleLockBroken called %d times, want once", broken)
 			}
 			if info, _, _ := maildir.ReadLock(dir); info.Owner != "me" {
 				t.Errorf("lock is %+v", info)

@@ -51,6 +51,13 @@ type Options struct {
 	// lock broken, a move skipped, a cache that could not be written). It
 	// may be nil. Message contents are never logged.
 	Logger *slog.Logger
+	// LockWaited, if set, is told how long Open waited for the lock held
+	// by a session of this process finishing its QUIT (see settle.go),
+	// whether it got it then or not. Open waits for nothing else.
+	LockWaited func(time.Duration)
+	// StaleLockBroken, if set, is called each time Open breaks a stale
+	// lock (the log says why).
+	StaleLockBroken func()
 }
 
 func (o Options) withDefaults() Options {
@@ -123,8 +130,13 @@ func Open(dir string, opt Options) (*Mailbox, error) {
 		return nil, err
 	}
 	lk, err := acquireLock(t, opt)
-	if errors.Is(err, ErrLocked) && waitSettling(t) {
-		lk, err = acquireLock(t, opt) // this process's QUIT has finished
+	if errors.Is(err, ErrLocked) {
+		if start := time.Now(); waitSettling(t) {
+			if opt.LockWaited != nil {
+				opt.LockWaited(time.Since(start))
+			}
+			lk, err = acquireLock(t, opt) // this process's QUIT has finished
+		}
 	}
 	if err != nil {
 		t.close()

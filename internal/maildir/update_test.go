@@ -153,8 +153,9 @@ func TestOpenWaitsForMovesAfterQuit(t *testing.T) {
 		err error
 	}
 	again := make(chan result, 1)
+	waited := make(chan time.Duration, 2)
 	go func() {
-		m2, err := maildir.Open(dir, maildir.Options{})
+		m2, err := maildir.Open(dir, maildir.Options{LockWaited: func(d time.Duration) { waited <- d }})
 		again <- result{m2, err}
 	}()
 	select {
@@ -171,9 +172,19 @@ func TestOpenWaitsForMovesAfterQuit(t *testing.T) {
 	if r.m.Count() != n-1 || len(ls(t, dir, "new")) != 0 {
 		t.Errorf("second session: %d messages, %d still in new/", r.m.Count(), len(ls(t, dir, "new")))
 	}
+	// The wait is told, once (the metrics' popd_lock_wait_seconds).
+	if len(waited) != 1 {
+		t.Fatalf("LockWaited called %d times, want once", len(waited))
+	}
+	if d := <-waited; d < 100*time.Millisecond {
+		t.Errorf("LockWaited(%v), want at least the 100 ms the lock was held", d)
+	}
 	// A maildrop locked by a session that is not finishing a QUIT is
-	// refused at once, as before.
-	if _, err := maildir.Open(dir, maildir.Options{}); !errors.Is(err, maildir.ErrLocked) {
+	// refused at once, as before, and that is no wait.
+	if _, err := maildir.Open(dir, maildir.Options{LockWaited: func(d time.Duration) { waited <- d }}); !errors.Is(err, maildir.ErrLocked) {
 		t.Errorf("Open of a maildrop in use: %v, want ErrLocked", err)
+	}
+	if len(waited) != 0 {
+		t.Error("LockWaited called for a refusal")
 	}
 }

@@ -81,6 +81,7 @@ func (s *Session) cmdPass(ctx context.Context, arg string) error {
 		return errUserFirst
 	}
 	s.userArg = ""
+	s.checking = time.Now()
 	mbox, err := s.cfg.Backend.Login(ctx, s.info, user, arg)
 	return s.loggedIn(user, "USER", mbox, err)
 }
@@ -95,6 +96,7 @@ func (s *Session) cmdAPOP(ctx context.Context, arg string) error {
 	if err != nil {
 		return err
 	}
+	s.checking = time.Now()
 	mbox, err := ab.LoginAPOP(ctx, s.info, a[0], s.apopTS, strings.ToLower(a[1]))
 	return s.loggedIn(a[0], "APOP", mbox, err)
 }
@@ -120,7 +122,7 @@ func (s *Session) loggedIn(user, method string, mbox Mailbox, err error) error {
 			code = "aborted" // an AUTH exchange the client did not finish
 		}
 		LogFailedLogin(s.log, code, addr(s.info.RemoteAddr), method, user)
-		s.event(Event{Type: event.LoginFailed, User: user, Reason: code})
+		s.event(Event{Type: event.LoginFailed, User: user, Reason: code, Method: method, Duration: time.Since(s.checking)})
 		s.failures++
 		max := s.cfg.MaxAuthFailures
 		if max <= 0 {
@@ -144,7 +146,7 @@ func (s *Session) loggedIn(user, method string, mbox Mailbox, err error) error {
 	s.snap.User = user
 	s.mu.Unlock()
 	s.log.Info("login", "user", user, "method", method, "remote", addr(s.info.RemoteAddr), "tls", s.info.TLS, "messages", mbox.Count())
-	s.event(Event{Type: event.Login, User: user, Reason: method})
+	s.event(Event{Type: event.Login, User: user, Reason: method, Method: method, Duration: time.Since(s.checking)})
 	s.reply("+OK maildrop locked and ready, %d messages", mbox.Count())
 	return nil
 }
@@ -202,6 +204,7 @@ func (s *Session) cmdAuth(ctx context.Context, arg string) error {
 		return err
 	}
 	for {
+		s.checking = time.Now() // the last step checks the credentials
 		challenge, done, err := sasl.Next(resp)
 		if err != nil {
 			var pe *Error

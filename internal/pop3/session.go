@@ -66,6 +66,8 @@ type Event struct {
 	Retrieved int
 	Deleted   int
 	Octets    int64
+	Method    string        // how a login was tried: "USER", "APOP", "AUTH PLAIN"...
+	Duration  time.Duration // see event.Event.Duration
 }
 
 func (s *Session) event(e Event) {
@@ -136,6 +138,7 @@ type Session struct {
 	failures int    // failed logins in a row
 	hangup   string // set by a command that ends the session: the reason
 	start    time.Time
+	checking time.Time // when the current login's credential check began
 	mbox     Mailbox
 	deleted  []bool
 	gone     []bool       // messages found gone (see isGone); nil until one is
@@ -343,7 +346,7 @@ func (s *Session) finish(end string) {
 	s.log.Log(context.Background(), level, "session end", "user", info.User, "reason", end,
 		"retr", info.Retrieved, "dele", s.removed, "bytes", info.Octets,
 		"duration", time.Since(info.Since).Round(time.Millisecond))
-	s.event(Event{Type: event.SessionClosed, User: info.User, Reason: end,
+	s.event(Event{Type: event.SessionClosed, User: info.User, Reason: end, Duration: time.Since(info.Since),
 		Retrieved: info.Retrieved, Deleted: s.removed, Octets: info.Octets})
 }
 

@@ -216,12 +216,20 @@ func TestEvents(t *testing.T) {
 	c.Wait()
 	id, remote := c.Session.Info().ID, pop3test.ClientAddr.String()
 	want := []pop3.Event{
-		{Type: "login.failed", Session: id, User: strings.Repeat("x", 255) + "…", Remote: remote, Reason: "AUTH"},
-		{Type: "login.failed", Session: id, User: "alice", Remote: remote, Reason: "AUTH"},
-		{Type: "login", Session: id, User: "alice", Remote: remote, Reason: "USER"},
+		{Type: "login.failed", Session: id, User: strings.Repeat("x", 255) + "…", Remote: remote, Reason: "AUTH", Method: "AUTH PLAIN"},
+		{Type: "login.failed", Session: id, User: "alice", Remote: remote, Reason: "AUTH", Method: "USER"},
+		{Type: "login", Session: id, User: "alice", Remote: remote, Reason: "USER", Method: "USER"},
 		{Type: "session.closed", Session: id, User: "alice", Remote: remote, Reason: "quit", Retrieved: 2, Deleted: 1, Octets: 19 + 14},
 	}
-	if got := ev.get(); !reflect.DeepEqual(got, want) {
+	got := ev.get()
+	for i := range got {
+		// How long: the login's check, the session's whole length.
+		if got[i].Duration <= 0 || got[i].Type == "session.closed" && got[i].Duration < got[2].Duration {
+			t.Errorf("event %d: duration %v", i, got[i].Duration)
+		}
+		got[i].Duration = 0
+	}
+	if !reflect.DeepEqual(got, want) {
 		t.Errorf("events\n got %+v\nwant %+v", got, want)
 	}
 }

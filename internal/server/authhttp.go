@@ -224,7 +224,7 @@ func (h *authHTTP) fail(w http.ResponseWriter, r *http.Request, req authRequest,
 	delay := b.penalize(sourceIP(req.client), req.user)
 	name, remote := pop3.LogName(req.user), req.client.String()
 	pop3.LogFailedLogin(h.s.log, pop3.ErrAuth.Code, remote, req.method, req.user, "via", "auth_http")
-	h.s.emit(event.Event{Type: event.LoginFailed, User: name, Remote: remote, Reason: pop3.ErrAuth.Code})
+	h.s.emit(event.Event{Type: event.LoginFailed, User: name, Remote: remote, Reason: pop3.ErrAuth.Code, Method: req.method})
 	after := b.checks.slowest()
 	if f := b.onFailure.Load(); f != nil {
 		(*f)(req.user, after)

@@ -30,6 +30,8 @@ type backend struct {
 	// onPenalty, if set, is told when a source's failures in a row grow
 	// its delay.
 	onPenalty func(source string, failures int, delay time.Duration)
+	// hooks are told of lock waits and stale locks broken.
+	hooks Hooks
 	// checks times the password checks; a failure takes at least the
 	// longest (see checkTimes).
 	checks checkTimes
@@ -220,6 +222,7 @@ func (b *backend) openMaildrop(c pop3.ConnInfo, u userdb.User, set *settings) (p
 	opt := set.lock
 	opt.Owner = fmt.Sprintf("popd session %s from %s", c.SessionID, addrString(c.RemoteAddr))
 	opt.Control = loc.Control
+	opt.LockWaited, opt.StaleLockBroken = b.hooks.LockWaited, b.hooks.StaleLockBroken
 	mb, err := maildir.Open(loc.Path, opt)
 	switch {
 	case errors.Is(err, maildir.ErrLocked):

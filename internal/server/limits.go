@@ -219,6 +219,19 @@ type Penalty struct {
 	Delay    time.Duration
 }
 
+// active counts the sources that list would list.
+func (p *penalties) active() int {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	n := 0
+	for _, e := range p.m {
+		if time.Since(e.last) < p.forget {
+			n++
+		}
+	}
+	return n
+}
+
 // list returns the sources with a live penalty.
 func (p *penalties) list() []Penalty {
 	p.mu.Lock()
@@ -241,15 +254,21 @@ type conns struct {
 	by    map[netip.Prefix]int
 }
 
+// Why conns.add refuses a connection, as the client is told.
+const (
+	whyMax       = "too many connections"
+	whyPerSource = "too many connections from your address"
+)
+
 // add admits a connection from src, or reports why not.
 func (c *conns) add(src netip.Prefix) (ok bool, why string) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.total >= c.max {
-		return false, "too many connections"
+		return false, whyMax
 	}
 	if c.by[src] >= c.perSource {
-		return false, "too many connections from your address"
+		return false, whyPerSource
 	}
 	c.total++
 	c.by[src]++

@@ -31,7 +31,30 @@ type Options struct {
 	// failed logins, sessions closed, penalties. It is called from the
 	// sessions' goroutines and must not block.
 	Publish func(event.Event)
+	// Hooks are told what is no event, for the metrics.
+	Hooks Hooks
 }
+
+// Hooks are told what the server sees that is no event, for the metrics.
+// Each may be nil; they are called from the sessions' goroutines and must
+// be quick.
+type Hooks struct {
+	// LockWaited: a login waited this long for its maildrop's lock, held
+	// by a session of this popd finishing its QUIT (maildir.Options).
+	LockWaited func(time.Duration)
+	// StaleLockBroken: a login broke a stale maildrop lock.
+	StaleLockBroken func()
+	// Refused: a connection was refused over a limit, RefusedMax or
+	// RefusedPerSource.
+	Refused func(limit string)
+}
+
+// The limits a connection is refused over (Hooks.Refused): the config
+// settings' names.
+const (
+	RefusedMax       = "max-connections"
+	RefusedPerSource = "max-connections-per-ip"
+)
 
 // Server serves POP3 on any number of listeners and keeps the registry of
 // live sessions.
@@ -44,6 +67,7 @@ type Server struct {
 	limits    *conns         // connections per source
 	proxyFrom []netip.Prefix // load balancers that send PROXY headers
 	nextID    atomic.Uint64
+	hooks     Hooks
 	ctx       context.Context    // done at Shutdown: ends back-off waits, handshakes, sessions
 	stop      context.CancelFunc // ends ctx
 
@@ -60,6 +84,7 @@ type Server struct {
 	conns     map[net.Conn]bool // every connection being handled; true once a session
 	sessions  map[string]*pop3.Session
 	sent      int64          // message octets sent by the sessions that ended
+	sentMsgs  int64          // and messages (RETR and TOP)
 	wg        sync.WaitGroup // connections being handled
 }
 
@@ -90,6 +115,7 @@ func New(cfg config.Config, opt Options) (*Server, error) {
 	s := &Server{
 		log:       opt.Logger,
 		publish:   opt.Publish,
+		hooks:     opt.Hooks,
 		certs:     certs,
 		limits:    &conns{by: map[netip.Prefix]int{}},
 		proxyFrom: proxyFrom,
@@ -109,6 +135,7 @@ func New(cfg config.Config, opt Options) (*Server, error) {
 	s.be = newBackend(opt.Users, opt.Logger, func(src string, n int, next time.Duration) {
 		s.emit(event.Event{Type: event.Penalty, Remote: src, Count: n, Reason: "next failure waits " + next.String()})
 	})
+	s.be.hooks = opt.Hooks
 	s.Apply(cfg.Live)
 	return s, nil
 }
@@ -154,7 +181,8 @@ func (s *Server) onSessionEvent(e pop3.Event) {
 		s.be.recordLogin(e.User)
 	}
 	s.emit(event.Event{Type: e.Type, Session: e.Session, User: e.User, Remote: e.Remote,
-		Reason: e.Reason, Retrieved: e.Retrieved, Deleted: e.Deleted, Octets: e.Octets})
+		Reason: e.Reason, Method: e.Method, Duration: e.Duration,
+		Retrieved: e.Retrieved, Deleted: e.Deleted, Octets: e.Octets})
 }
 
 // Serve accepts POP3 connections on l until Shutdown, then returns
@@ -262,6 +290,13 @@ func (s *Server) start(conn net.Conn, implicitTLS bool) (*pop3.Session, func()) 
 	src := source(remote)
 	if ok, why := s.limits.add(src); !ok {
 		s.log.Warn("connection refused", "remote", addrString(remote), "why", why)
+		if s.hooks.Refused != nil {
+			limit := RefusedMax
+			if why == whyPerSource {
+				limit = RefusedPerSource
+			}
+			s.hooks.Refused(limit)
+		}
 		conn.SetWriteDeadline(time.Now().Add(time.Second))
 		io.WriteString(conn, "-ERR [SYS/TEMP] "+why+"\r\n")
 		conn.Close()
@@ -306,9 +341,14 @@ func (s *Server) start(conn net.Conn, implicitTLS bool) (*pop3.Session, func()) 
 	s.log.Log(context.Background(), level, "session start", attrs...)
 	s.emit(event.Event{Type: event.SessionOpened, Session: id, Remote: addrString(remote)})
 	return sess, func() {
-		// Leaving the registry, the session's octets move to sent at
-		// once: OctetsSent counts them exactly once.
-		s.locked(func() { delete(s.sessions, id); s.sent += sess.Info().Octets })
+		// Leaving the registry, the session's octets and messages move
+		// to sent and sentMsgs at once: Sent counts them exactly once.
+		s.locked(func() {
+			in := sess.Info()
+			delete(s.sessions, id)
+			s.sent += in.Octets
+			s.sentMsgs += int64(in.Retrieved)
+		})
 		s.limits.remove(src)
 	}
 }
@@ -367,11 +407,34 @@ func (s *Server) Sessions() []pop3.Info {
 // server started, by the live sessions and those that ended: each counted
 // once, so that it never goes down.
 func (s *Server) OctetsSent() int64 {
+	_, octets := s.Sent()
+	return octets
+}
+
+// Sent is OctetsSent and the number of messages sent (RETR and TOP
+// responses), counted the same way.
+func (s *Server) Sent() (messages, octets int64) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	n := s.sent
+	messages, octets = s.sentMsgs, s.sent
 	for _, sess := range s.sessions {
-		n += sess.Info().Octets
+		in := sess.Info()
+		messages += int64(in.Retrieved)
+		octets += in.Octets
+	}
+	return messages, octets
+}
+
+// SessionStates counts the live sessions in each state, indexed by
+// pop3.State (a session's last moments are StateClosed).
+func (s *Server) SessionStates() [pop3.StateClosed + 1]int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var n [pop3.StateClosed + 1]int
+	for _, sess := range s.sessions {
+		if st := sess.Info().State; st >= 0 && st <= pop3.StateClosed {
+			n[st]++
+		}
 	}
 	return n
 }
@@ -407,6 +470,9 @@ func (s *Server) LastLogin(user string) time.Time { return s.be.lastLogin(user) 
 
 // Penalties lists the sources currently slowed down by failed logins.
 func (s *Server) Penalties() []Penalty { return s.be.penalties.list() }
+
+// PenaltiesActive is len(Penalties()), without the list.
+func (s *Server) PenaltiesActive() int { return s.be.penalties.active() }
 
 // ClearPenalty forgets the failed logins of source p.
 func (s *Server) ClearPenalty(p netip.Prefix) { s.be.penalties.succeed(p.Masked()) }
