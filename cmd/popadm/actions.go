@@ -4,41 +4,42 @@ import (
 	"context"
 
 	"popd/internal/control"
-	"popd/internal/human"
 )
 
 // The commands that change something in popd, other than the user
 // commands. On a fleet, kick and unlock go to the node that holds the
-// session or the lock; kick --user, penalty clear and reload go to every
-// node.
+// session or the lock; kick by selector (--user …), penalty clear and
+// reload go to every node.
 
-// kick ends a session, or every session of a user, without UPDATE.
+// kick ends a session, or every session a selector picks (--user, --from,
+// --state, --idle-over: kickselect.go), without UPDATE.
 func kick(e *env, args []string) error {
 	fs := e.flags("kick")
-	user := fs.String("user", "", "")
+	selector, dryRun := selectorFlags(fs)
 	pos, err := parse(fs, args, kickUsage, 0, 1)
 	if err != nil {
 		return err
 	}
-	if (len(pos) == 1) == (*user != "") {
-		return &usageError{msg: "give a session ID or --user NAME", usage: kickUsage}
+	sel, err := selector()
+	if err != nil {
+		return err
+	}
+	switch {
+	case (len(pos) == 1) == !sel.Empty():
+		return &usageError{msg: "give a session ID, or any of --user, --from, --state, --idle-over", usage: kickUsage}
+	case len(pos) == 0:
+		return kickSelected(e, sel, *dryRun)
+	case *dryRun:
+		return &usageError{msg: "--dry-run goes with --user, --from, --state or --idle-over", usage: kickUsage}
 	}
 	f, err := e.theFleet()
 	if err != nil {
 		return err
 	}
 	if f != nil {
-		id := ""
-		if len(pos) == 1 {
-			id = pos[0]
-		}
-		return fleetKick(e, f, id, *user)
+		return fleetKick(e, f, pos[0])
 	}
 	return change(e, e.dial, func(c *control.Client) (string, error) {
-		if *user != "" {
-			n, err := c.KickUser(e.ctx, *user)
-			return "kicked " + human.Count(n, "session") + " of " + *user, err
-		}
 		return "kicked session " + pos[0], c.Kick(e.ctx, pos[0])
 	})
 }
@@ -63,6 +64,8 @@ func unlock(e *env, args []string) error {
 }
 
 // penaltyCmd is "penalty clear SOURCE": forget a source's failed logins.
+// A source without a penalty is an error (exit 1, as pkill's when nothing
+// matched); on a fleet, one that no node has (fleetClearPenalty).
 func penaltyCmd(e *env, args []string) error {
 	if len(args) == 0 || args[0] != "clear" {
 		if len(args) > 0 && (args[0] == "-h" || args[0] == "--help") {
@@ -79,9 +82,7 @@ func penaltyCmd(e *env, args []string) error {
 		return err
 	}
 	if f != nil {
-		return e.onAll(f, func(ctx context.Context, c *control.Client) (string, error) {
-			return "cleared the penalty of " + pos[0], c.ClearPenalty(ctx, pos[0])
-		})
+		return fleetClearPenalty(e, f, pos[0])
 	}
 	return change(e, e.dial, func(c *control.Client) (string, error) {
 		return "cleared the penalty of " + pos[0], c.ClearPenalty(e.ctx, pos[0])

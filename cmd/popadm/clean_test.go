@@ -49,7 +49,7 @@ func TestHostileTextCLI(t *testing.T) {
 		d.AddSession(control.Session{ID: id, User: h.Text, Remote: h.Text, State: h.Text, LastCommand: h.Text, Since: since})
 		d.PutUser(control.User{Name: h.Text, Scheme: h.Text}, "pw")
 		d.AddLock(control.Lock{User: h.Text, Session: h.Text, Owner: h.Text, Host: h.Text, Since: since})
-		d.AddPenalty(control.Penalty{Source: h.Text, Failures: 1, Last: since})
+		d.AddPenalty(control.Penalty{Source: h.Text, Failures: 1, Last: since, Users: []string{h.Text, "root"}})
 	}
 	var version strings.Builder
 	for _, h := range hostile {

@@ -51,6 +51,7 @@ type argKind int
 const (
 	argNone          argKind = iota // a bool flag's value; no argument
 	argAny                          // a value with nothing to offer (a number, a new name)
+	argDuration                     // a duration (10m, 90s): nothing to offer either
 	argFile                         // completed by the shell
 	argUser                         // popd's users
 	argSession                      // live sessions: ID, or NODE/ID on a fleet
@@ -94,10 +95,12 @@ var (
 var completionTable = compCmd{
 	own: true,
 	flags: append(slices.Clone(whereFlags), compFlag{"--theme", argTheme}, compFlag{"--readonly", argNone},
-		compFlag{"--mouse", argNone}, compFlag{"--version", argNone}),
+		compFlag{"--mouse", argNone}, compFlag{"--version", argNone},
+		compFlag{"--stuck-idle", argDuration}, compFlag{"--stuck-send", argDuration}),
 	subs: []compCmd{
 		{name: "who", flags: []compFlag{jsonFlag}},
-		{name: "kick", flags: []compFlag{{"--user", argSessionUser}}, args: argSession, max: 1},
+		{name: "kick", flags: []compFlag{{"--user", argSessionUser}, {"--from", argAny}, {"--state", argAny},
+			{"--idle-over", argDuration}, {"--dry-run", argNone}}, args: argSession, max: 1},
 		{name: "user", subs: []compCmd{
 			{name: "list", flags: []compFlag{jsonFlag, usersFlag}},
 			{name: "add", flags: []compFlag{{"--password-stdin", argNone}, usersFlag}, args: argAny, max: 1},

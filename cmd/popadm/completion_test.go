@@ -64,8 +64,8 @@ func TestComplete(t *testing.T) {
 		{[]string{"user", "d"}, []string{"del", "disable"}},
 		{[]string{"penalty", ""}, []string{"clear"}},
 		{[]string{"migrate", ""}, []string{"check"}},
-		{[]string{"-"}, []string{"-control", "-fleet", "--theme", "--readonly", "--mouse", "--version"}},
-		{[]string{"--"}, []string{"--control", "--fleet", "--theme", "--readonly", "--mouse", "--version"}},
+		{[]string{"-"}, []string{"-control", "-fleet", "--theme", "--readonly", "--mouse", "--version", "--stuck-idle", "--stuck-send"}},
+		{[]string{"--"}, []string{"--control", "--fleet", "--theme", "--readonly", "--mouse", "--version", "--stuck-idle", "--stuck-send"}},
 		{[]string{"who", "-"}, []string{"--json", "-control", "-fleet"}},
 		{[]string{"who", "-j"}, []string{"-json"}},
 		{[]string{"user", "del", "--p"}, []string{"--purge-mail"}},
@@ -260,7 +260,11 @@ func checkFlags(t *testing.T, path []string, c *compCmd) {
 	}
 	for _, f := range c.allFlags() {
 		arg := f.name
-		if f.value != argNone {
+		switch f.value {
+		case argNone:
+		case argDuration:
+			arg += "=1m"
+		default:
 			arg += "=1" // a number, a path, a name
 		}
 		if r := run(t, append(path, arg, "-h")...); r.code != 0 {

@@ -36,6 +36,9 @@ func (e *env) dashboard() error {
 		Theme:    theme,
 		ReadOnly: e.readonly || prefs.ReadOnly,
 		Mouse:    e.mouse || prefs.Mouse,
+		// Stuck sessions: idle in TRANSACTION, or a RETR stalled, longer.
+		StuckIdle: e.stuckIdle,
+		StuckSend: e.stuckSend,
 	}
 	if f == nil {
 		path := e.control

@@ -27,7 +27,11 @@ import (
 //   - stats: a row per node, down ones too (fleetStats);
 //   - events: the nodes' streams merged, each event with its node;
 //   - kick ID: the node is NODE/ID, or the only node with session ID;
-//     kick --user, reload, penalty clear: on every node;
+//     kick by selector (--user, --from …; the counts added up, none
+//     anywhere is exit status 1: fleetKickSelected), reload, penalty
+//     clear: on every node (penalty clear
+//     says the nodes that had the source, and fails when none had:
+//     fleetClearPenalty);
 //   - unlock USER: on the node whose session holds the lock, else on one
 //     that sees it;
 //   - user changes: once, through the first node that answers (the users

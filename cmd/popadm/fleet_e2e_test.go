@@ -31,16 +31,16 @@ func TestFleetDashboardEndToEnd(t *testing.T) {
 
 	p := startPane(t, "", 100, 30, popadm, "-fleet", f.file)
 	waitScreen := func(what string, re *regexp.Regexp) { t.Helper(); p.waitFor(what, re.MatchString) }
-	waitScreen("both sessions and 2/3 up", regexp.MustCompile(`(?s)2/3 up.*pop1 +1 +alice .*\n[ >]*pop2 +1 +bob `))
+	waitScreen("both sessions and 2/3 up", regexp.MustCompile(`(?s)2/3 up.*pop1 +[0-9a-z]{4}-1 +alice .*\n[ >]*pop2 +[0-9a-z]{4}-1 +bob `))
 
-	p.keys("5")
+	p.keys("6")
 	waitScreen("pop3 down on the Nodes page", regexp.MustCompile(`(?s)pop1 +up .*pop2 +up .*pop3 +down.*pop3 is down: .*no control socket`))
 
 	// Back to Sessions; bob's row is the second (the cursor, on the first
 	// row that came in, may be on it already): kick it (K, from Cancel to
 	// the action, enter).
 	p.keys("1")
-	waitScreen("the Sessions page", regexp.MustCompile(`pop2 +1 +bob `))
+	waitScreen("the Sessions page", regexp.MustCompile(`pop2 +[0-9a-z]{4}-1 +bob `))
 	p.keys("j", "K")
 	waitScreen("the confirmation", regexp.MustCompile(`Cancel`))
 	p.keys("Tab", "Enter")

@@ -208,15 +208,9 @@ func fleetEvents(e *env, f *fleet.Fleet, asJSON bool, backlog int) error {
 	return errors.New("every node closed the connection")
 }
 
-// fleetKick ends a session on the node that has it, or a user's sessions
-// on every node.
-func fleetKick(e *env, f *fleet.Fleet, id, user string) error {
-	if user != "" {
-		return e.onAll(f, func(ctx context.Context, c *control.Client) (string, error) {
-			n, err := c.KickUser(ctx, user)
-			return "kicked " + human.Count(n, "session") + " of " + user, err
-		})
-	}
+// fleetKick ends a session on the node that has it (a selector goes to
+// every node: fleetKickSelected).
+func fleetKick(e *env, f *fleet.Fleet, id string) error {
 	n, sid, err := findSession(e, f, id)
 	if err != nil {
 		return err

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"strconv"
+	"strings"
 	"time"
 
 	"popd/internal/control"
@@ -52,11 +53,12 @@ func (l listing[T]) run(e *env, args []string) error {
 	return show(e, vs, l.empty, l.header, func(v T) []string { return l.row(now, v) })
 }
 
-// who lists the live sessions.
+// who lists the live sessions, oldest first (sessionsByAge); on a fleet,
+// node by node in the fleet file's order, each node's oldest first.
 func who(e *env, args []string) error { return whoListing.run(e, args) }
 
 var whoListing = listing[control.Session]{
-	name: "who", usage: whoUsage, fetch: (*control.Client).Sessions, empty: "no sessions",
+	name: "who", usage: whoUsage, fetch: sessionsByAge, empty: "no sessions",
 	header: []string{"ID", "USER", "REMOTE", "STATE", "TLS", "AGE", "IDLE", "RETR", "SENT", "LAST"},
 	row: func(now time.Time, s control.Session) []string {
 		return []string{s.ID, dash(s.User), s.Remote, s.State, human.YesNo(s.TLS), human.Duration(now.Sub(s.Since)),
@@ -85,9 +87,10 @@ func penalties(e *env, args []string) error { return penaltiesListing.run(e, arg
 
 var penaltiesListing = listing[control.Penalty]{
 	name: "penalties", usage: penaltiesUsage, fetch: (*control.Client).Penalties, empty: "no penalties",
-	header: []string{"SOURCE", "FAILURES", "LAST", "DELAY"},
+	header: []string{"SOURCE", "FAILURES", "LAST", "DELAY", "USERS"},
 	row: func(now time.Time, p control.Penalty) []string {
-		return []string{p.Source, strconv.Itoa(p.Failures), human.Ago(now, p.Last), human.Duration(p.Delay)}
+		return []string{p.Source, strconv.Itoa(p.Failures), human.Ago(now, p.Last), human.Duration(p.Delay),
+			dash(strings.Join(p.Users, ","))}
 	},
 }
 

@@ -1,7 +1,8 @@
 // Command popadm administers a running popd over its control socket, for
 // people and scripts:
 //
-//	popadm who [--json]               popadm kick ID | NODE/ID | --user NAME
+//	popadm who [--json]               popadm kick ID | NODE/ID
+//	popadm kick [--user NAME] [--from CIDR] [--state S] [--idle-over D] [--dry-run]
 //	popadm user list [--json]         popadm user add NAME [--password-stdin]
 //	popadm user passwd NAME [--password-stdin]
 //	popadm user del NAME [--purge-mail]
@@ -48,6 +49,7 @@ import (
 	"os/signal"
 	"strings"
 	"syscall"
+	"time"
 
 	"popd/internal/control"
 	"popd/internal/fleet"
@@ -55,6 +57,7 @@ import (
 )
 
 const usage = `usage: popadm [-control PATH | -fleet FILE] [--theme NAME] [--readonly] [--mouse]
+              [--stuck-idle DURATION] [--stuck-send DURATION]
        popadm [-control PATH | -fleet FILE] COMMAND [ARGS]
        popadm [-control PATH | -fleet FILE] --version
 
@@ -62,7 +65,10 @@ With no command, popadm opens the live dashboard (? in it lists the keys);
 with -fleet, over every node of the fleet.
 
   who [--json]                          live sessions
-  kick ID | NODE/ID | --user NAME       end a session, or all of a user's
+  kick ID | NODE/ID                     end a session
+  kick [--user NAME] [--from CIDR] [--state STATE] [--idle-over DURATION] [--dry-run]
+                                        end every session that matches all of
+                                        those given, as popd sees them; none: exit 1
   user list [--json]                    users and their maildrops
   user add NAME [--password-stdin]      add a user
   user passwd NAME [--password-stdin]   change a user's password
@@ -90,11 +96,11 @@ The user commands take -users FILE to edit a users file without popd.
 -fleet FILE (default: $POPADM_FLEET, unless -control is given) runs the
 commands on every node of a fleet file ([[node]] name, pop3, control) at
 once. Listings, stats and events get a NODE column, and "node" in each JSON
-object; kick takes NODE/ID, or an ID that only one node has; unlock goes to
-the node that holds the lock; user commands go through the first node that
-answers. A control address ssh://[user@]host[:port]/path runs
-"ssh [-p port] [user@]host popadm dial-stdio /path" ($POPADM_SSH names the
-ssh program). A node has 2 s to answer (5 s over ssh). The dashboard
+object; kick takes NODE/ID, or an ID that only one node has, and sends
+a selector to every node; unlock goes to the node that holds the lock;
+user commands go through the first node that answers. A control address
+ssh://[user@]host[:port]/path runs "ssh [-p port] [user@]host popadm
+dial-stdio /path" ($POPADM_SSH names the ssh program). A node has 2 s to answer (5 s over ssh). The dashboard
 shows every node's sessions and locks with their node, merges their
 events, has a Nodes view, and sends each action to the node that holds it.
 
@@ -109,7 +115,7 @@ const (
 	locksUsage       = "popadm locks [--json]"
 	penaltiesUsage   = "popadm penalties [--json]"
 	statsUsage       = "popadm stats [--json]"
-	kickUsage        = "popadm kick ID | NODE/ID | --user NAME"
+	kickUsage        = "popadm kick ID | NODE/ID | [--user NAME] [--from CIDR] [--state STATE] [--idle-over DURATION] [--dry-run]"
 	unlockUsage      = "popadm unlock NAME"
 	penaltyUsage     = "popadm penalty clear SOURCE"
 	reloadUsage      = "popadm reload"
@@ -175,6 +181,8 @@ type env struct {
 	readonly bool   // --readonly
 	mouse    bool   // --mouse
 	terminal bool   // standard input and output are a terminal
+	// --stuck-idle, --stuck-send: when the dashboard calls a session stuck.
+	stuckIdle, stuckSend time.Duration
 }
 
 // run runs the command line args and returns the exit status.
@@ -187,6 +195,8 @@ func (e *env) run(args []string) int {
 	fs.StringVar(&e.theme, "theme", "", "")
 	fs.BoolVar(&e.readonly, "readonly", false, "")
 	fs.BoolVar(&e.mouse, "mouse", false, "")
+	fs.DurationVar(&e.stuckIdle, "stuck-idle", 0, "")
+	fs.DurationVar(&e.stuckSend, "stuck-send", 0, "")
 	showVersion := fs.Bool("version", false, "")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {

@@ -148,7 +148,8 @@ func TestWho(t *testing.T) {
 	r = run(t, "who", "--json", "-control", path)
 	r.want(t, 0, `^\[\n`)
 	var got []control.Session
-	if err := json.Unmarshal([]byte(r.stdout), &got); err != nil || len(got) != 2 || got[0].ID != "7" || got[0].Octets != 3<<20 {
+	// Oldest first (TestWhoSorted).
+	if err := json.Unmarshal([]byte(r.stdout), &got); err != nil || len(got) != 2 || got[0].ID != "8" || got[1].Octets != 3<<20 {
 		t.Errorf("json: %+v, %v", got, err)
 	}
 }
@@ -312,7 +313,7 @@ func TestLocksPenaltiesStatsReload(t *testing.T) {
 	if json.Unmarshal([]byte(r.stdout), &ls); len(ls) != 1 || ls[0].PID != 42 {
 		t.Errorf("locks json: %q", r.stdout)
 	}
-	run(t, c, "penalties").want(t, 0, `^SOURCE +FAILURES +LAST +DELAY\n198\.51\.100\.0/24 +5 +1m00s ago +2s\n$`)
+	run(t, c, "penalties").want(t, 0, `^SOURCE +FAILURES +LAST +DELAY +USERS\n198\.51\.100\.0/24 +5 +1m00s ago +2s +-\n$`)
 	run(t, c, "penalties", "--json").want(t, 0, `"source": "198.51.100.0/24"`)
 	run(t, c, "stats").want(t, 0, `(?m)^version +1\.2\.3\nuptime +1d02h\nsessions +0\nlogins +120 \(1\.5/min\)\nfailed logins +4 \(0/min\)\nsent +1\.50K\n$`)
 	r = run(t, c, "stats", "--json")

@@ -220,7 +220,7 @@ type f2bLine struct {
 // f2bRemote is a failed login's address as popd logged it, without port
 // and brackets.
 func f2bRemote(line string) string {
-	m := regexp.MustCompile(`^time=\S+ level=\w+ msg="auth failed" (?:session=\d+ )?remote=(\S+) `).FindStringSubmatch(line)
+	m := regexp.MustCompile(`^time=\S+ level=\w+ msg="auth failed" (?:session=[0-9a-z]{4}-\d+ )?remote=(\S+) `).FindStringSubmatch(line)
 	if m == nil {
 		return ""
 	}

@@ -56,14 +56,7 @@ func main() {
 	defer stop()
 	var ready func(plain, tls net.Addr)
 	if args.Demo {
-		ready = func(a, _ net.Addr) {
-			fmt.Fprintf(os.Stderr, "\npopd demo is running. Try:\n"+
-				"  curl pop3://%s:%s@%s/       (list the messages)\n"+
-				"  curl pop3://%s:%s@%s/1      (read the first one)\n"+
-				"  go run ./cmd/popadm          (the console; run it from this directory)\n"+
-				"Demo files: %s   Stop with Ctrl-C.\n\n",
-				demo.User, demo.Password, a, demo.User, demo.Password, a, args.DemoDir)
-		}
+		ready = func(a, _ net.Addr) { demoHint(os.Stderr, a, args.DemoDir, cfg.Control) }
 	}
 	// A reload (SIGHUP, popadm reload) reads the file and the flags again.
 	source := func() (config.Config, error) {

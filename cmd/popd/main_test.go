@@ -41,7 +41,7 @@ func rootArgs() []string {
 // socket control.
 func siteArgs(st *site.Site, control string) []string {
 	return append([]string{"-listen", "127.0.0.1:0", "-users", st.Cfg.Users, "-maildir", st.Cfg.Maildir,
-		"-control", control}, rootArgs()...)
+		"-control", control, "-state-dir", st.Cfg.StateDir}, rootArgs()...)
 }
 
 // startPopd runs the binary and returns the address it listens on, read

@@ -181,7 +181,7 @@ func TestJournalLogFormat(t *testing.T) {
 	c.Expect("+OK")
 	testutil.Eventually(t, 20*time.Second, "the failed login logged", func() bool {
 		b, _ := os.ReadFile(logFile.Name())
-		return strings.Contains(string(b), "\n<6>level=INFO msg=\"auth failed\" session=1 remote=127.0.0.1:")
+		return regexp.MustCompile(`\n<6>level=INFO msg="auth failed" session=[0-9a-z]{4}-1 remote=127\.0\.0\.1:`).Match(b)
 	})
 	b, _ := os.ReadFile(logFile.Name())
 	sc := bufio.NewScanner(strings.NewReader(string(b)))

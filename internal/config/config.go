@@ -81,6 +81,10 @@ type Static struct {
 	LogLevel string `toml:"log-level"`
 	// LogFormat is text or json.
 	LogFormat string `toml:"log-format"`
+	// StateDir is where popd keeps what should outlive a restart: the
+	// users' last logins (written in the background every 30 s and at
+	// shutdown, so a crash loses the last seconds). Empty: nothing is kept.
+	StateDir string `toml:"state-dir"`
 }
 
 // Live settings are applied by a reload to new sessions and logins.
@@ -178,6 +182,7 @@ func Default() Config {
 		Users:     "/etc/popd/users",
 		LogLevel:  "info",
 		LogFormat: "text",
+		StateDir:  "/var/lib/popd",
 	}, Live: Live{
 		Maildir:             "~/Maildir",
 		IdleTimeout:         Duration{10 * time.Minute},

@@ -59,7 +59,7 @@ var Groups = []struct {
 	{"TLS", []string{"tls-cert", "tls-key", "tls-ticket-keys", "handshake-timeout"}},
 	{"Logins", []string{"users", "plaintext-auth", "apop", "hostname", "auth-failure-delay", "auth-penalty-max", "max-auth-failures", "login-delay", "expire"}},
 	{"Limits", []string{"max-connections", "max-connections-per-ip", "login-timeout", "idle-timeout"}},
-	{"Maildirs", []string{"maildir", "pop3-uidl-format", "lock-stale"}},
+	{"Maildirs", []string{"maildir", "pop3-uidl-format", "lock-stale", "state-dir"}},
 	{"Control", []string{"control", "admin-group", "monitor-group", "metrics"}},
 	{"Privileges", []string{"user", "group", "allow-root"}},
 	{"Logging", []string{"log-level", "log-format"}},
@@ -141,6 +141,7 @@ func newFlagSet(a *Args, out io.Writer) *flag.FlagSet {
 	fs.BoolVar(&c.AllowRoot, "allow-root", d.AllowRoot, "serve mail as root (not recommended)")
 	fs.StringVar(&c.LogLevel, "log-level", d.LogLevel, "debug, info, warn or error")
 	fs.StringVar(&c.LogFormat, "log-format", d.LogFormat, "text or json")
+	fs.StringVar(&c.StateDir, "state-dir", d.StateDir, "`directory` where popd keeps the users' last logins across restarts (empty: none)")
 	return fs
 }
 

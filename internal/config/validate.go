@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"path/filepath"
 	"slices"
 	"strings"
 	"time"
@@ -136,6 +137,9 @@ func (c *Config) Problems() []Problem {
 	}
 	if !slices.Contains([]string{"text", "json"}, c.LogFormat) {
 		bad("log-format", "%q: want text or json", c.LogFormat)
+	}
+	if c.StateDir != "" && !filepath.IsAbs(c.StateDir) {
+		bad("state-dir", "%q: use an absolute path (popd's working directory is not its state's)", c.StateDir)
 	}
 	return ps
 }

@@ -278,43 +278,10 @@ func (c *Client) fail(ctx context.Context, method string, err error) error {
 // and returns them on a channel. The channel is closed when ctx is done or
 // the connection ends (popd stopped, or the stream failed). Events of type
 // EventDropped tell that this subscriber was too slow and lost Count
-// events.
+// events. Subscribe resumes a stream where another one ended.
 func (c *Client) Events(ctx context.Context) (<-chan Event, error) {
-	if c.redial == nil {
-		return nil, fmt.Errorf("control: %s: events need a connection of their own, and this client cannot open one", c.name)
-	}
-	ec, err := c.redial(ctx)
-	if err != nil {
-		return nil, err
-	}
-	var params any
-	if n := c.backlog.Load(); n > 0 {
-		params = eventsParams{Backlog: int(n)}
-	}
-	var r subscribedResult
-	if err := ec.Call(ctx, "events", params, &r); err != nil {
-		ec.Close()
-		return nil, err
-	}
-	ch := make(chan Event, 64)
-	stop := context.AfterFunc(ctx, func() { ec.Close() })
-	go func() {
-		defer close(ch)
-		defer stop()
-		defer ec.Close()
-		for {
-			var e Event
-			if err := ec.dec.Decode(&e); err != nil {
-				return
-			}
-			select {
-			case ch <- e:
-			case <-ctx.Done():
-				return
-			}
-		}
-	}()
-	return ch, nil
+	ch, _, err := c.Subscribe(ctx, Cursor{})
+	return ch, err
 }
 
 // SetEventBacklog makes later Events streams start with up to n of the

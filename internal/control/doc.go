@@ -35,18 +35,29 @@
 //
 //	who                                  → []Session
 //	stats                                → Stats
+//	history                              → []Minute (the last hour, oldest first)
 //	users                                → []User
+//	user          {"user"}               → UserDetails (one user: maildrop, lock, last login, sessions)
 //	locks                                → []Lock
 //	penalties                            → []Penalty
-//	events                               → {"subscribed":true}, then a stream of Events
+//	events        {"backlog"} or {"boot","seq"}
+//	                                     → {"subscribed":true,"boot","started","from"},
+//	                                     then a stream of Events (see Events)
 //	kick          {"id"}                 admin
 //	kick_user     {"user"}               admin → {"kicked":n}
+//	kick_select   {"ids","user","from","state","idle_over_ns","dry_run"}
+//	                                     admin → {"count":n,"ids":[…]} (Selector: each
+//	                                     optional, at least one; those given are ANDed)
 //	user_add      {"name","password"}    admin
 //	user_passwd   {"name","password"}    admin
-//	user_del      {"name","purge_mail"}  admin ("purge_mail" is optional, false)
+//	user_del      {"name","purge_mail","keep_sessions"}
+//	                                     admin (both optional, false: their sessions end;
+//	                                     a purge ends them first, then removes the maildrop)
 //	user_disable  {"name","disabled"}    admin ("disabled" is required)
 //	unlock        {"user"}               admin
-//	penalty_clear {"source"}             admin
+//	penalty_clear {"source"}             admin ("not-found" when it has no penalty)
+//	penalties_clear {"sources"}
+//	                                     admin → {"cleared":n} (those without one skipped)
 //	reload        {}                     admin
 //
 // Methods without a result answer {"id":n}. Errors the Daemon returns as
@@ -62,6 +73,22 @@
 // never blocks the daemon: when a subscriber's queue is full its events are
 // dropped, and it later receives one Event{Type: "events.dropped", Count: n}
 // just before the next event it does get.
+//
+// Each run of popd has a boot id, random and made at start, and numbers
+// its events 1, 2, 3 … without gaps: every Event carries "boot" and "seq".
+// popd keeps the last Backlog of them. {"backlog":n} starts the stream with
+// up to n of those; {"boot":b,"seq":n} resumes after event n of run b: the
+// events after it that are still kept come first, then the live ones, and
+// nothing is sent twice. The answer's "from" is the number of the event
+// before the first one sent: from > n means that from-n events were no
+// longer kept, and a boot other than b that popd restarted (its "started"
+// says when) and the stream begins with this run's kept events. The
+// Client's Subscribe turns that into notices at the head of the stream
+// (events.dropped with the count, popd.restarted; Cursor).
+//
+// When popd stops, the events published while it shuts down (its sessions
+// ending) and popd.stopped, the last of a run, are sent to every stream
+// before it closes.
 //
 // # Access
 //

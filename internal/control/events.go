@@ -2,6 +2,8 @@ package control
 
 import (
 	"bufio"
+	"encoding/json"
+	"net"
 	"slices"
 	"sync/atomic"
 	"time"
@@ -15,8 +17,13 @@ const SubscriberQueue = 1024
 
 // Backlog is how many past events the server keeps for subscribers that
 // ask for them ("events" with {"backlog":n}): the console shows what just
-// happened when it opens.
+// happened when it opens, and a console that lost its connection resumes
+// where it was ({"boot":b,"seq":n}) while the events it missed are kept.
 const Backlog = 256
+
+// drainTimeout bounds how long a stream may take, when the server stops,
+// to send the events queued for it.
+const drainTimeout = 2 * time.Second
 
 // subscriber is one event stream's queue.
 type subscriber struct {
@@ -30,21 +37,20 @@ type queued struct {
 	dropped int64
 }
 
-// Publish keeps e for the backlog and sends it to every subscriber. It
-// never blocks: a subscriber whose queue is full loses the event, and is
-// told how many it lost before the next event it gets. Safe from any
-// goroutine, before, during and after Serve. A zero e.Time is set to now.
+// Publish numbers e in this run of popd (Boot, Seq), keeps it for the
+// backlog and sends it to every subscriber. It never blocks: a subscriber
+// whose queue is full loses the event, and is told how many it lost before
+// the next event it gets. Safe from any goroutine, before, during and
+// after Serve. A zero e.Time is set to now.
 func (s *Server) Publish(e Event) {
 	if e.Time.IsZero() {
 		e.Time = time.Now()
 	}
 	s.evMu.Lock()
 	defer s.evMu.Unlock()
-	if len(s.recent) == Backlog {
-		copy(s.recent, s.recent[1:])
-		s.recent = s.recent[:Backlog-1]
-	}
-	s.recent = append(s.recent, e)
+	s.seq++
+	e.Boot, e.Seq = s.boot.ID, s.seq
+	s.ring[(s.seq-1)%Backlog] = e
 	subs := s.subs.Load()
 	if subs == nil {
 		return
@@ -59,15 +65,36 @@ func (s *Server) Publish(e Event) {
 	}
 }
 
-// subscribe adds a subscriber whose queue starts with the last backlog
-// events (at most Backlog).
-func (s *Server) subscribe(backlog int) *subscriber {
+// subscribe adds a subscriber and returns it with the answer to its
+// "events" call. Its queue starts with the past events it asked for:
+//
+//   - none and no backlog: none;
+//   - a backlog of n: the last n (at most Backlog);
+//   - to resume after event Seq of this run: those after it still kept,
+//     all of them if none was lost;
+//   - to resume on another run (popd restarted): this run's events still
+//     kept.
+//
+// The answer's From is the number of the event before the first one
+// queued: a client that resumed after Seq and gets a greater From missed
+// From-Seq events.
+func (s *Server) subscribe(p eventsParams) (*subscriber, json.RawMessage) {
 	sub := &subscriber{ch: make(chan queued, SubscriberQueue)}
 	s.evMu.Lock()
 	defer s.evMu.Unlock()
-	backlog = min(max(backlog, 0), len(s.recent))
-	for _, e := range s.recent[len(s.recent)-backlog:] {
-		sub.ch <- queued{e: e}
+	last := s.seq
+	first := last - min(last, Backlog) + 1 // the oldest kept
+	var from uint64
+	switch {
+	case p.Boot == "":
+		from = last - min(uint64(max(p.Backlog, 0)), last-first+1)
+	case p.Boot == s.boot.ID:
+		from = min(max(p.Seq, first-1), last)
+	default:
+		from = first - 1
+	}
+	for n := from + 1; n <= last; n++ {
+		sub.ch <- queued{e: s.ring[(n-1)%Backlog]}
 	}
 	var next []*subscriber
 	if old := s.subs.Load(); old != nil {
@@ -75,7 +102,8 @@ func (s *Server) subscribe(backlog int) *subscriber {
 	}
 	next = append(next, sub)
 	s.subs.Store(&next)
-	return sub
+	res, _ := json.Marshal(subscribedResult{Subscribed: true, Boot: s.boot.ID, Started: s.boot.Started, From: from})
+	return sub, res
 }
 
 func (s *Server) unsubscribe(sub *subscriber) {
@@ -89,11 +117,34 @@ func (s *Server) unsubscribe(sub *subscriber) {
 	s.subs.Store(&next)
 }
 
+// streaming marks nc as an event stream, which Serve's end leaves to
+// close itself; false when Serve is ending already.
+func (s *Server) streaming(nc net.Conn, on bool) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if !on {
+		delete(s.streams, nc)
+		return true
+	}
+	if s.done {
+		return false
+	}
+	s.streams[nc] = true
+	return true
+}
+
 // stream writes the subscriber's events to the connection until the
-// client goes away, sends anything, or the server closes the connection.
+// client goes away or sends anything. When the server stops (Serve's
+// context ends), the events queued by then are sent, within drainTimeout,
+// and the connection is closed: what popd published as it shut down (its
+// sessions ending, popd.stopped) reaches the console.
 func (c *conn) stream(sub *subscriber) {
 	defer c.s.unsubscribe(sub)
 	c.log.Debug("control: events subscribed")
+	if !c.s.streaming(c.nc, true) {
+		return
+	}
+	defer c.s.streaming(c.nc, false)
 
 	gone := make(chan struct{})
 	go func() {
@@ -106,19 +157,36 @@ func (c *conn) stream(sub *subscriber) {
 	}()
 
 	w := bufio.NewWriter(c.nc)
+	send := func(q queued) bool {
+		if q.dropped > 0 {
+			notice := Event{Type: event.Dropped, Time: q.e.Time, Count: int(q.dropped), Reason: ReasonTooSlow}
+			if writeFrame(w, notice) != nil {
+				return false
+			}
+		}
+		return writeFrame(w, q.e) == nil
+	}
 	for {
 		select {
 		case q := <-sub.ch:
-			if q.dropped > 0 {
-				if writeFrame(w, Event{Type: event.Dropped, Time: q.e.Time, Count: int(q.dropped)}) != nil {
-					return
-				}
-			}
-			if writeFrame(w, q.e) != nil {
+			if !send(q) {
 				return
 			}
 			if len(sub.ch) == 0 && w.Flush() != nil {
 				return
+			}
+		case <-c.s.quit:
+			c.nc.SetWriteDeadline(time.Now().Add(drainTimeout))
+			for {
+				select {
+				case q := <-sub.ch:
+					if !send(q) {
+						return
+					}
+				default:
+					w.Flush()
+					return
+				}
 			}
 		case <-gone:
 			return

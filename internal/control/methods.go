@@ -31,10 +31,14 @@ var methods = map[string]method{
 		}
 		return st, nil
 	}},
+	"history": {call: func(c *conn, _ json.RawMessage) (any, error) {
+		return history(c), nil
+	}},
 	"users": {call: func(c *conn, _ json.RawMessage) (any, error) {
 		us, err := c.s.d.Users()
 		return orEmpty(us), err
 	}},
+	"user": {params: `{"user":string}`, call: userDetails},
 	"locks": {call: func(c *conn, _ json.RawMessage) (any, error) {
 		ls, err := c.s.d.Locks()
 		return orEmpty(ls), err
@@ -42,13 +46,13 @@ var methods = map[string]method{
 	"penalties": {call: func(c *conn, _ json.RawMessage) (any, error) {
 		return orEmpty(c.s.d.Penalties()), nil
 	}},
-	"events": {stream: true, params: `{"backlog"?:int}`, call: func(c *conn, raw json.RawMessage) (any, error) {
+	"events": {stream: true, params: `{"backlog"?:int} or {"boot":string,"seq":int}`, call: func(c *conn, raw json.RawMessage) (any, error) {
 		var p eventsParams
-		if !decodeParams(raw, &p) || p.Backlog < 0 {
+		if !decodeParams(raw, &p) || p.Backlog < 0 || p.Boot == "" && p.Seq != 0 {
 			return nil, errBadParams
 		}
-		c.backlog = p.Backlog
-		return subscribedResult{Subscribed: true}, nil
+		c.events = p
+		return subscribedResult{Subscribed: true}, nil // completed by subscribe
 	}},
 
 	"kick": {admin: true, params: `{"id":string}`, call: func(c *conn, raw json.RawMessage) (any, error) {
@@ -66,6 +70,7 @@ var methods = map[string]method{
 		n, err := c.s.d.KickUser(p.User, c.by)
 		return kickedResult{Kicked: n}, err
 	}},
+	"kick_select": {admin: true, params: selectParamsShape, call: kickSelect},
 	"user_add": {admin: true, params: `{"name":string,"password":string}`, call: func(c *conn, raw json.RawMessage) (any, error) {
 		var p passwordParams
 		if !decodeParams(raw, &p) || p.Name == "" || p.Password == "" {
@@ -80,13 +85,7 @@ var methods = map[string]method{
 		}
 		return nil, c.s.d.SetPassword(p.Name, p.Password, c.by)
 	}},
-	"user_del": {admin: true, params: `{"name":string,"purge_mail":bool}`, call: func(c *conn, raw json.RawMessage) (any, error) {
-		var p deleteParams
-		if !decodeParams(raw, &p) || p.Name == "" {
-			return nil, errBadParams
-		}
-		return nil, c.s.d.DeleteUser(p.Name, p.PurgeMail, c.by)
-	}},
+	"user_del": {admin: true, params: userDelShape, call: userDel},
 	"user_disable": {admin: true, params: `{"name":string,"disabled":bool}`, call: func(c *conn, raw json.RawMessage) (any, error) {
 		var p disableParams
 		if !decodeParams(raw, &p) || p.Name == "" || p.Disabled == nil {

@@ -2,9 +2,14 @@ package control
 
 // The params and results of the methods, shared by Server and Client.
 
-// eventsParams asks for up to Backlog past events before the live ones.
+import "time"
+
+// eventsParams asks for up to Backlog past events before the live ones,
+// or, with Boot, for those after event Seq of that run of popd (resume).
 type eventsParams struct {
-	Backlog int `json:"backlog,omitempty"`
+	Backlog int    `json:"backlog,omitempty"`
+	Boot    string `json:"boot,omitempty"`
+	Seq     uint64 `json:"seq,omitempty"`
 }
 
 type idParams struct {
@@ -38,6 +43,11 @@ type kickedResult struct {
 	Kicked int `json:"kicked"`
 }
 
+// subscribedResult answers "events": the run of popd, and the number of
+// the last event before the stream (its events are From+1, From+2 …).
 type subscribedResult struct {
-	Subscribed bool `json:"subscribed"`
+	Subscribed bool      `json:"subscribed"`
+	Boot       string    `json:"boot,omitempty"`
+	Started    time.Time `json:"started,omitzero"`
+	From       uint64    `json:"from,omitempty"`
 }

@@ -14,6 +14,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"popd/internal/event"
 )
 
 // ServerConfig configures Listen and NewServer.
@@ -48,6 +50,9 @@ type ServerConfig struct {
 	// this long without a request (or with a request half sent, or an
 	// answer unread); 0 means DefaultIdleTimeout.
 	IdleTimeout time.Duration
+	// Boot is the run of popd whose events the server numbers (Event.Boot
+	// and Seq); the zero Boot is a new one.
+	Boot event.Boot
 }
 
 // helloTimeout bounds the wait for the client's hello.
@@ -65,15 +70,23 @@ type Server struct {
 	// evMu serialises Publish with subscribing, so that a new subscriber's
 	// backlog and its live events meet without a gap or a repeat. It is
 	// held only for non-blocking sends.
-	evMu   sync.Mutex
-	subs   atomic.Pointer[[]*subscriber]
-	recent []Event // the last Backlog events, oldest first
+	evMu sync.Mutex
+	subs atomic.Pointer[[]*subscriber]
+	seq  uint64         // the last event's number in boot; guarded by evMu
+	ring [Backlog]Event // event n at (n-1)%Backlog: the last Backlog ones
+	boot event.Boot
+	// quit is closed when Serve ends: event streams send what is queued,
+	// then close (events.go).
+	quit chan struct{}
 
 	lim limits
 
 	mu    sync.Mutex
 	conns map[net.Conn]struct{} // accepted and not yet closed
-	done  bool                  // Serve is ending: new connections are closed at once
+	// streams are the conns that are event streams: they close themselves
+	// at the end, after sending what is queued.
+	streams map[net.Conn]bool
+	done    bool // Serve is ending: new connections are closed at once
 	// served counts the connections admitted (admit), admins those of
 	// admins, byUID by uid.
 	served, admins int
@@ -101,8 +114,13 @@ func NewServer(cfg ServerConfig, d Daemon) *Server {
 	if r.monitorGID, err = lookupGroup(cfg.MonitorGroup); err != nil {
 		log.Error("control: monitor group ignored", "err", err)
 	}
+	boot := cfg.Boot
+	if boot.ID == "" {
+		boot = event.NewBoot()
+	}
 	return &Server{cfg: cfg, d: d, log: log, roleOf: r.role, credOf: peerCred, lim: newLimits(cfg),
-		conns: map[net.Conn]struct{}{}, byUID: map[uint32]int{}}
+		conns: map[net.Conn]struct{}{}, byUID: map[uint32]int{}, boot: boot,
+		quit: make(chan struct{}), streams: map[net.Conn]bool{}}
 }
 
 // Serve accepts connections on ln until ctx is done, then closes ln and
@@ -170,9 +188,14 @@ func (s *Server) untrack(nc net.Conn) {
 func (s *Server) closeAll() {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if !s.done {
+		close(s.quit)
+	}
 	s.done = true
 	for nc := range s.conns {
-		nc.Close()
+		if !s.streams[nc] {
+			nc.Close()
+		}
 	}
 }
 
@@ -184,8 +207,9 @@ type conn struct {
 	role string
 	by   string // "uid N (name)", for the Daemon
 	log  *slog.Logger
-	// backlog is how many past events an "events" call asked for.
-	backlog int
+	// events is what an "events" call asked for: a backlog, or where to
+	// resume.
+	events eventsParams
 }
 
 func (s *Server) serveConn(nc net.Conn) {
@@ -279,7 +303,7 @@ func (c *conn) serve() {
 		if stream {
 			// Subscribed before the answer: the client misses nothing
 			// published after it has read {"subscribed":true}.
-			sub = c.s.subscribe(c.backlog)
+			sub, resp.Result = c.s.subscribe(c.events)
 		}
 		if err := c.reply(resp); err != nil {
 			if sub != nil {

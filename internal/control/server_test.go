@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/user"
 	"path/filepath"
+	"reflect"
 	"strconv"
 	"strings"
 	"sync"
@@ -238,7 +239,7 @@ func TestMethods(t *testing.T) {
 	d.PutUser(alice, "alicepw")
 	lock := control.Lock{User: "alice", Session: "1", Owner: "popd", Host: "mx1", PID: 42, Since: since, Refreshed: since}
 	d.AddLock(lock)
-	pen := control.Penalty{Source: "198.51.100.0/24", Failures: 5, Last: since, Delay: 2 * time.Second}
+	pen := control.Penalty{Source: "198.51.100.0/24", Failures: 5, Last: since, Delay: 2 * time.Second, Users: []string{"root", "admin"}}
 	d.AddPenalty(pen)
 	d.SetStats(control.Stats{Uptime: time.Hour, Logins: 10, Failures: 2, BytesSent: 1 << 20})
 
@@ -263,7 +264,7 @@ func TestMethods(t *testing.T) {
 		t.Errorf("Locks: %+v, %v", ls, err)
 	}
 	ps, err := c.Penalties(ctx)
-	if err != nil || len(ps) != 1 || ps[0] != pen {
+	if err != nil || len(ps) != 1 || !reflect.DeepEqual(ps[0], pen) {
 		t.Errorf("Penalties: %+v, %v", ps, err)
 	}
 

@@ -77,6 +77,11 @@ type Session struct {
 	Since       time.Time     `json:"since"`
 	Idle        time.Duration `json:"idle_ns"`
 	Locked      bool          `json:"locked"` // holds its maildrop's lock
+	// Sending: a RETR or TOP response is being written, and Stalled is
+	// how long since its bytes last moved (a client that stopped reading).
+	// Idle then counts from then too: a long RETR that goes on is not idle.
+	Sending bool          `json:"sending,omitempty"`
+	Stalled time.Duration `json:"stalled_ns,omitempty"`
 }
 
 // User is one entry of the users file, with its maildrop.
@@ -108,6 +113,9 @@ type Penalty struct {
 	Failures int           `json:"failures"`
 	Last     time.Time     `json:"last"`
 	Delay    time.Duration `json:"delay_ns"`
+	// Users are the user names tried, newest first: popd keeps the last
+	// 8 distinct ones, each cut at 255 bytes, some 256 bytes in all.
+	Users []string `json:"users,omitempty"`
 }
 
 // Stats are the daemon's counters.

@@ -2,7 +2,6 @@ package daemon
 
 import (
 	"fmt"
-	"net/netip"
 	"time"
 
 	"popd/internal/accounts"
@@ -26,13 +25,9 @@ func notFound(format string, args ...any) error {
 func (d *daemon) Sessions() []control.Session {
 	infos := d.srv.Sessions()
 	out := make([]control.Session, 0, len(infos))
+	now := time.Now()
 	for _, in := range infos {
-		out = append(out, control.Session{
-			ID: in.ID, User: in.User, Remote: in.RemoteAddr, Local: in.LocalAddr, TLS: in.TLS,
-			State: in.State.String(), LastCommand: in.LastCommand, Retrieved: in.Retrieved,
-			Octets: in.Octets, Since: in.Since, Idle: time.Since(in.LastActive),
-			Locked: holdsLock(in),
-		})
+		out = append(out, sessionOf(in, now)) // select.go
 	}
 	return out
 }
@@ -90,7 +85,7 @@ func (d *daemon) lookup(name string) (string, error) {
 func (d *daemon) Users() ([]control.User, error) {
 	var out []control.User
 	for _, u := range d.users.Users() {
-		cu := control.User{Name: u.Name, Scheme: u.Scheme, Disabled: u.Disabled, LastLogin: d.srv.LastLogin(u.Name)}
+		cu := control.User{Name: u.Name, Scheme: u.Scheme, Disabled: u.Disabled, LastLogin: d.lastLogin(u.Name).At}
 		if dir, err := d.maildirOf(u); err == nil {
 			cu.Messages, cu.Octets = d.usage.Count(dir)
 			_, cu.Locked, _ = maildir.ReadLock(dir)
@@ -133,30 +128,7 @@ func (d *daemon) SetDisabled(name string, disabled bool, by string) error {
 	return d.userChanged(name, what, by, d.users.SetDisabled(name, disabled))
 }
 
-// DeleteUser implements control.Daemon. Mail is kept unless purgeMail, and
-// never purged while a session holds the maildrop.
-func (d *daemon) DeleteUser(name string, purgeMail bool, by string) error {
-	dir, err := d.lookup(name)
-	if err != nil {
-		return err
-	}
-	if _, locked, _ := maildir.ReadLock(dir); purgeMail && locked {
-		return &control.Error{Code: control.CodeConflict, Message: fmt.Sprintf("the maildrop of %q is locked by a session; kick it first", name)}
-	}
-	if err := d.users.Delete(name); err != nil {
-		return accounts.ControlError(err)
-	}
-	d.KickUser(name, by)
-	what := "deleted"
-	if purgeMail {
-		what = "deleted with mail"
-		if err := maildir.Purge(dir); err != nil {
-			d.userChanged(name, "deleted", by, nil)
-			return fmt.Errorf("user deleted, but removing the maildrop failed: %w", err)
-		}
-	}
-	return d.userChanged(name, what, by, nil)
-}
+// DeleteUser is in users.go.
 
 // Locks implements control.Daemon: every user's maildrop lock that is held.
 func (d *daemon) Locks() ([]control.Lock, error) {
@@ -207,29 +179,5 @@ func (d *daemon) Unlock(user, by string) error {
 	}
 	d.log.Warn("maildrop unlocked", "user", user, "by", by)
 	d.publish(event.Event{Type: event.Unlocked, User: user, By: by})
-	return nil
-}
-
-// Penalties implements control.Daemon.
-func (d *daemon) Penalties() []control.Penalty {
-	var out []control.Penalty
-	for _, p := range d.srv.Penalties() {
-		out = append(out, control.Penalty(p))
-	}
-	return out
-}
-
-// ClearPenalty implements control.Daemon.
-func (d *daemon) ClearPenalty(src, by string) error {
-	p, err := netip.ParsePrefix(src)
-	if err != nil {
-		a, aerr := netip.ParseAddr(src)
-		if aerr != nil {
-			return &control.Error{Code: control.CodeInvalid, Message: fmt.Sprintf("not an address or prefix: %q", src)}
-		}
-		p = netip.PrefixFrom(a, a.BitLen())
-	}
-	d.srv.ClearPenalty(p)
-	d.log.Info("penalty cleared", "source", p.Masked().String(), "by", by)
 	return nil
 }

@@ -93,6 +93,7 @@ func Check(cfg config.Config) (problems, notes []config.Problem) {
 	checkMaildir(cfg, bad, note)
 	checkIdentity(cfg, bad)
 	checkControlDir(cfg, bad)
+	checkStateDir(cfg, bad, note)
 
 	for _, l := range [...]struct{ key, addr string }{
 		{"listen", cfg.Listen}, {"listen-tls", cfg.ListenTLS}, {"metrics", cfg.Metrics}, {"auth-http", cfg.AuthHTTP},

@@ -35,10 +35,12 @@ type daemon struct {
 	users   *userdb.File
 	started time.Time
 	usage   maildir.Usage // maildrop sizes for the users list
+	last    *lastLogins   // the users' last logins, kept in state-dir (lastlogin.go)
 
 	pub      atomic.Pointer[control.Publisher] // the control server, once it runs
 	logins   minuteCounter
 	failures minuteCounter
+	hist     history    // the last hour, minute by minute (history.go)
 	metrics  *metricSet // what -metrics serves; nil counts nothing
 
 	cfg      atomic.Pointer[config.Config] // as last applied
@@ -58,8 +60,11 @@ func (d *daemon) publish(e event.Event) {
 	switch e.Type {
 	case event.Login:
 		d.logins.add()
+		d.last.record(e.User, e.Time, e.Remote, e.Method)
+		d.hist.login(e.Time, false)
 	case event.LoginFailed:
 		d.failures.add()
+		d.hist.login(e.Time, true)
 	}
 	d.metrics.record(e)
 	if p := d.pub.Load(); p != nil {

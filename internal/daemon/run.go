@@ -40,6 +40,9 @@ type Options struct {
 	// READY=1 once it serves, RELOADING=1 … READY=1 around each reload,
 	// STOPPING=1 when it shuts down (package sdnotify sends them).
 	Notify func(state ...string)
+	// Boot is this run of popd (its session ids' tag, its events' boot
+	// id); the zero Boot is a new one, as it should be outside tests.
+	Boot event.Boot
 }
 
 // ShutdownGrace is how long Run waits, once its context is done, for
@@ -72,13 +75,20 @@ func Run(ctx context.Context, cfg config.Config, opt Options) error {
 			}
 		}
 	}
+	// This run's session ids and event numbers: unique across restarts,
+	// provided the next run starts after this one's tenth of a second.
+	boot := opt.Boot
+	if boot.ID == "" {
+		boot = event.NewBoot()
+	}
+	defer boot.Settle()
 	d := &daemon{log: log, users: users, started: time.Now(), source: opt.Source, notify: opt.Notify}
 	if d.notify == nil {
 		d.notify = func(...string) {}
 	}
 	d.cfg.Store(&cfg)
 	d.metrics = newMetricSet(d)
-	if d.srv, err = server.New(cfg, server.Options{Users: users, Logger: log, Publish: d.publish, Hooks: d.metrics.serverHooks()}); err != nil {
+	if d.srv, err = server.New(cfg, server.Options{Users: users, Logger: log, Publish: d.publish, Hooks: d.metrics.serverHooks(), Boot: boot}); err != nil {
 		return err
 	}
 	users.OnReload = func(n int, err error) {
@@ -88,7 +98,8 @@ func Run(ctx context.Context, cfg config.Config, opt Options) error {
 			return
 		}
 		d.srv.UsersChanged()
-		d.publish(event.Event{Type: event.UsersReloaded, Count: n})
+		// Someone edited the file: an administrator's doing, if not whose.
+		d.publish(event.Event{Type: event.UsersReloaded, Count: n, By: usersFileEdit})
 	}
 	// Everything that may need root is bound before privileges go.
 	ls, err := bind(cfg, log)
@@ -99,6 +110,8 @@ func Run(ctx context.Context, cfg config.Config, opt Options) error {
 	if err := dropPrivileges(cfg, log); err != nil {
 		return err
 	}
+	d.last = newLastLogins(cfg.StateDir, log, func(u string) bool { _, ok := users.Lookup(u); return ok })
+	d.last.load() // as popd's user: the state is its own
 	if cfg.ServesPOP3() && !cfg.RequireTLS() {
 		log.Warn("passwords may cross unencrypted connections (no certificate, or plaintext-auth = always)")
 	}
@@ -109,12 +122,17 @@ func Run(ctx context.Context, cfg config.Config, opt Options) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	g.ctx = ctx
+	controlCtx, stopControl := context.WithCancel(context.Background())
+	defer stopControl()
 	if ls.control != nil {
+		ls.controlCfg.Boot = boot
 		cs := control.NewServer(ls.controlCfg, d)
 		var p control.Publisher = cs
 		d.pub.Store(&p)
 		log.Info("control socket", "path", ls.controlCfg.Path)
-		g.run(log, "control socket", func() error { return cs.Serve(ctx, ls.control) })
+		// The control socket outlives the sessions: what they publish as
+		// they end, and popd.stopped, reach the consoles (shutdown.go).
+		g.run(log, "control socket", func() error { return cs.Serve(controlCtx, ls.control) })
 	}
 	if ls.metrics != nil {
 		hs := &http.Server{Handler: d.metrics.handler(), ReadHeaderTimeout: 10 * time.Second}
@@ -138,6 +156,8 @@ func Run(ctx context.Context, cfg config.Config, opt Options) error {
 		g.run(log, "delivery watcher", func() error { return watcher.Run(ctx) })
 	}
 	g.run(log, "users file watcher", func() error { return users.Watch(ctx) })
+	g.run(log, "last logins writer", func() error { return d.last.run(ctx) })
+	g.add(func() { d.sampleHistory(ctx) })
 	g.run(log, "certificate watcher", func() error { return d.srv.WatchCertificate(ctx) })
 	// Subscribed before the listeners say they listen: a SIGHUP that
 	// comes earlier than the handler would kill popd (its default action),
@@ -188,6 +208,8 @@ func Run(ctx context.Context, cfg config.Config, opt Options) error {
 	sctx, scancel := context.WithTimeout(context.Background(), ShutdownGrace)
 	defer scancel()
 	d.srv.Shutdown(sctx)
+	d.stopped(runErr, stopControl)
+	d.last.flush() // the logins of the last seconds, now that no session is left
 	return runErr
 }
 

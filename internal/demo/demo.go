@@ -20,8 +20,8 @@ const (
 	Password = "demo"
 )
 
-// Paths points cfg at the demo directory: users file, maildir template and
-// control socket. It touches no file.
+// Paths points cfg at the demo directory: users file, maildir template,
+// control socket and state (the last logins). It touches no file.
 func Paths(dir string, cfg *config.Config) error {
 	abs, err := filepath.Abs(dir)
 	if err != nil {
@@ -30,6 +30,7 @@ func Paths(dir string, cfg *config.Config) error {
 	cfg.Users = filepath.Join(abs, "users")
 	cfg.Maildir = filepath.Join(abs, "mail", "%u")
 	cfg.Control = filepath.Join(abs, "control.sock")
+	cfg.StateDir = abs
 	return nil
 }
 

@@ -1,8 +1,9 @@
 // Package event names the kinds of things that happen in popd: a session's
 // login, a kick, a delivery. The protocol (package pop3) reports some of
 // them, the daemon the rest, and the control API carries them all to
-// popadm under these same names. It imports nothing, so every layer may
-// use it.
+// popadm under these same names. A Boot names one run of popd: its
+// session ids and its events' numbering. It imports nothing of popd's, so
+// every layer may use it.
 package event
 
 import "time"
@@ -23,8 +24,20 @@ const (
 	UserChanged   Kind = "user.changed"   // a user was added, changed or deleted (Reason: what)
 	Unlocked      Kind = "lock.unlocked"  // an administrator removed a maildrop lock
 	Penalty       Kind = "penalty"        // a source's failed logins grew its delay
-	Dropped       Kind = "events.dropped" // this subscriber lost Count events
+	Stopped       Kind = "popd.stopped"   // popd is about to exit: the last event of its Boot
+	// Dropped: this subscriber did not get Count events (0: an unknown
+	// number), which Reason may say why: it read too slowly, or they left
+	// popd's backlog before it resumed, or popd stopped before sending them.
+	Dropped Kind = "events.dropped"
+	// Restarted: the stream resumed on another run of popd than the one it
+	// left, which started at Time; Duration, when the client knows it, is
+	// how long popd was down. The control client makes it (control.Cursor).
+	Restarted Kind = "popd.restarted"
 )
+
+// PenaltyCleared: an administrator cleared a source's penalty (Remote: the
+// source; Count: the failures it had; By).
+const PenaltyCleared Kind = "penalty.cleared"
 
 // Event is one thing that happened in the daemon.
 type Event struct {
@@ -48,6 +61,13 @@ type Event struct {
 	Deleted   int   `json:"deleted,omitempty"`
 	Octets    int64 `json:"octets,omitempty"`
 	Count     int   `json:"count,omitempty"`
-	// By is who did an administrative action (e.g. "uid 0").
+	// By is who did an administrative action (e.g. "uid 0", "SIGHUP"):
+	// every event of an administrator's doing has one.
 	By string `json:"by,omitempty"`
+	// Boot is the run of popd that published it (Boot.ID), and Seq its
+	// number in that run's stream, from 1 without gaps: a subscriber that
+	// knows the last it saw can resume there. Events a subscriber is told
+	// about its own stream (events.dropped, popd.restarted) have no Seq.
+	Boot string `json:"boot,omitempty"`
+	Seq  uint64 `json:"seq,omitempty"`
 }

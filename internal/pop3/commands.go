@@ -266,6 +266,7 @@ func (s *Session) send(i int, okText string, n *uint64) error {
 	if err != nil {
 		return err
 	}
+	s.sentAt.Store(time.Now().UnixNano()) // Sending, until flushed
 	if okText == "" {
 		s.reply("+OK %d octets", size)
 	} else {

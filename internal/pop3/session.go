@@ -117,6 +117,8 @@ type Info struct {
 	Octets      int64  // message octets sent
 	Since       time.Time
 	LastActive  time.Time
+	Sending     bool      // a RETR or TOP response is being written
+	LastSent    time.Time // while Sending: when its bytes last moved to the client
 }
 
 // Session is one POP3 conversation on one connection.
@@ -154,6 +156,9 @@ type Session struct {
 	ctx     context.Context // ended by Stop
 	cancel  context.CancelFunc
 	closing atomic.Bool // finish is writing the last words
+	// sentAt, while a RETR or TOP response is being written, is when its
+	// bytes last moved (Unix ns); 0 otherwise. Info's Sending, LastSent.
+	sentAt atomic.Int64
 	// partial: part of a response is on the wire and the rest is not (a
 	// write failed, or a stop came between writes). Set by the session
 	// goroutine only; nothing else may be sent then.
@@ -200,6 +205,9 @@ func (d deadlineWriter) Write(p []byte) (int, error) {
 	n, err := d.s.conn.Write(p)
 	if n > 0 {
 		d.s.partial = true // until flush has sent every response whole
+		if d.s.sentAt.Load() != 0 {
+			d.s.sentAt.Store(time.Now().UnixNano())
+		}
 	}
 	return n, err
 }
@@ -207,8 +215,12 @@ func (d deadlineWriter) Write(p []byte) (int, error) {
 // Info returns a snapshot of the session; safe from any goroutine.
 func (s *Session) Info() Info {
 	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.snap
+	in := s.snap
+	s.mu.Unlock()
+	if t := s.sentAt.Load(); t != 0 {
+		in.Sending, in.LastSent = true, time.Unix(0, t)
+	}
+	return in
 }
 
 // Stop ends the session from another goroutine (an administrator's kick or a
@@ -253,6 +265,9 @@ func (s *Session) Serve(ctx context.Context) {
 		if err := s.flush(); err != nil {
 			end = s.endReason(err, "write error")
 			return
+		}
+		if s.in.buffered() == 0 {
+			s.sentAt.Store(0) // every response went out whole
 		}
 		s.raw.SetReadDeadline(s.readDeadline())
 		if s.stopReason() != "" {

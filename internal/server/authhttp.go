@@ -221,10 +221,11 @@ func (h *authHTTP) check(req authRequest) (u userdb.User, secret string, ok bool
 // penalty's wait to nginx (Auth-Wait).
 func (h *authHTTP) fail(w http.ResponseWriter, r *http.Request, req authRequest, start time.Time) {
 	b := h.s.be
-	delay := b.penalize(sourceIP(req.client), req.user)
+	delay, note := b.penalize(sourceIP(req.client), req.user)
 	name, remote := pop3.LogName(req.user), req.client.String()
 	pop3.LogFailedLogin(h.s.log, pop3.ErrAuth.Code, remote, req.method, req.user, "via", "auth_http")
 	h.s.emit(event.Event{Type: event.LoginFailed, User: name, Remote: remote, Reason: pop3.ErrAuth.Code, Method: req.method})
+	b.announce(note) // after the failure it is for
 	after := b.checks.slowest()
 	if f := b.onFailure.Load(); f != nil {
 		(*f)(req.user, after)

@@ -41,6 +41,10 @@ type backend struct {
 
 	mu         sync.Mutex
 	lastLogins map[string]time.Time // for LOGIN-DELAY and the console
+
+	// held are the penalties to announce after their login.failed, by
+	// session (hold); under mu.
+	held map[string]penaltyNote
 }
 
 func (b *backend) recordLogin(user string) {
@@ -91,6 +95,7 @@ func newBackend(users *userdb.File, log *slog.Logger, onPenalty func(string, int
 		log:        log,
 		onPenalty:  onPenalty,
 		lastLogins: map[string]time.Time{},
+		held:       map[string]penaltyNote{},
 	}
 }
 
@@ -138,9 +143,12 @@ func (b *backend) verify(name, password string) (userdb.User, error) {
 // failure in a row from the same source, and never less than the longest
 // password check of late (checkTimes), so that a small -auth-failure-delay
 // does not let the check's own time tell the names apart. Only this
-// session's goroutine waits.
+// session's goroutine waits. The penalty the failure earns is told after
+// the session has told the failure itself (held).
 func (b *backend) failed(ctx context.Context, c pop3.ConnInfo, start time.Time, user string) error {
-	after := max(b.penalize(source(c.RemoteAddr), user), b.checks.slowest())
+	delay, note := b.penalize(source(c.RemoteAddr), user)
+	b.hold(c.SessionID, note)
+	after := max(delay, b.checks.slowest())
 	if f := b.onFailure.Load(); f != nil {
 		(*f)(user, after)
 	}
@@ -149,17 +157,57 @@ func (b *backend) failed(ctx context.Context, c pop3.ConnInfo, start time.Time, 
 }
 
 // penalize records a failed login from src for user and returns the delay
-// it earns: the source's delay before this failure (the failure delay,
-// doubled for each failure in a row before it).
-func (b *backend) penalize(src netip.Prefix, user string) time.Duration {
+// it earns — the source's delay before this failure (the failure delay,
+// doubled for each failure in a row before it) — and the penalty to tell
+// (announce) once the failure has been.
+func (b *backend) penalize(src netip.Prefix, user string) (time.Duration, penaltyNote) {
 	delay := b.penalties.delay(src)
-	if n, next := b.penalties.failAs(src, user); n > 1 {
-		b.log.Info("login penalty", "source", src.String(), "failures", n, "next_delay", next)
-		if b.onPenalty != nil {
-			b.onPenalty(src.String(), n, next)
-		}
+	n, next := b.penalties.failAs(src, user)
+	return delay, penaltyNote{source: src.String(), failures: n, next: next}
+}
+
+// penaltyNote is what a failed login did to its source's penalty.
+type penaltyNote struct {
+	source   string
+	failures int // in a row, this one included
+	next     time.Duration
+}
+
+// announce logs and publishes a penalty that grew: from a source's second
+// failure in a row on. It comes after the failure's own log line and
+// event, which it follows from.
+func (b *backend) announce(n penaltyNote) {
+	if n.failures < 2 {
+		return
 	}
-	return delay
+	b.log.Info("login penalty", "source", n.source, "failures", n.failures, "next_delay", n.next)
+	if b.onPenalty != nil {
+		b.onPenalty(n.source, n.failures, n.next)
+	}
+}
+
+// hold keeps a session's penalty note until the session has told its
+// failed login (release); a session has one login at a time, so one note.
+func (b *backend) hold(session string, n penaltyNote) {
+	if session == "" {
+		b.announce(n)
+		return
+	}
+	b.mu.Lock()
+	b.held[session] = n
+	b.mu.Unlock()
+}
+
+// release announces the note held for session, if any: after its
+// login.failed, or as it closes.
+func (b *backend) release(session string) {
+	b.mu.Lock()
+	n, ok := b.held[session]
+	delete(b.held, session)
+	b.mu.Unlock()
+	if ok {
+		b.announce(n)
+	}
 }
 
 // errLoginDelay: RFC 2449 §8.1.2.

@@ -1,11 +1,16 @@
 package server
 
 import (
+	"cmp"
 	"hash/maphash"
 	"net"
 	"net/netip"
+	"slices"
+	"strings"
 	"sync"
 	"time"
+
+	"popd/internal/pop3"
 )
 
 // source is the key under which limits and penalties count a client: its
@@ -56,6 +61,38 @@ type penalty struct {
 	who      uint64 // hash of the user name the failures were for, if named
 	named    bool   // some failure named a user: who is set
 	mixed    bool   // failures named more than one user
+	// names are the user names tried, for the administrator (the control
+	// API's penalties): the last maxNames distinct ones, oldest first,
+	// each cut by pop3.LogName, and at most maxNameBytes together.
+	names []string
+}
+
+// The bound on the names a penalty keeps. With the table's limit, a flood
+// from 100,000 sources that each tried 8 names of 32 bytes holds some
+// 52 MB, entries and names (measured; 14 MB without the names).
+const (
+	maxNames     = 8
+	maxNameBytes = 256 // all of a source's names; a single longer one is kept alone
+)
+
+// addName notes that name was tried: it becomes the newest, and the oldest
+// go while there are too many or they take too much room.
+func (e *penalty) addName(name string) {
+	name = pop3.LogName(name)
+	if i := slices.Index(e.names, name); i >= 0 {
+		e.names = slices.Delete(e.names, i, i+1)
+	} else {
+		name = strings.Clone(name) // not the client's whole line or SASL buffer
+	}
+	e.names = append(e.names, name)
+	size := 0
+	for _, n := range e.names {
+		size += len(n)
+	}
+	for len(e.names) > maxNames || len(e.names) > 1 && size > maxNameBytes {
+		size -= len(e.names[0])
+		e.names = slices.Delete(e.names, 0, 1)
+	}
 }
 
 func newPenalties() *penalties {
@@ -115,16 +152,26 @@ func (p *penalties) failAs(src netip.Prefix, user string) (int, time.Duration) {
 		case e.who != h:
 			e.mixed = true
 		}
+		e.addName(user)
 	}
 	return e.failures, p.delayAfter(e.failures)
 }
 
 // succeed clears src's penalty whatever it was for: an administrator's
-// clear.
-func (p *penalties) succeed(src netip.Prefix) {
+// clear. It returns the penalty cleared, and false when src had none (or
+// only one quiet time has forgotten).
+func (p *penalties) succeed(src netip.Prefix) (Penalty, bool) {
 	p.mu.Lock()
+	defer p.mu.Unlock()
+	e, ok := p.m[src]
+	if !ok {
+		return Penalty{}, false
+	}
 	delete(p.m, src)
-	p.mu.Unlock()
+	if time.Since(e.last) >= p.forget {
+		return Penalty{}, false
+	}
+	return p.entry(src, e), true
 }
 
 // clearFor is told that user logged in from src, and clears src's penalty
@@ -217,6 +264,14 @@ type Penalty struct {
 	Failures int
 	Last     time.Time
 	Delay    time.Duration
+	Users    []string // the user names tried, newest first (penalty.names)
+}
+
+// entry is e as the control API shows it. Called with mu held.
+func (p *penalties) entry(src netip.Prefix, e *penalty) Penalty {
+	users := slices.Clone(e.names)
+	slices.Reverse(users)
+	return Penalty{Source: src.String(), Failures: e.failures, Last: e.last, Delay: p.delayAfter(e.failures), Users: users}
 }
 
 // active counts the sources that list would list.
@@ -232,17 +287,43 @@ func (p *penalties) active() int {
 	return n
 }
 
-// list returns the sources with a live penalty.
+// list returns the sources with a live penalty, in address order.
 func (p *penalties) list() []Penalty {
+	type row struct {
+		k netip.Prefix
+		p Penalty
+	}
+	var rows []row
 	p.mu.Lock()
-	defer p.mu.Unlock()
-	var out []Penalty
 	for k, e := range p.m {
 		if time.Since(e.last) < p.forget {
-			out = append(out, Penalty{Source: k.String(), Failures: e.failures, Last: e.last, Delay: p.delayAfter(e.failures)})
+			rows = append(rows, row{k, p.entry(k, e)})
 		}
 	}
+	p.mu.Unlock()
+	// Sorted outside the lock: logins wait on it.
+	slices.SortFunc(rows, func(a, b row) int {
+		if c := a.k.Addr().Compare(b.k.Addr()); c != 0 {
+			return c
+		}
+		return cmp.Compare(a.k.Bits(), b.k.Bits())
+	})
+	out := make([]Penalty, len(rows))
+	for i, r := range rows {
+		out[i] = r.p
+	}
 	return out
+}
+
+// key is the entry of the table that an administrator's address or prefix
+// names: an address is its source (an IPv6 one its /48), and so is a
+// prefix longer than a source's; any other prefix is taken as it is.
+func key(p netip.Prefix) netip.Prefix {
+	a := p.Addr().Unmap().WithZone("")
+	if p.Bits() == p.Addr().BitLen() || a.Is6() && p.Bits() > 48 {
+		return sourceIP(a)
+	}
+	return p.Masked()
 }
 
 // conns counts open connections in all and per source.

@@ -8,7 +8,6 @@ import (
 	"log/slog"
 	"net"
 	"net/netip"
-	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -33,6 +32,10 @@ type Options struct {
 	Publish func(event.Event)
 	// Hooks are told what is no event, for the metrics.
 	Hooks Hooks
+	// Boot is the run this server is part of: session ids are its tag and
+	// a counter ("k3f9-12"), unique across restarts (event.Boot). The zero
+	// Boot is a new one.
+	Boot event.Boot
 }
 
 // Hooks are told what the server sees that is no event, for the metrics.
@@ -66,7 +69,8 @@ type Server struct {
 	certs     *certStore     // nil without a certificate
 	limits    *conns         // connections per source
 	proxyFrom []netip.Prefix // load balancers that send PROXY headers
-	nextID    atomic.Uint64
+	boot      event.Boot     // session ids are boot.SessionID(nextID)
+	nextID    atomic.Uint64  // the last session's number in boot
 	hooks     Hooks
 	ctx       context.Context    // done at Shutdown: ends back-off waits, handshakes, sessions
 	stop      context.CancelFunc // ends ctx
@@ -115,6 +119,7 @@ func New(cfg config.Config, opt Options) (*Server, error) {
 	s := &Server{
 		log:       opt.Logger,
 		publish:   opt.Publish,
+		boot:      opt.Boot,
 		hooks:     opt.Hooks,
 		certs:     certs,
 		limits:    &conns{by: map[netip.Prefix]int{}},
@@ -127,6 +132,9 @@ func New(cfg config.Config, opt Options) (*Server, error) {
 	}
 	if len(trustedLogin) > 0 {
 		s.log.Info("plaintext logins accepted from these peers whatever plaintext-auth says", "trusted-login-from", netsString(trustedLogin))
+	}
+	if s.boot.Tag == "" {
+		s.boot = event.NewBoot()
 	}
 	s.ctx, s.stop = context.WithCancel(context.Background())
 	if s.publish == nil {
@@ -175,14 +183,21 @@ func (s *Server) emit(e event.Event) {
 	s.publish(e)
 }
 
-// onSessionEvent passes a session's events on.
+// onSessionEvent passes a session's events on. The penalty a failed login
+// earned is told right after it (backend.hold), never before.
 func (s *Server) onSessionEvent(e pop3.Event) {
-	if e.Type == event.Login {
+	switch e.Type {
+	case event.Login:
 		s.be.recordLogin(e.User)
+	case event.SessionClosed:
+		s.be.release(e.Session) // a note whose failure was never told
 	}
 	s.emit(event.Event{Type: e.Type, Session: e.Session, User: e.User, Remote: e.Remote,
 		Reason: e.Reason, Method: e.Method, Duration: e.Duration,
 		Retrieved: e.Retrieved, Deleted: e.Deleted, Octets: e.Octets})
+	if e.Type == event.LoginFailed {
+		s.be.release(e.Session)
+	}
 }
 
 // Serve accepts POP3 connections on l until Shutdown, then returns
@@ -316,7 +331,7 @@ func (s *Server) start(conn net.Conn, implicitTLS bool) (*pop3.Session, func()) 
 		}
 		conn = tc
 	}
-	id := strconv.FormatUint(s.nextID.Add(1), 10)
+	id := s.boot.SessionID(s.nextID.Add(1))
 	peer := peerOf(accepted)
 	pconn, proxied := accepted.(*proxyproto.Conn)
 	info := pop3.ConnInfo{SessionID: id, RemoteAddr: remote, LocalAddr: conn.LocalAddr(), TLS: implicitTLS,
@@ -474,8 +489,10 @@ func (s *Server) Penalties() []Penalty { return s.be.penalties.list() }
 // PenaltiesActive is len(Penalties()), without the list.
 func (s *Server) PenaltiesActive() int { return s.be.penalties.active() }
 
-// ClearPenalty forgets the failed logins of source p.
-func (s *Server) ClearPenalty(p netip.Prefix) { s.be.penalties.succeed(p.Masked()) }
+// ClearPenalty forgets the failed logins of source p — an address stands
+// for its source, an IPv6 one for its /48 — and returns what they were;
+// false when p had no penalty.
+func (s *Server) ClearPenalty(p netip.Prefix) (Penalty, bool) { return s.be.penalties.succeed(key(p)) }
 
 // ReloadCertificate reads the certificate files again; on error the old
 // certificate stays. Without a certificate it does nothing.

@@ -19,6 +19,8 @@ const (
 	actDisable
 	actAdd
 	actPasswd
+	actClear    // a source's penalty (penalties.go)
+	actClearAll // the penalties of request.sources
 )
 
 // actionSpec is everything about one action: its name, how a flash says
@@ -33,8 +35,7 @@ type actionSpec struct {
 var actions = [...]actionSpec{
 	actKick: {"kick", "kick session %s", "session %s kicked",
 		func(ctx context.Context, b Backend, r request) error { return b.Kick(ctx, r.target) }},
-	actDelete: {"delete", "delete %s", "user %s deleted, mail kept",
-		func(ctx context.Context, b Backend, r request) error { return b.DeleteUser(ctx, r.target, r.purge) }},
+	actDelete: {"delete", "delete %s", "user %s deleted, mail kept", deleteUser},
 	actUnlock: {"unlock", "unlock the maildrop of %s", "maildrop of %s unlocked",
 		func(ctx context.Context, b Backend, r request) error { return b.Unlock(ctx, r.target) }},
 	actEnable: {"enable", "enable %s", "user %s enabled",
@@ -45,6 +46,8 @@ var actions = [...]actionSpec{
 		func(ctx context.Context, b Backend, r request) error { return b.AddUser(ctx, r.target, r.password) }},
 	actPasswd: {"passwd", "set the password of %s", "password of %s set",
 		func(ctx context.Context, b Backend, r request) error { return b.SetPassword(ctx, r.target, r.password) }},
+	actClear:    {"clear", "clear the penalty of %s", "penalty of %s cleared", clearOne},
+	actClearAll: {"clear", "clear the penalties of %s", "penalties of %s cleared", clearAll},
 }
 
 // spec is the action's entry in actions; a is one of the constants.
@@ -61,6 +64,14 @@ type request struct {
 	purge    bool   // actDelete: their mail too
 	password string // actAdd, actPasswd
 	by       modal  // the form that asked: it shows the outcome itself
+
+	// actClearAll: the sources; target then counts them.
+	sources []string
+
+	// actDelete: keep their sessions (unless purge). actDelete and
+	// actDisable: then end their sessions on every node (useractions.go;
+	// one popd ends them itself as it deletes).
+	keep, endSessions bool
 }
 
 // String leaves the password out of logs and test failures.

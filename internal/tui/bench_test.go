@@ -35,10 +35,11 @@ func benchModel(b *testing.B) Model {
 	for i := range samples {
 		s := sampleStats()
 		s.BytesSent += int64(i * 1000)
-		m.links[0].hist.add(s, t0.Add(time.Duration(i)*time.Second))
+		m.links[0].hist.add(s, t0.Add(time.Duration(i)*time.Second), nil)
 	}
 	m.tell(eventsMsg{evs: sampleEvents()})
 	p.t.moveTo(5000)
+	m.syncStale()
 	m.relayout()
 	return m
 }

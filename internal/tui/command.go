@@ -5,6 +5,8 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/charmbracelet/bubbles/cursor"
+	"github.com/charmbracelet/bubbles/textinput"
 	tea "github.com/charmbracelet/bubbletea"
 
 	"popd/themes"
@@ -12,9 +14,20 @@ import (
 
 // The frame's input line: the filter (/) and the : commands.
 
+// newInput is an empty input line. Each opening of the filter or the
+// command line starts from a new one: nothing typed, completed or
+// suggested in one is left over in the other.
+func newInput() textinput.Model {
+	in := textinput.New()
+	in.Cursor.SetMode(cursor.CursorStatic)
+	return in
+}
+
 func (m *Model) openInput(md mode, value string) {
 	m.mode = md
-	m.input.Reset()
+	m.input = newInput()
+	m.s.st.input(&m.input)
+	m.input.Width = max(m.w-3, 1)
 	m.input.Prompt = "/"
 	m.input.Placeholder = "filter"
 	m.input.ShowSuggestions = false
@@ -23,6 +36,7 @@ func (m *Model) openInput(md mode, value string) {
 		m.input.Placeholder = strings.Join(m.commandWords(), " ")
 		m.input.ShowSuggestions = true
 		m.input.SetSuggestions(m.commandSuggestions())
+		m.cmds.rewind()
 	}
 	m.input.SetValue(value)
 	m.input.CursorEnd()
@@ -65,7 +79,20 @@ func (m *Model) commandKey(msg tea.KeyMsg) tea.Cmd {
 	case "enter":
 		line := m.input.Value()
 		m.closeInput()
+		m.cmds.add(line)
 		return m.command(line)
+	case "up", "down":
+		// The lines run before; ctrl+p and ctrl+n go through the
+		// completions.
+		walk := m.cmds.prev
+		if msg.String() == "down" {
+			walk = m.cmds.next
+		}
+		if line, ok := walk(m.input.Value()); ok {
+			m.input.SetValue(line)
+			m.input.CursorEnd()
+		}
+		return nil
 	}
 	var cmd tea.Cmd
 	m.input, cmd = m.input.Update(msg)
@@ -79,7 +106,7 @@ func (m *Model) commandWords() []string {
 	for _, p := range m.pages {
 		words = append(words, strings.ToLower(p.Name()))
 	}
-	return append(words, "theme NAME", "sort COLUMN", "readonly", "quit")
+	return append(words, "theme NAME", "sort COLUMN", "span 30m", "readonly", "quit")
 }
 
 func (m *Model) commandSuggestions() []string {
@@ -87,7 +114,7 @@ func (m *Model) commandSuggestions() []string {
 	for _, p := range m.pages {
 		s = append(s, strings.ToLower(p.Name()))
 	}
-	s = append(s, "help", "quit", "readonly", "refresh", "sort ", "theme ")
+	s = append(s, "help", "quit", "readonly", "refresh", "sort ", "span 10m", "span 30m", "span 60m", "theme ")
 	for _, n := range m.themeNames {
 		s = append(s, "theme "+n)
 	}
@@ -96,7 +123,7 @@ func (m *Model) commandSuggestions() []string {
 			s = append(s, "sort "+c)
 		}
 	}
-	return s
+	return append(s, m.pageCommandWords()...)
 }
 
 // pageNamed is the page a command names: by its number, or by any
@@ -110,12 +137,15 @@ func (m *Model) pageNamed(word string) (int, bool) {
 	return 0, false
 }
 
-// command runs a : command line.
+// command runs a : command line. Whatever the status line said before
+// goes: a command that fails says why, one that works leaves no old
+// error behind.
 func (m *Model) command(line string) tea.Cmd {
 	f := strings.Fields(line)
 	if len(f) == 0 {
 		return nil
 	}
+	m.s.flash = flash{}
 	arg := strings.Join(f[1:], " ")
 	switch word := strings.ToLower(f[0]); word {
 	case "q", "quit", "exit", "q!":
@@ -134,9 +164,14 @@ func (m *Model) command(line string) tea.Cmd {
 		m.setFilter(arg)
 	case "sort":
 		m.sortBy(arg)
+	case "span":
+		m.setSpan(arg)
 	default:
 		if i, ok := m.pageNamed(word); ok {
 			return m.setPage(i)
+		}
+		if cmd, ok := m.pageCommand(word, f[1:]); ok { // pagehooks.go
+			return cmd
 		}
 		m.s.say("unknown command :"+f[0]+" (try :"+strings.Join(m.commandWords(), " :")+")", kErr)
 	}

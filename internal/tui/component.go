@@ -22,6 +22,7 @@ var registry = []func(*shared) page{
 	newUsersPage,
 	newLocksPage,
 	newEventsPage,
+	newPenaltiesPage,
 }
 
 // component is a part of the screen with its own state, keys and help
@@ -80,8 +81,11 @@ type shared struct {
 	now      func() time.Time
 	loc      *time.Location // of the clock times shown
 	readOnly bool
-	nodes    []string // the fleet's, in order; nil for one popd
-	nodeW    int      // the widest node name
+	stuck    stuckRule // what makes a session stuck (stuck.go)
+	offline  bool      // no popd answers: the action keys are off (stale.go)
+	frozen   time.Time // while offline, the clocks of the data on screen stand here
+	nodes    []string  // the fleet's, in order; nil for one popd
+	nodeW    int       // the widest node name
 
 	modal modal // open over the page
 	flash flash
@@ -107,9 +111,9 @@ func (s *shared) say(text string, k kind) {
 }
 
 // act is an action key as things stand: off, so neither matching nor
-// shown, while read-only.
+// shown, while read-only or while popd is unreachable.
 func (s *shared) act(b key.Binding) key.Binding {
-	b.SetEnabled(!s.readOnly)
+	b.SetEnabled(!s.readOnly && !s.offline)
 	return b
 }
 

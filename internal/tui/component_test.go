@@ -47,15 +47,15 @@ func (p *fakePage) View() string {
 func TestRegisterPage(t *testing.T) {
 	registerPage(t, newFakePage)
 	d := newDriver(t, 120, 30).start()
-	d.mustContain("4 Events", "5 Fake 7")
+	d.mustContain("4 Events", "5 Penalties", "6 Fake 7")
 	d.mustNotContain("FAKE BODY")
 
-	d.keys("5")
+	d.keys("6")
 	fake := pageOf[*fakePage](d.m)
 	if d.m.pageName() != "Fake" {
-		t.Fatalf("5 went to %s", d.m.pageName())
+		t.Fatalf("6 went to %s", d.m.pageName())
 	}
-	d.mustContain("FAKE BODY 120x25, keys ", "fake status", "x frobnicate", "1-5 views")
+	d.mustContain("FAKE BODY 120x25, keys ", "fake status", "x frobnicate", "1-6 views")
 	d.mustNotContain("K kick")
 
 	// Its keys reach it; the frame's do not.
@@ -76,7 +76,7 @@ func TestRegisterPage(t *testing.T) {
 	d.keys(":")
 	d.typeText("fake")
 	d.keys("enter", "?")
-	d.mustContain("KEYS — FAKE", "x frobnicate", "1-5       views")
+	d.mustContain("KEYS — FAKE", "x frobnicate", "1-6       views")
 	d.keys("esc")
 	d.mustContain("FAKE BODY 120x25, keys x,j")
 }

@@ -69,7 +69,12 @@ func (m *Model) connUpdate(msg tea.Msg) tea.Cmd {
 			return m.disconnect(l, msg.err)
 		}
 		l.evCh = msg.ch
-		return tea.Batch(m.tell(streamMsg{}), m.wait(l.connCtx, l.evCh, l.i, l.gen))
+		l.startStream(msg, m.s.now()) // resume.go
+		var gap tea.Cmd
+		if len(msg.gap) > 0 {
+			gap = m.tell(eventsMsg{node: l.i, gen: l.gen, name: l.name, evs: msg.gap})
+		}
+		return tea.Batch(gap, m.tell(streamMsg{}), m.wait(l.connCtx, l.evCh, l.i, l.gen))
 	case eventsMsg:
 		l := m.linkOf(msg.node, msg.gen)
 		if l == nil || !l.connected {
@@ -78,6 +83,7 @@ func (m *Model) connUpdate(msg tea.Msg) tea.Cmd {
 		var cmd tea.Cmd
 		if len(msg.evs) > 0 {
 			cleanEvents(msg.evs)
+			l.track(msg.evs) // resume.go
 			msg.name = l.name
 			cmd = m.tell(msg)
 		}
@@ -157,6 +163,7 @@ func (m *Model) connect(l *link, b Backend) tea.Cmd {
 	m.setRole()
 	l.connCtx, l.cancel = context.WithCancel(m.ctx)
 	l.evCh = nil
+	l.histAt, l.noHist = 0, false
 	return tea.Batch(m.poll(l), m.subscribe(l), m.tellNodes())
 }
 
@@ -173,6 +180,8 @@ func (m *Model) disconnect(l *link, err error) tea.Cmd {
 	l.backend, l.connected, l.evCh = nil, false, nil
 	l.polling, l.pollQueued = false, false
 	l.stale, l.lastErr = true, err
+	l.lostAt = m.s.now()
+	l.hist.disconnected()
 	l.gen++
 	return tea.Batch(closeCmd(old), m.retryLater(l), m.nodeDown(l))
 }
@@ -215,6 +224,13 @@ func (m *Model) poll(l *link) tea.Cmd {
 	l.pollSeq++
 	b, ctx, node, gen, seq, now, d := l.backend, l.connCtx, l.i, l.gen, l.pollSeq, m.s.now, l.timeout
 	want := m.wants(l)
+	// popd's last hour, when the console connects and at each new minute.
+	hist, _ := b.(historian)
+	if at := unixMinute(now()); hist != nil && !l.noHist && at != l.histAt {
+		l.histAt = at
+	} else {
+		hist = nil
+	}
 	return func() tea.Msg {
 		ctx, cancel := context.WithTimeout(ctx, pollTimeout)
 		defer cancel()
@@ -251,6 +267,18 @@ func (m *Model) poll(l *link) tea.Cmd {
 				return r
 			}
 		}
+		if hist != nil {
+			ms, err := hist.History(quick)
+			switch {
+			case err == nil && len(ms) > 0:
+				r.minutes = ms
+			case err == nil, refused(err): // a popd that keeps none
+				r.noHist = true
+			default:
+				r.err = err
+				return r
+			}
+		}
 		r.stats, err = b.Stats(quick)
 		if r.gotStats = check("stats", 0, err); r.err != nil {
 			return r
@@ -264,6 +292,12 @@ func (m *Model) poll(l *link) tea.Cmd {
 		if want&fetchLocks != 0 {
 			r.locks, err = b.Locks(ctx)
 			if check("locks", fetchLocks, err); r.err != nil {
+				return r
+			}
+		}
+		if want&fetchPenalties != 0 {
+			r.penalties, err = b.Penalties(quick)
+			if check("penalties", fetchPenalties, err); r.err != nil {
 				return r
 			}
 		}
@@ -290,8 +324,9 @@ func (m *Model) applyPoll(l *link, r pollMsg) tea.Cmd {
 	l.keep(r)
 	cmd := m.tell(m.data(r)) // the pages take what they asked for
 	if r.gotStats {
-		l.hist.add(r.stats, r.at)
+		l.hist.add(r.stats, r.at, r.minutes)
 	}
+	l.noHist = l.noHist || r.noHist
 	l.stale, l.updated = false, r.at
 	if r.refused != nil && r.refused.Error() != l.lastRefusal {
 		l.lastRefusal = r.refused.Error()
@@ -308,15 +343,6 @@ func (m *Model) applyPoll(l *link, r pollMsg) tea.Cmd {
 	}
 	node, gen, seq := l.i, l.gen, l.pollSeq
 	return tea.Batch(cmd, m.tick(m.refresh, func(time.Time) tea.Msg { return pollTickMsg{node: node, gen: gen, seq: seq} }))
-}
-
-// subscribe opens the event stream.
-func (m *Model) subscribe(l *link) tea.Cmd {
-	b, ctx, node, gen := l.backend, l.connCtx, l.i, l.gen
-	return func() tea.Msg {
-		ch, err := b.Events(ctx)
-		return eventsSubMsg{node: node, gen: gen, ch: ch, err: err}
-	}
 }
 
 // waitEvents reads the event channel: it blocks for one event, then takes
@@ -365,6 +391,13 @@ func cleanPoll(r *pollMsg) {
 		l := &r.locks[i]
 		l.User, l.Session, l.Owner, l.Host = c(l.User), c(l.Session), c(l.Owner), c(l.Host)
 	}
+	for i := range r.penalties {
+		p := &r.penalties[i]
+		p.Source = c(p.Source)
+		for j := range p.Users {
+			p.Users[j] = c(p.Users[j])
+		}
+	}
 	r.stats.Version = c(r.stats.Version)
 }
 
@@ -374,6 +407,6 @@ func cleanEvents(evs []control.Event) {
 	for i := range evs {
 		e := &evs[i]
 		e.Type, e.Session, e.User = event.Kind(c(string(e.Type))), c(e.Session), c(e.User)
-		e.Remote, e.Reason, e.By = c(e.Remote), c(e.Reason), c(e.By)
+		e.Remote, e.Reason, e.By, e.Boot = c(e.Remote), c(e.Reason), c(e.By), c(e.Boot)
 	}
 }

@@ -8,12 +8,21 @@ import (
 	"github.com/charmbracelet/lipgloss"
 )
 
-// Focus positions in a confirm dialog.
+// Focus positions in a confirm dialog: the buttons, then the boxes
+// (focusCheck is the first).
 const (
 	focusCancel = iota
 	focusAction
 	focusCheck
 )
+
+// checkbox is a box of a confirm dialog, ticked with space or x; set puts
+// it into the request when the action is chosen.
+type checkbox struct {
+	label string
+	on    bool
+	set   func(r *request, on bool)
+}
 
 // confirm asks before a destructive action. The focus starts on Cancel, so
 // an absent-minded enter does nothing.
@@ -23,11 +32,13 @@ type confirm struct {
 	body   []string // paragraphs
 	button string   // "Kick", "Delete", "Unlock"
 	req    request
-	check  string // a checkbox's label, ticked for req.purge; "" for none
-	on     bool   // the checkbox
+	boxes  []checkbox
 	focus  int
 	w      int
 	done   bool
+
+	// also are sent with req: the same action on other nodes of a fleet.
+	also []request
 }
 
 var _ modal = (*confirm)(nil)
@@ -37,11 +48,14 @@ func newConfirm(s *shared, title, button string, req request, body ...string) *c
 	return &confirm{s: s, title: title, body: body, button: button, req: req}
 }
 
-func (c *confirm) controls() int {
-	if c.check != "" {
-		return 3
+func (c *confirm) controls() int { return focusCheck + len(c.boxes) }
+
+// box is the focused checkbox, or nil.
+func (c *confirm) box() *checkbox {
+	if i := c.focus - focusCheck; i >= 0 && i < len(c.boxes) {
+		return &c.boxes[i]
 	}
-	return 2
+	return nil
 }
 
 func (c *confirm) Done() bool       { return c.done }
@@ -49,7 +63,7 @@ func (c *confirm) SetSize(w, _ int) { c.w = w }
 
 func (c *confirm) ShortHelp() []key.Binding {
 	bs := []key.Binding{hint("tab", "move"), hint("enter", "choose"), hint("esc", "cancel")}
-	if c.check != "" {
+	if len(c.boxes) > 0 {
 		bs = append(bs, hint("space", "tick"))
 	}
 	return bs
@@ -73,9 +87,9 @@ func (c *confirm) Update(msg tea.Msg) tea.Cmd {
 		c.focus = focusCancel
 	case "right", "l":
 		c.focus = focusAction
-	case " ":
-		if c.focus == focusCheck {
-			c.on = !c.on
+	case " ", "x":
+		if b := c.box(); b != nil {
+			b.on = !b.on
 		}
 	case "enter":
 		switch c.focus {
@@ -84,10 +98,18 @@ func (c *confirm) Update(msg tea.Msg) tea.Cmd {
 		case focusAction:
 			c.done = true
 			r := c.req
-			r.purge = c.on
-			return r.cmd()
-		case focusCheck:
-			c.on = !c.on
+			for _, b := range c.boxes {
+				b.set(&r, b.on)
+			}
+			cmds := []tea.Cmd{r.cmd()}
+			for _, o := range c.also {
+				cmds = append(cmds, o.cmd())
+			}
+			return tea.Batch(cmds...)
+		default:
+			if b := c.box(); b != nil {
+				b.on = !b.on
+			}
 		}
 	}
 	return nil
@@ -117,16 +139,19 @@ func (c *confirm) View() string {
 			lines = append(lines, st.fg[kText].s(l))
 		}
 	}
-	if c.check != "" {
+	if len(c.boxes) > 0 {
+		lines = append(lines, "")
+	}
+	for i, b := range c.boxes {
 		box := "[ ] "
-		if c.on {
+		if b.on {
 			box = "[x] "
 		}
 		mark := "  "
-		if c.focus == focusCheck {
+		if c.focus == focusCheck+i {
 			mark = "> "
 		}
-		lines = append(lines, "", st.fg[kText].s(truncate(mark+box+c.check, inner)))
+		lines = append(lines, st.fg[kText].s(truncate(mark+box+b.label, inner)))
 	}
 	lines = append(lines, "",
 		button(st, "Cancel", c.focus == focusCancel, false)+"  "+button(st, c.button, c.focus == focusAction, true))

@@ -1,243 +1,35 @@
 package tui
 
 import (
-	"fmt"
-	"slices"
-	"strconv"
 	"strings"
-	"time"
 
 	"github.com/charmbracelet/bubbles/key"
 	tea "github.com/charmbracelet/bubbletea"
 
-	"popd/internal/control"
-	"popd/internal/event"
 	"popd/internal/human"
 )
 
-const (
-	maxEvents = 5000 // kept in memory
-	maxBatch  = 500  // events coalesced into one message
-)
-
-// evRow is an event formatted once, when it arrives.
-type evRow struct {
-	e     control.Event
-	node  string // of a fleet, whose event it is
-	clock string // 15:04:05
-	mark  string // "!" failed login or penalty, "*" an admin action or loss, " "
-	k     kind
-	rest  string
-	lower string // the whole line in lower case, for the filter
-}
-
-// classify says how an event stands out: colour and a marker that still
-// shows without colour.
-func classify(t event.Kind) (string, kind) {
-	switch t {
-	case event.LoginFailed, event.Penalty:
-		return "!", kErr
-	case event.Kicked, event.Unlocked, event.Dropped:
-		return "*", kWarn
-	case event.Login:
-		return " ", kOK
-	}
-	return " ", kText
-}
-
-func newEvRow(e control.Event, loc *time.Location, node string) evRow {
-	mark, k := classify(e.Type)
-	var parts []string
-	if e.Session != "" {
-		parts = append(parts, "#"+e.Session)
-	}
-	if e.User != "" {
-		parts = append(parts, e.User)
-	}
-	if e.Remote != "" {
-		parts = append(parts, e.Remote)
-	}
-	switch e.Type {
-	case event.SessionClosed:
-		parts = append(parts, fmt.Sprintf("retrieved %d, deleted %d, sent %s", e.Retrieved, e.Deleted, human.Bytes(e.Octets)))
-	case event.Dropped:
-		parts = append(parts, fmt.Sprintf("lost %d events (the console was too slow)", e.Count))
-	case event.UsersReloaded:
-		parts = append(parts, strconv.Itoa(e.Count)+" users")
-	default:
-		if e.Count != 0 {
-			parts = append(parts, "count "+strconv.Itoa(e.Count))
-		}
-	}
-	if e.Reason != "" {
-		parts = append(parts, "("+e.Reason+")")
-	}
-	if e.By != "" {
-		parts = append(parts, "by "+e.By)
-	}
-	r := evRow{e: e, node: node, mark: mark, k: k, rest: strings.Join(parts, " ")}
-	if !e.Time.IsZero() {
-		r.clock = e.Time.In(loc).Format("15:04:05")
-	} else {
-		r.clock = "--:--:--"
-	}
-	r.lower = strings.ToLower(r.clock + " " + string(e.Type) + " " + r.rest)
-	if node != "" {
-		r.lower += " " + strings.ToLower(node)
-	}
-	return r
-}
-
-// eventLog is the live event stream: newest last, at most maxEvents.
-type eventLog struct {
-	rows    []evRow
-	pending []evRow // arrived while paused
-	missed  int     // pending events dropped while paused, over maxEvents
-	paused  bool
-	follow  bool
-	filter  string
-	shown   []int // with a filter: indices of the rows that match
-	off     int   // first line in view when not following
-	height  int
-}
-
-func (l *eventLog) add(evs []control.Event, loc *time.Location, node string) {
-	rows := make([]evRow, len(evs))
-	for i, e := range evs {
-		rows[i] = newEvRow(e, loc, node)
-	}
-	if l.paused {
-		l.pending = append(l.pending, rows...)
-		if n := len(l.pending) - maxEvents; n > 0 {
-			l.pending = l.pending[n:]
-			l.missed += n
-		}
-		return
-	}
-	l.append(rows)
-}
-
-func (l *eventLog) append(rows []evRow) {
-	before := l.count()
-	had := len(l.rows)
-	l.rows = append(l.rows, rows...)
-	byTime := func(a, b evRow) int { return a.e.Time.Compare(b.e.Time) }
-	if len(rows) > 0 && rows[0].node != "" && !slices.IsSortedFunc(l.rows[max(had-1, 0):], byTime) {
-		// A fleet's streams merged: in the order the nodes' clocks say,
-		// not the order they came in (each node's backlog comes at once).
-		slices.SortStableFunc(l.rows, byTime)
-	}
-	if n := len(l.rows) - maxEvents; n > 0 {
-		l.rows = l.rows[n:]
-	}
-	l.refilter()
-	if !l.follow {
-		// Keep the same lines in view as older ones fall off the top.
-		l.off -= before + l.countNew(rows) - l.count()
-		l.clamp()
-	}
-}
-
-// countNew is how many of rows the filter shows.
-func (l *eventLog) countNew(rows []evRow) int {
-	if l.filter == "" {
-		return len(rows)
-	}
-	n := 0
-	q := strings.ToLower(l.filter)
-	for i := range rows {
-		if strings.Contains(rows[i].lower, q) {
-			n++
-		}
-	}
-	return n
-}
-
-func (l *eventLog) setPaused(p bool) {
-	l.paused = p
-	if !p {
-		rows := l.pending
-		l.pending, l.missed = nil, 0
-		l.append(rows)
-	}
-}
-
-func (l *eventLog) setFilter(q string) {
-	l.filter = q
-	l.refilter()
-	l.clamp()
-}
-
-func (l *eventLog) refilter() {
-	if l.filter == "" {
-		l.shown = nil
-		return
-	}
-	q := strings.ToLower(l.filter)
-	l.shown = l.shown[:0:0]
-	for i := range l.rows {
-		if strings.Contains(l.rows[i].lower, q) {
-			l.shown = append(l.shown, i)
-		}
-	}
-}
-
-// count is the number of lines the filter lets through.
-func (l *eventLog) count() int {
-	if l.filter == "" {
-		return len(l.rows)
-	}
-	return len(l.shown)
-}
-
-func (l *eventLog) at(i int) *evRow {
-	if l.filter != "" {
-		i = l.shown[i]
-	}
-	return &l.rows[i]
-}
-
-// top is the first line in view.
-func (l *eventLog) top() int {
-	if l.follow {
-		return max(0, l.count()-l.height)
-	}
-	return l.off
-}
-
-func (l *eventLog) clamp() {
-	l.off = min(l.off, l.count()-l.height)
-	l.off = max(l.off, 0)
-}
-
-// scroll moves the view; scrolling stops following.
-func (l *eventLog) scroll(delta int) {
-	l.off = l.top() + delta
-	l.follow = false
-	l.clamp()
-}
-
-func (l *eventLog) setHeight(h int) {
-	l.height = max(h, 1)
-	l.clamp()
-}
-
-// eventsPage is the live event stream: paused, followed or scrolled, and
-// filtered.
+// eventsPage is the live event stream (eventLog): paused, followed or
+// scrolled; filtered by text and by severity; bursts of one kind and user
+// on one line; the selected line drawn whole.
 type eventsPage struct {
 	eventLog
-	s                   *shared
-	pauseKey, followKey key.Binding
-	refused             string // popd refused the stream: why
-	w, h                int
+	s                          *shared
+	pauseKey, followKey        key.Binding
+	failKey, adminKey, flatKey key.Binding
+	refused                    string // popd refused the stream: why
+	w, h                       int
 }
 
 func newEventsPage(s *shared) page {
 	return &eventsPage{
 		eventLog:  eventLog{follow: true},
 		s:         s,
-		pauseKey:  key.NewBinding(key.WithKeys(" "), key.WithHelp("space", "pause")),
+		pauseKey:  key.NewBinding(key.WithKeys("p"), key.WithHelp("p", "pause")),
 		followKey: key.NewBinding(key.WithKeys("f"), key.WithHelp("f", "follow")),
+		failKey:   key.NewBinding(key.WithKeys("!"), key.WithHelp("!", "failures only")),
+		adminKey:  key.NewBinding(key.WithKeys("*"), key.WithHelp("*", "admin actions only")),
+		flatKey:   key.NewBinding(key.WithKeys("x"), key.WithHelp("x", "expand bursts")),
 	}
 }
 
@@ -246,8 +38,11 @@ func (p *eventsPage) Badge() string      { return "" }
 func (p *eventsPage) Filter() string     { return p.filter }
 func (p *eventsPage) SetFilter(q string) { p.setFilter(q) }
 
+// Selected is the selected event (a burst's newest), or nil.
+func (p *eventsPage) Selected() *evRow { return p.selected() }
+
 func (p *eventsPage) Status() []string {
-	parts := []string{count(p.count(), len(p.rows), "event")}
+	parts := []string{count(p.count(), p.total(), "event")}
 	switch {
 	case p.paused:
 		parts = append(parts, "paused")
@@ -256,39 +51,60 @@ func (p *eventsPage) Status() []string {
 	default:
 		parts = append(parts, "scrolled")
 	}
+	switch p.sev {
+	case showFailures:
+		parts = append(parts, "! failures only")
+	case showAdmin:
+		parts = append(parts, "* admin actions only")
+	}
+	if p.flat {
+		parts = append(parts, "bursts expanded")
+	}
 	if p.refused != "" {
 		parts = append(parts, "no live events")
 	}
 	return parts
 }
 
-// keys are pause and follow, their help saying what they would do now.
+// keys are the page's own, their help saying what they would do now.
 func (p *eventsPage) keys() []key.Binding {
-	pause, follow := p.pauseKey, p.followKey
+	pause, follow, fail, admin, flat := p.pauseKey, p.followKey, p.failKey, p.adminKey, p.flatKey
 	if p.paused {
-		pause.SetHelp("space", "resume")
+		pause.SetHelp("p", "resume")
 	}
 	if p.follow {
-		follow.SetHelp("f", "stop following")
+		follow.SetHelp("f", "unfollow")
 	}
-	return []key.Binding{pause, follow}
+	if p.sev == showFailures {
+		fail.SetHelp("!", "all events")
+	}
+	if p.sev == showAdmin {
+		admin.SetHelp("*", "all events")
+	}
+	if p.flat {
+		flat.SetHelp("x", "collapse bursts")
+	}
+	return []key.Binding{pause, follow, fail, admin, flat}
 }
 
+// ShortHelp names ! and * together: the help bar fits in 80 columns.
 func (p *eventsPage) ShortHelp() []key.Binding {
-	return p.s.short(p.filter != "", append(p.keys(), p.s.keys.Filter)...)
+	k := p.keys()
+	return p.s.short(p.filter != "", k[0], k[1], hint("!/*", "severity"), p.s.keys.Filter)
 }
 
 func (p *eventsPage) FullHelp() [][]key.Binding {
 	return p.s.full(p.keys(), p.s.keys.Filter, p.s.keys.Back)
 }
 
-// SetSize: the paused banner takes a line.
+// SetSize: the paused banner takes a line; the gutter two columns.
 func (p *eventsPage) SetSize(w, h int) {
 	p.w, p.h = w, h
 	if p.paused {
 		h--
 	}
-	p.setHeight(h)
+	p.nodeW = p.s.nodeW
+	p.setSize(w-2, h)
 }
 
 func (p *eventsPage) Update(msg tea.Msg) tea.Cmd {
@@ -303,9 +119,9 @@ func (p *eventsPage) Update(msg tea.Msg) tea.Cmd {
 		}
 		switch msg.Button {
 		case tea.MouseButtonWheelUp:
-			p.scroll(-3)
+			p.move(-3)
 		case tea.MouseButtonWheelDown:
-			p.scroll(3)
+			p.move(3)
 		}
 	case tea.KeyMsg:
 		p.key(msg)
@@ -317,11 +133,13 @@ func (p *eventsPage) key(msg tea.KeyMsg) {
 	if mv, ok := p.s.keys.nav(msg, p.height); ok {
 		switch {
 		case mv.top:
-			p.follow, p.off = false, 0
+			p.follow, p.sel, p.off = false, 0, 0
+			p.settle()
 		case mv.bottom:
 			p.follow = true
+			p.settle()
 		default:
-			p.scroll(mv.delta)
+			p.move(mv.delta)
 		}
 		return
 	}
@@ -330,32 +148,15 @@ func (p *eventsPage) key(msg tea.KeyMsg) {
 		p.setPaused(!p.paused)
 		p.SetSize(p.w, p.h)
 	case key.Matches(msg, p.followKey):
-		if p.follow {
-			p.off = p.top()
-		}
 		p.follow = !p.follow
+		p.settle()
+	case key.Matches(msg, p.failKey):
+		p.setSeverity(showFailures)
+	case key.Matches(msg, p.adminKey):
+		p.setSeverity(showAdmin)
+	case key.Matches(msg, p.flatKey):
+		p.setFlat(!p.flat)
 	}
-}
-
-// eventLine draws one event w cells wide, with its node in nodeW cells
-// (0: none). compact leaves out the session (the session detail pane is
-// about one session already).
-func eventLine(st *styles, r *evRow, w, nodeW int, compact bool) string {
-	typ := fit(string(r.e.Type), 14, false)
-	rest := r.rest
-	if compact {
-		rest = strings.TrimPrefix(rest, "#"+r.e.Session)
-		rest = strings.TrimPrefix(rest, " ")
-	}
-	node := ""
-	if nodeW > 0 && w-nodeW-1 >= 26 {
-		node = st.fg[kAccent].s(fit(r.node, nodeW, false)) + " "
-		w -= nodeW + 1
-	}
-	if w < 26 {
-		return st.fg[r.k].s(fit(r.clock+" "+r.mark+" "+string(r.e.Type), w, false))
-	}
-	return st.fg[kMuted].s(r.clock+" ") + node + st.bold[r.k].s(r.mark+" "+typ) + " " + st.fg[kText].s(fit(rest, w-26, false))
 }
 
 func (p *eventsPage) View() string {
@@ -364,18 +165,37 @@ func (p *eventsPage) View() string {
 	lines := make([]string, 0, h)
 	if p.paused {
 		n := len(p.pending) + p.missed
-		msg := "‖ PAUSED — " + human.Count(n, "new event") + " · space resumes"
+		msg := "‖ PAUSED — " + human.Count(n, "new event") + " · p resumes"
 		lines = append(lines, st.bold[kWarn].s(fit(msg, w, false)))
 	}
-	if p.count() == 0 {
+	if len(p.lines) == 0 {
 		msg := "  waiting for events…"
-		if p.filter != "" {
+		if p.filter != "" || p.sev != showAll {
 			msg = "  no events match the filter"
 		}
 		lines = append(lines, st.fg[kMuted].s(fit(msg, w, false)))
 	}
-	for i := p.top(); i < p.count() && len(lines) < h; i++ {
-		lines = append(lines, "  "+eventLine(st, p.at(i), w-2, p.s.nodeW, false))
+	for i := p.off; i < len(p.lines) && len(lines) < h; i++ {
+		r := p.lineRow(i)
+		if i != p.sel {
+			lines = append(lines, "  "+eventLine(st, &r, w-2, p.nodeW, false))
+			continue
+		}
+		first, more := wrapEvent(&r, w-2, p.nodeW)
+		lines = append(lines, st.selected.s(st.marker(true)+first))
+		if p.lines[i].burst() {
+			more = p.expansion(i)
+			for _, m := range more {
+				lines = append(lines, st.fg[kMuted].s("  "+m))
+			}
+			continue
+		}
+		for _, m := range more {
+			lines = append(lines, st.selected.s("  "+m))
+		}
+	}
+	if len(lines) > h {
+		lines = lines[:h]
 	}
 	for len(lines) < h {
 		lines = append(lines, strings.Repeat(" ", w))

@@ -15,9 +15,8 @@ import (
 // reconnected on its own; the pages hear the lists of every node merged,
 // each row with its node; actions go to the node that holds the row.
 
-// fleetPages are the pages a fleet has besides registry's, after them.
-// The console's plan keeps key 5 for a Penalties page that does not exist
-// yet; the numbers come from the order, so Nodes is 5 until it does.
+// fleetPages are the pages a fleet has besides registry's, after them:
+// the numbers come from the order, so Nodes is 6, after Penalties.
 var fleetPages = []func(*shared) page{
 	newNodesPage,
 }
@@ -66,10 +65,11 @@ func nodeSessions(node string, down bool, list []control.Session) []nodeSession 
 // its node. The users are the poll's own: they are one file, which one
 // node is asked for.
 type dataMsg struct {
-	got      fetch
-	sessions []nodeSession
-	users    []control.User
-	locks    []nodeLock
+	got       fetch
+	sessions  []nodeSession
+	users     []control.User
+	locks     []nodeLock
+	penalties []nodePenalty
 }
 
 func (m *Model) data(r pollMsg) dataMsg {
@@ -79,6 +79,9 @@ func (m *Model) data(r pollMsg) dataMsg {
 	}
 	if d.got&fetchLocks != 0 {
 		d.locks = m.locks()
+	}
+	if d.got&fetchPenalties != 0 {
+		d.penalties = m.penalties()
 	}
 	return d
 }
@@ -253,7 +256,7 @@ func (m *Model) tellNodes() tea.Cmd {
 func clone(s []float64) []float64 { return append([]float64(nil), s...) }
 
 // headerHist is the history the header shows: the one popd's, or the sum
-// of the nodes' that are up, their polls lined up from the latest.
+// of the nodes' that are up, minute by minute.
 func (m *Model) headerHist() history {
 	if !m.fleet() {
 		return m.links[0].hist
@@ -272,9 +275,7 @@ func (m *Model) headerHist() history {
 		s.LoginsPerMin += lh.stats.LoginsPerMin
 		s.FailuresPerMin += lh.stats.FailuresPerMin
 		s.BytesSent += lh.stats.BytesSent
-		h.sessions = sumTail(h.sessions, lh.sessions)
-		h.logins = sumTail(h.logins, lh.logins)
-		h.failures = sumTail(h.failures, lh.failures)
+		h.minutes = sumMinutes(h.minutes, lh.minutes)
 		h.bps = sumTail(h.bps, lh.bps)
 	}
 	return h

@@ -80,7 +80,7 @@ func TestFleetDaemonSessions(t *testing.T) {
 func TestFleetDaemonNodeDown(t *testing.T) {
 	fl, tm, quit := fleetProgram(t, "pop1", "pop2", "pop3")
 	waitScreen(t, tm, "● 3/3 up")
-	tm.Type("5")
+	tm.Type("6")
 	waitScreen(t, tm, "SESSIONS", "LOGINS/S")
 
 	if err := fl.Nodes[2].Stop(); err != nil {

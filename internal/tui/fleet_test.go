@@ -122,7 +122,7 @@ func TestFleetMerges(t *testing.T) {
 	if got, want := f.refs(), []string{"pop1/3", "pop1/7", "pop1/8", "pop1/12", "pop2/2", "pop2/3", "pop2/5", "pop2/7"}; !slices.Equal(got, want) {
 		t.Fatalf("sessions %q, want %q", got, want)
 	}
-	f.mustContain("fleet of 3 nodes", "2/3 up", "NODE", "1 Sessions 8", "5 Nodes 2/3")
+	f.mustContain("fleet of 3 nodes", "2/3 up", "NODE", "1 Sessions 8", "6 Nodes 2/3")
 	f.mustNotContain("● live", "disconnected") // a node down is no banner
 
 	// The locks are every node's, each once, on the node whose session
@@ -176,8 +176,8 @@ func TestFleetRoutesActions(t *testing.T) {
 	wantActions(t, f.nodes[1], "Kick 7", "Unlock bob")
 	f.mustContain("maildrop of bob on pop2 unlocked")
 
-	// A user's to the first node up.
-	f.keys("2", "e")
+	// A user's to the first node up (alice's session pop1/3 is open: asked).
+	f.keys("2", "e", "tab", "enter")
 	wantActions(t, f.nodes[0], "SetDisabled alice true")
 
 	// A node that is down: its rows stay, marked, and what is for it is
@@ -213,7 +213,7 @@ func TestFleetAllDown(t *testing.T) {
 	}
 	f.start()
 	f.mustContain("cannot connect to any node — reconnecting in 1s…", "pop1: control: popd is not running?", "0/3 up", "no data")
-	f.keys("5")
+	f.keys("6")
 	f.mustContain("pop1 is down", "pop2 is down", "pop3 is down")
 }
 
@@ -228,7 +228,7 @@ func TestFleetOneNode(t *testing.T) {
 	d = newDriver(t, 80, 24, func(d *driver, o *Options) {
 		o.Nodes = []Node{{Name: "solo", Dial: func(context.Context) (Backend, error) { return d.fake, nil }}}
 	}).start()
-	d.mustContain("NODE", "solo", "5 Nodes 1/1", "● 1/1 up")
+	d.mustContain("NODE", "solo", "6 Nodes 1/1", "● 1/1 up")
 }
 
 func TestGoldenFleet(t *testing.T) {
@@ -240,7 +240,7 @@ func TestGoldenFleet(t *testing.T) {
 		{"sessions_detail", []string{"1", "j", "enter"}},
 		{"locks", []string{"3"}},
 		{"events", []string{"4"}},
-		{"nodes", []string{"5"}},
+		{"nodes", []string{"6"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			f := fleetSample(t, 80, 24)
@@ -252,7 +252,7 @@ func TestGoldenFleet(t *testing.T) {
 	t.Run("nodes_no_color", func(t *testing.T) {
 		t.Setenv("NO_COLOR", "1")
 		f := fleetSample(t, 80, 24)
-		f.keys("5", "j")
+		f.keys("6", "j")
 		v := f.view()
 		if !strings.Contains(v, "> pop2") {
 			t.Fatalf("no > marker on the selected node:\n%s", v)

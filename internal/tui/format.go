@@ -59,12 +59,28 @@ func fit(s string, w int, right bool) string {
 	return s + strings.Repeat(" ", pad)
 }
 
-// natural compares session ids numerically when they are numbers.
+// natural compares strings with the numbers that end them compared as
+// numbers: session ids "k3f9-9" before "k3f9-10" (a run's tag, then its
+// counter: event.Boot), "9" before "10".
 func natural(a, b string) int {
-	if len(a) != len(b) && isDigits(a) && isDigits(b) {
-		return len(a) - len(b)
+	pa, na := splitNumber(a)
+	pb, nb := splitNumber(b)
+	if c := strings.Compare(pa, pb); c != 0 || na == nb {
+		return c
 	}
-	return strings.Compare(a, b)
+	if len(na) != len(nb) {
+		return len(na) - len(nb) // no leading zeros in ids: shorter is smaller
+	}
+	return strings.Compare(na, nb)
+}
+
+// splitNumber cuts the digits that end s off its beginning.
+func splitNumber(s string) (string, string) {
+	i := len(s)
+	for i > 0 && s[i-1] >= '0' && s[i-1] <= '9' {
+		i--
+	}
+	return s[:i], s[i:]
 }
 
 func isDigits(s string) bool {

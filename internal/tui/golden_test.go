@@ -30,7 +30,7 @@ func feedHistory(d *driver) {
 			s.Sessions = len(d.fake.sessions) // now: as many as listed
 		}
 		d.send(pollMsg{gen: d.ln().gen, seq: d.ln().pollSeq, at: t0.Add(time.Duration(i-39) * time.Second),
-			stats: s, gotStats: true, sessions: d.fake.sessions, got: fetchSessions})
+			stats: s, gotStats: true, sessions: d.fake.sessions, got: fetchSessions, minutes: popdHour(i)})
 	}
 }
 
@@ -77,7 +77,7 @@ func TestGoldenScreens(t *testing.T) {
 		{name: "user_add_errors", keys: []string{"2", "a", "enter", "enter", "enter"}},
 		{name: "user_delete_confirm", keys: []string{"2", "j", "d", "tab", "tab", "space"}},
 		{name: "unlock_confirm", keys: []string{"3", "j", "b"}},
-		{name: "events_paused", keys: []string{"4", "space"}},
+		{name: "events_paused", keys: []string{"4", "p"}},
 		{name: "help", keys: []string{"?"}},
 		{name: "help_readonly", keys: []string{"?"}, w: 120, h: 30},
 		{name: "too_small", w: 59, h: 14},

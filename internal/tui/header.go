@@ -4,58 +4,9 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
-	"time"
 
-	"popd/internal/control"
 	"popd/internal/human"
 )
-
-const samples = 60 // kept for the sparklines
-
-// history keeps the last Stats polls for the header's sparklines.
-type history struct {
-	stats    control.Stats
-	have     bool
-	lastAt   time.Time
-	sessions []float64
-	logins   []float64
-	failures []float64
-	bps      []float64 // bytes per second between polls
-	lps      []float64 // logins per second between polls
-}
-
-func push(s []float64, v float64) []float64 {
-	s = append(s, v)
-	if len(s) > samples {
-		s = append(s[:0:0], s[len(s)-samples:]...)
-	}
-	return s
-}
-
-// add records a poll taken at at.
-func (h *history) add(s control.Stats, at time.Time) {
-	if h.have {
-		dt := at.Sub(h.lastAt).Seconds()
-		db := s.BytesSent - h.stats.BytesSent
-		dl := s.Logins - h.stats.Logins
-		if dt > 0 {
-			// Less than before: popd restarted.
-			h.bps = push(h.bps, float64(max(db, 0))/dt)
-			h.lps = push(h.lps, float64(max(dl, 0))/dt)
-		}
-	}
-	h.sessions = push(h.sessions, float64(s.Sessions))
-	h.logins = push(h.logins, s.LoginsPerMin)
-	h.failures = push(h.failures, s.FailuresPerMin)
-	h.stats, h.have, h.lastAt = s, true, at
-}
-
-func last(s []float64) float64 {
-	if len(s) == 0 {
-		return 0
-	}
-	return s[len(s)-1]
-}
 
 // header is the two lines at the top: who and how, then the numbers.
 func (m Model) header(w int) []string {
@@ -95,50 +46,7 @@ func (m Model) header(w int) []string {
 		line1 += strings.Repeat(" ", gap)
 	}
 
-	// Line 2: four numbers with their sparklines, in equal slots.
-	type metric struct {
-		label, value string
-		vals         []float64
-		k            kind
-	}
-	failK := kAccent
-	if s.FailuresPerMin > 0 {
-		failK = kErr
-	}
-	metrics := []metric{
-		{"sessions", fmt.Sprint(s.Sessions), h.sessions, kAccent},
-		{"logins/m", human.Rate(s.LoginsPerMin), h.logins, kAccent},
-		{"failed/m", human.Rate(s.FailuresPerMin), h.failures, failK},
-		{"sent/s", human.Bytes(int64(last(h.bps))), h.bps, kAccent},
-	}
-	if !h.have {
-		for i := range metrics {
-			metrics[i].value = "-"
-		}
-	}
-	var b strings.Builder
-	slot := (w - 1) / len(metrics)
-	b.WriteString(" ")
-	used := 1
-	for _, mt := range metrics {
-		text := mt.label + " " + mt.value
-		sw := slot - width(text) - 3
-		b.WriteString(st.fg[kMuted].s(mt.label) + " " + st.bold[kText].s(mt.value))
-		n := width(text)
-		if sw >= 3 {
-			b.WriteString(" " + st.fg[mt.k].s(sparkline(mt.vals, sw)))
-			n += 1 + sw
-		}
-		if pad := slot - n; pad > 0 {
-			b.WriteString(strings.Repeat(" ", pad))
-			n += pad
-		}
-		used += n
-	}
-	if used < w {
-		b.WriteString(strings.Repeat(" ", w-used))
-	}
-	return []string{line1, b.String()}
+	return []string{line1, m.graphLine(&h, w)}
 }
 
 type badge struct {
@@ -150,6 +58,9 @@ type badge struct {
 // live, and on a fleet how many nodes are up.
 func (m Model) badges() []badge {
 	var bs []badge
+	if n := m.stuckCount(); n > 0 { // stuck.go
+		bs = append(bs, badge{strconv.Itoa(n) + " stuck", kWarn})
+	}
 	if m.s.readOnly {
 		bs = append(bs, badge{"read-only", kWarn})
 	}

@@ -31,6 +31,7 @@ type fakeBackend struct {
 	users    []control.User
 	locks    []control.Lock
 	errs     map[string]error // by method name
+	penalty  []control.Penalty
 	calls    []string
 	events   chan control.Event
 	closed   bool
@@ -45,6 +46,7 @@ func newFake() *fakeBackend {
 		stats:    sampleStats(),
 		users:    sampleUsers(),
 		locks:    sampleLocks(),
+		penalty:  samplePenalties(),
 		errs:     map[string]error{},
 		events:   make(chan control.Event, 1000),
 	}
@@ -68,7 +70,7 @@ func (f *fakeBackend) actions() []string {
 	var out []string
 	for _, c := range f.calls {
 		switch strings.Fields(c)[0] {
-		case "Sessions", "Stats", "Users", "Locks", "Events":
+		case "Sessions", "Stats", "Users", "Locks", "Events", "Penalties":
 		default:
 			out = append(out, c)
 		}

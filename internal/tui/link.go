@@ -42,15 +42,26 @@ type link struct {
 	pollQueued    bool
 	pollSeq       int
 	evCh          <-chan control.Event
+	// The event stream, resumed on a reconnect (resume.go): the cursor
+	// is past the last event got; lostAt is when the connection broke,
+	// downFrom what a restart's down time counts from.
+	cursor     control.Cursor
+	subscribed bool // a stream was opened before
+	lostAt     time.Time
+	downFrom   time.Time
 
 	stale   bool
 	updated time.Time
 	hist    history
+	histAt  int64 // the Unix minute popd's history was last asked for on this connection
+	noHist  bool  // popd keeps none (an older popd): the polls alone count
 
 	// The latest lists it gave, which a fleet merges (fleet.go).
 	got      fetch // which of them it has given
 	sessions []control.Session
 	locks    []control.Lock
+	// penalties are this node's own: each popd keeps its sources'.
+	penalties []control.Penalty
 }
 
 func newLink(i int, name string, dial func(context.Context) (Backend, error), timeout time.Duration) *link {
@@ -77,14 +88,19 @@ type (
 		sessions       []control.Session
 		users          []control.User
 		locks          []control.Lock
+		penalties      []control.Penalty
 		stats          control.Stats
 		gotStats       bool
-		err            error // the connection failed
-		refused        error // popd answered a call with an error
+		minutes        []control.Minute // popd's last hour, when asked for
+		noHist         bool             // popd keeps no history
+		err            error            // the connection failed
+		refused        error            // popd answered a call with an error
 	}
 	eventsSubMsg struct {
 		node, gen int
 		ch        <-chan control.Event
+		start     control.Cursor  // where the stream starts, when the Backend says
+		gap       []control.Event // notices of what the console cannot know it missed
 		err       error
 	}
 	// eventsMsg is a batch of one link's events; the pages hear it with
@@ -110,6 +126,7 @@ const (
 	fetchSessions fetch = 1 << iota
 	fetchUsers
 	fetchLocks
+	fetchPenalties
 )
 
 type errString string
@@ -125,6 +142,9 @@ func (l *link) keep(r pollMsg) {
 	}
 	if r.got&fetchLocks != 0 {
 		l.locks = r.locks
+	}
+	if r.got&fetchPenalties != 0 {
+		l.penalties = r.penalties
 	}
 	l.got |= r.got
 }

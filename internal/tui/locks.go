@@ -47,10 +47,10 @@ func (p *locksPage) Badge() string {
 	return p.tablePage.Badge()
 }
 
-func (p *locksPage) ShortHelp() []key.Binding { return p.short(p.s.act(p.unlock)) }
+func (p *locksPage) ShortHelp() []key.Binding { return p.short(p.s.act(p.unlock), holderKey) }
 
 func (p *locksPage) FullHelp() [][]key.Binding {
-	return p.s.full([]key.Binding{p.s.act(p.unlock)}, p.general()...)
+	return p.s.full([]key.Binding{p.s.act(p.unlock)}, append([]key.Binding{holderKey}, p.general()...)...)
 }
 
 func (p *locksPage) Update(msg tea.Msg) tea.Cmd {
@@ -63,8 +63,12 @@ func (p *locksPage) Update(msg tea.Msg) tea.Cmd {
 	case tea.MouseMsg:
 		p.update(msg)
 	case tea.KeyMsg:
-		if !p.update(msg) && key.Matches(msg, p.s.act(p.unlock)) {
+		switch {
+		case p.update(msg):
+		case key.Matches(msg, p.s.act(p.unlock)):
 			p.askUnlock()
+		case key.Matches(msg, holderKey):
+			return p.openHolder() // drill.go
 		}
 	}
 	return nil

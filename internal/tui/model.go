@@ -5,7 +5,6 @@ import (
 	"slices"
 	"time"
 
-	"github.com/charmbracelet/bubbles/cursor"
 	"github.com/charmbracelet/bubbles/help"
 	"github.com/charmbracelet/bubbles/key"
 	"github.com/charmbracelet/bubbles/textinput"
@@ -62,8 +61,10 @@ type Model struct {
 
 	w, h     int
 	mode     mode
-	input    textinput.Model // the filter or the command line
+	input    textinput.Model // the filter or the command line, new each time it opens
+	cmds     cmdHistory      // the : lines run, for ↑ and ↓
 	showHelp bool
+	span     time.Duration // of the header's graphs (:span)
 
 	// The connections: one to the one popd, or one to each node of a
 	// fleet (Options.Nodes), in the fleet file's order.
@@ -72,7 +73,7 @@ type Model struct {
 }
 
 func newModel(opt Options, re *lipgloss.Renderer) Model {
-	s := &shared{now: time.Now, loc: time.Local, readOnly: opt.ReadOnly}
+	s := &shared{now: time.Now, loc: time.Local, readOnly: opt.ReadOnly, stuck: stuckRuleOf(opt)}
 	m := Model{
 		opt:     opt,
 		ctx:     context.Background(),
@@ -82,6 +83,7 @@ func newModel(opt Options, re *lipgloss.Renderer) Model {
 		s:       s,
 		re:      re,
 		help:    help.New(),
+		span:    defaultSpan,
 	}
 	if len(opt.Nodes) > 0 {
 		for i, n := range opt.Nodes {
@@ -116,14 +118,16 @@ func newModel(opt Options, re *lipgloss.Renderer) Model {
 		}
 	}
 	m.themeNames, _ = themes.List()
-	m.input = textinput.New()
-	m.input.Cursor.SetMode(cursor.CursorStatic)
+	m.input = newInput()
 	m.setTheme(th)
+	m.syncStale()
 	return m
 }
 
 func (m *Model) setTheme(th themes.Theme) {
+	dim := m.s.st.dim
 	m.s.st = newStyles(m.re, th, noColor())
+	m.s.st.dim = dim
 	m.s.st.help(&m.help)
 	m.s.st.input(&m.input)
 }
@@ -156,6 +160,7 @@ func (m Model) uiTick() tea.Cmd {
 // Update handles a message, then fits the pages to the screen.
 func (m Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 	cmd := m.update(msg)
+	m.syncStale()
 	m.relayout()
 	return m, cmd
 }
@@ -185,6 +190,12 @@ func (m *Model) update(msg tea.Msg) tea.Cmd {
 		return m.send(msg)
 	case doneMsg:
 		return m.done(msg)
+	case killReq: // kill.go
+		return m.sendKill(msg)
+	case killDoneMsg:
+		return m.killDone(msg)
+	case frameOp: // drill.go: a page's jump, a question to every node
+		return msg.apply(m)
 	case dialMsg, redialMsg, pollTickMsg, pollMsg, eventsSubMsg, eventsMsg, closedMsg:
 		return m.connUpdate(msg)
 	default:
@@ -310,11 +321,15 @@ func (m *Model) key(msg tea.KeyMsg) tea.Cmd {
 	case key.Matches(msg, k.Command):
 		m.openInput(modeCommand, "")
 	case key.Matches(msg, k.Back):
-		m.setFilter("")
+		if !m.pageBack() { // a page's pane closes first (pagehooks.go)
+			m.setFilter("")
+		}
 	case key.Matches(msg, k.Theme):
 		return m.themeCmd("")
 	case key.Matches(msg, k.Refresh):
 		return m.refreshNow()
+	case m.offKey(msg):
+	case m.refuseReadOnly(msg): // pagehooks.go
 	default:
 		return m.page().Update(msg)
 	}

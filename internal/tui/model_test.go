@@ -231,7 +231,7 @@ func TestDeleteUser(t *testing.T) {
 	d := newDriver(t, 80, 24).start()
 	d.keys("2", "j", "d")
 	c := d.m.dialog()
-	if c == nil || c.focus != focusCancel || c.on {
+	if c == nil || c.focus != focusCancel || c.boxes[0].on {
 		t.Fatalf("dialog %+v", c)
 	}
 	d.mustContain("Delete user bob?", "[ ] also delete their mail", "[ Cancel ]")
@@ -246,7 +246,7 @@ func TestDeleteUser(t *testing.T) {
 	// With the box ticked.
 	d.keys("d", "tab", "tab", "space")
 	d.mustContain("[x] also delete their mail")
-	d.keys("tab", "tab") // Cancel, then Delete
+	d.keys("tab", "tab", "tab") // their sessions, Cancel, then Delete
 	if d.m.dialog().focus != focusAction {
 		t.Fatalf("focus %d", d.m.dialog().focus)
 	}
@@ -256,8 +256,8 @@ func TestDeleteUser(t *testing.T) {
 
 func TestEnableDisable(t *testing.T) {
 	d := newDriver(t, 80, 24).start()
-	d.keys("2", "e") // alice is enabled
-	d.keys("G", "e") // mallory is not
+	d.keys("2", "e", "tab", "enter") // alice is enabled, and has a session: asked
+	d.keys("G", "e")                 // mallory is not
 	wantActions(t, d.fake, "SetDisabled alice true", "SetDisabled mallory false")
 	d.mustContain("user mallory enabled")
 }
@@ -447,10 +447,10 @@ func TestReconnect(t *testing.T) {
 	}
 	d.mustContain("disconnected from popd — reconnecting in 1s…", "STALE", "alice", "192.0.2.10:51234")
 	d.mustNotContain("● live")
-	// Actions are refused while disconnected.
-	d.keys("K", "tab", "enter")
+	// Actions are off while disconnected, and say so.
+	d.keys("K")
 	wantActions(t, d.fake)
-	d.mustContain("not connected to popd")
+	d.mustContain("popd unreachable: K is off until it is back")
 
 	// A timer or event of the old connection changes nothing.
 	old := d.ln().gen - 1
@@ -551,16 +551,17 @@ func TestEvents(t *testing.T) {
 		t.Fatalf("%d events, reader waiting %v", len(d.events().rows), d.wait != nil)
 	}
 	d.keys("4")
-	d.mustContain("! login.failed", "! penalty", "* session.kicked", "* lock.unlocked", "12 events · following")
+	d.mustContain("! login.failed", "! penalty", "* session.kicked", "* lock.unlocked", "11 events · following",
+		"── 17 events not seen ──") // events.dropped is a notice, no event
 
-	// Pause: new events are counted, not shown.
-	d.keys("space")
+	// Pause (p): new events are counted, not shown.
+	d.keys("p")
 	d.fake.events <- control.Event{Type: event.Login, Time: t0, User: "zoe"}
 	d.fake.events <- control.Event{Type: event.Login, Time: t0, User: "zed"}
 	d.pump()
 	d.mustContain("PAUSED — 2 new events", "paused")
 	d.mustNotContain("zoe")
-	d.keys("space")
+	d.keys("p")
 	d.mustContain("zoe", "zed")
 	d.mustNotContain("PAUSED")
 
@@ -571,7 +572,7 @@ func TestEvents(t *testing.T) {
 	if n := d.events().count(); n != 2 {
 		t.Fatalf("%d events match alice", n)
 	}
-	d.mustContain("2 of 14 events")
+	d.mustContain("2 of 13 events")
 	d.keys("esc")
 
 	// Scrolling stops following; f and G follow again.
@@ -623,12 +624,12 @@ func TestEventsBounded(t *testing.T) {
 		t.Fatalf("oldest kept is %s", s)
 	}
 	// Paused, the pending ones are bounded too.
-	d.keys("4", "space")
+	d.keys("4", "p")
 	for range 7 {
 		d.send(eventsMsg{gen: d.ln().gen, evs: batch})
 	}
 	d.mustContain("PAUSED — 7000 new events")
-	d.keys("space")
+	d.keys("p")
 	if n := len(d.events().rows); n != maxEvents {
 		t.Fatalf("%d events kept", n)
 	}
@@ -690,12 +691,13 @@ func TestViewsSwitch(t *testing.T) {
 		t.Fatal("tab")
 	}
 	d.keys("shift+tab", "shift+tab")
-	if d.m.pageName() != "Events" {
+	if d.m.pageName() != "Penalties" {
 		t.Fatal("shift+tab")
 	}
 	for _, tc := range []struct{ cmd, want string }{
 		{"users", "Users"}, {"locks", "Locks"}, {"ev", "Events"}, {"s", "Sessions"},
 		{"user", "Users"}, {"l", "Locks"}, {"event", "Events"}, {"session", "Sessions"}, {"3", "Locks"},
+		{"pen", "Penalties"}, {"5", "Penalties"},
 	} {
 		d.keys(":")
 		d.typeText(tc.cmd)
@@ -757,7 +759,7 @@ func TestThemes(t *testing.T) {
 func TestHelp(t *testing.T) {
 	d := newDriver(t, 120, 30).start()
 	d.keys("?")
-	d.mustContain("KEYS — SESSIONS", "kick", "half page down", "next theme", "! a failed login")
+	d.mustContain("KEYS — SESSIONS", "kick", "half page down", "next theme", "! failed login")
 	d.keys("j") // ignored while help shows
 	if d.selected() != "3" {
 		t.Fatal("a key moved the selection under the help")
@@ -767,7 +769,7 @@ func TestHelp(t *testing.T) {
 	// The help bar follows the view.
 	d.mustContain("K kick")
 	d.keys("4")
-	d.mustContain("space pause", "f stop following")
+	d.mustContain("p pause", "f unfollow")
 	d.mustNotContain("K kick")
 }
 
@@ -780,8 +782,12 @@ func TestDetailPane(t *testing.T) {
 	d.mustContain("─ session 7")
 	d.keys("enter")
 	d.mustNotContain("Retrieved")
-	// Wide terminals show it beside the table without asking.
+	// Closed by hand, it stays closed when the terminal widens.
 	d.send(tea.WindowSizeMsg{Width: 160, Height: 40})
+	d.mustNotContain("SESSION 7", "Retrieved")
+	// Wide terminals show it beside the table without asking.
+	d = newDriver(t, 160, 40).start()
+	d.keys("j")
 	d.mustContain("SESSION 7", "Retrieved")
 }
 
@@ -800,19 +806,19 @@ func TestMouse(t *testing.T) {
 func TestBytesPerSecond(t *testing.T) {
 	var h history
 	s := control.Stats{BytesSent: 1000}
-	h.add(s, t0)
+	h.add(s, t0, nil)
 	s.BytesSent = 3000
-	h.add(s, t0.Add(2*time.Second))
-	s.BytesSent = 10 // popd restarted
-	h.add(s, t0.Add(3*time.Second))
+	h.add(s, t0.Add(2*time.Second), nil)
+	s.BytesSent = 10 // never on one connection: nothing counted
+	h.add(s, t0.Add(3*time.Second), nil)
 	if !slices.Equal(h.bps, []float64{1000, 0}) {
 		t.Fatalf("bytes/s %v", h.bps)
 	}
-	for range 100 {
-		h.add(s, t0)
+	for i := range 100 {
+		h.add(s, t0.Add(time.Duration(4+i)*time.Second), nil)
 	}
-	if len(h.sessions) != samples {
-		t.Fatalf("%d samples kept", len(h.sessions))
+	if len(h.bps) != samples {
+		t.Fatalf("%d samples kept", len(h.bps))
 	}
 }
 

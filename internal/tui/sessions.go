@@ -3,7 +3,7 @@ package tui
 import (
 	"cmp"
 	"fmt"
-	"slices"
+	"net/netip"
 	"strconv"
 	"strings"
 	"time"
@@ -11,21 +11,22 @@ import (
 	"github.com/charmbracelet/bubbles/key"
 	tea "github.com/charmbracelet/bubbletea"
 
-	"popd/internal/control"
 	"popd/internal/human"
 )
 
 // sessionsPage is the live list of sessions, with a pane of the selected
-// one's details (beside the table on a wide terminal, else below it when
-// asked for), and the kick.
+// one's details (sessionpane.go), the stuck ones marked (stuck.go), and
+// the kick: of the selected session, of the tagged ones, or by selector
+// (:kill, sessioncmds.go).
 type sessionsPage struct {
 	tablePage[sessRow]
 	detail, kick  key.Binding
 	closing       map[string]bool // kicked (by ref), until a poll no longer lists them
-	toggled       bool            // the detail pane is toggled from its default
+	panel         paneState       // the details pane (sessionpane.go)
 	width, height int
 	recent        []evRow // the latest events that name a session
 	idCol         int     // the ID column's index: after NODE on a fleet
+	stuck         int     // how many rows are stuck, for the header
 }
 
 func newSessionsPage(s *shared) page {
@@ -40,17 +41,34 @@ func newSessionsPage(s *shared) page {
 			func(a, b *sessRow) int { return natural(a.ID, b.ID) })}, p.t.cols...)
 		p.idCol = 1
 	}
+	p.tagRows(func(r *sessRow) bool { return r.live() })
 	return p
 }
 
 func (p *sessionsPage) Polls(bool) fetch { return fetchSessions }
 
+// Stuck is how many sessions are stuck (stuckCounter).
+func (p *sessionsPage) Stuck() int { return p.stuck }
+
+// kickKey is K as the help shows it: for the tagged sessions when there
+// are some.
+func (p *sessionsPage) kickKey() key.Binding {
+	k := p.s.act(p.kick)
+	if n := len(p.t.tags); n > 0 {
+		k.SetHelp("K", "kick "+strconv.Itoa(n)+" tagged")
+	}
+	return k
+}
+
 func (p *sessionsPage) ShortHelp() []key.Binding {
-	return p.short(p.s.act(p.kick), p.detail)
+	if len(p.t.tags) > 0 {
+		return p.short(p.kickKey(), p.untag, p.detail)
+	}
+	return p.short(p.kickKey(), p.detail)
 }
 
 func (p *sessionsPage) FullHelp() [][]key.Binding {
-	return p.s.full([]key.Binding{p.s.act(p.kick), p.detail}, p.general()...)
+	return p.s.full([]key.Binding{p.kickKey(), p.detail, hint("esc", "close details")}, p.general()...)
 }
 
 func (p *sessionsPage) Update(msg tea.Msg) tea.Cmd {
@@ -69,25 +87,37 @@ func (p *sessionsPage) Update(msg tea.Msg) tea.Cmd {
 		if msg.req.act == actKick && msg.err != nil {
 			p.markClosing(ref(msg.req.node, msg.req.target), false)
 		}
+	case killDoneMsg:
+		p.killAnswered(msg)
 	case tea.KeyMsg:
 		switch {
 		case p.update(msg):
+			p.cursorMoved()
 		case key.Matches(msg, p.detail):
-			p.toggled = !p.toggled
-			p.SetSize(p.width, p.height)
+			p.togglePane()
 		case key.Matches(msg, p.s.act(p.kick)):
 			p.askKick()
 		}
 	case tea.MouseMsg:
 		p.update(msg)
+		p.cursorMoved()
 	}
 	return nil
 }
 
-// askKick opens the confirmation for the selected session.
+// askKick opens the confirmation for the tagged sessions, if any, else for
+// the selected one.
 func (p *sessionsPage) askKick() {
+	if len(p.t.tags) > 0 {
+		p.askKickTagged()
+		return
+	}
 	r := p.t.selected()
-	if r == nil || r.closing {
+	switch {
+	case r == nil, r.closing:
+		return
+	case r.closed:
+		p.s.say("session "+r.ref()+" has ended", kWarn)
 		return
 	}
 	who := r.User
@@ -99,58 +129,22 @@ func (p *sessionsPage) askKick() {
 		"The connection is closed without UPDATE: no mail is deleted."))
 }
 
-// Where the detail pane goes.
-const (
-	wideWidth = 140 // from here the session detail pane is beside the table
-	paneWidth = 46
-)
-
-// sizes lays out the page: the table's size, and the detail pane's (0
-// when hidden).
-func (p *sessionsPage) sizes() (tableW, tableH, paneW, paneH int) {
-	w, h := p.width, p.height
-	wide := w >= wideWidth
-	switch show := wide != p.toggled; {
-	case !show:
-		return w, h, 0, 0
-	case wide:
-		return w - paneWidth, h, paneWidth, h
-	}
-	paneH = min(7, h/2)
-	return w, h - paneH, w, paneH
-}
-
-func (p *sessionsPage) SetSize(w, h int) {
-	p.width, p.height = w, h
-	tw, th, _, _ := p.sizes()
-	p.tablePage.SetSize(tw, th)
-}
-
-func (p *sessionsPage) View() string {
-	table := p.lines()
-	tw, _, pw, ph := p.sizes()
-	switch {
-	case pw == 0:
-	case tw < p.width: // beside
-		pane := p.pane(pw, ph, true)
-		for i := range table {
-			table[i] += pane[i]
-		}
-	default:
-		table = append(table, p.pane(pw, ph, false)...)
-	}
-	return strings.Join(table, "\n")
-}
-
 // sessRow is a session as the table shows it.
 type sessRow struct {
 	nodeSession
-	closing bool // kicked, and still listed until the next refresh drops it
+	closing bool   // kicked, and still listed until the next refresh drops it
+	stuck   string // why it is stuck ("idle 7m00s"); "" when it is not
+	closed  bool   // it ended while the details pane showed it (sessionpane.go)
 }
+
+// live says whether the row is a session that may still be acted on.
+func (r *sessRow) live() bool { return !r.closing && !r.down && !r.closed }
 
 // shortState abbreviates RFC 1939's state names for the table.
 func shortState(r *sessRow) string {
 	switch {
+	case r.closed:
+		return "closed"
 	case r.closing:
 		return "closing"
 	case r.down:
@@ -167,19 +161,27 @@ func shortState(r *sessRow) string {
 
 func newSessionTable() table[sessRow] {
 	return table[sessRow]{
-		key: func(r *sessRow) string { return r.ref() },
-		match: func(r *sessRow, q string) bool {
-			return contains(r.User, q) || contains(r.Remote, q) || contains(r.State, q) ||
-				r.closing && strings.Contains("closing", q) || contains(r.node, q)
-		},
+		key:   func(r *sessRow) string { return r.ref() },
+		match: sessionMatcher(),
 		row: func(r *sessRow) kind {
-			if r.closing || r.down {
+			switch {
+			case !r.live():
 				return kMuted
+			case r.stuck != "":
+				return kWarn
 			}
 			return kText
 		},
+		mark: func(r *sessRow) (string, kind) {
+			if r.stuck != "" && r.live() {
+				return "!", kWarn
+			}
+			return "", kText
+		},
 		cols: []column[sessRow]{
-			{title: "ID", width: 4, right: true, prio: 10,
+			// A run's tag and a counter, "k3f9-12" (event.Boot): as wide as
+			// the longest.
+			{title: "ID", width: 4, max: 12, right: true, prio: 10,
 				cell: func(r *sessRow, _ time.Time) string { return r.ID },
 				cmp:  func(a, b *sessRow) int { return natural(a.ID, b.ID) }},
 			{title: "USER", width: 10, max: 24, prio: 10,
@@ -199,6 +201,8 @@ func newSessionTable() table[sessRow] {
 			{title: "STATE", width: 7, max: 13, prio: 9,
 				cell: func(r *sessRow, _ time.Time) string {
 					switch {
+					case r.closed:
+						return "closed"
 					case r.closing:
 						return "closing"
 					case r.down:
@@ -220,7 +224,7 @@ func newSessionTable() table[sessRow] {
 			{title: "LAST", width: 6, max: 10, prio: 5,
 				cell: func(r *sessRow, _ time.Time) string { return r.LastCommand },
 				cmp:  func(a, b *sessRow) int { return strings.Compare(a.LastCommand, b.LastCommand) }},
-			{title: "MSGS", width: 5, right: true, prio: 4,
+			{title: "RETR", width: 5, right: true, prio: 4, // as popadm who says
 				cell: func(r *sessRow, _ time.Time) string { return strconv.Itoa(r.Retrieved) },
 				cmp:  func(a, b *sessRow) int { return cmp.Compare(a.Retrieved, b.Retrieved) }},
 			{title: "SENT", width: 6, right: true, prio: 6,
@@ -243,13 +247,55 @@ func newSessionTable() table[sessRow] {
 	}
 }
 
+// sessionMatcher is the filter: a piece of the user, the client, the
+// state or the node; "stuck", "closing" and "closed" find those; a prefix
+// in CIDR notation (192.0.2.0/24) the clients in it, as popd's selector
+// does (:kill filter then sends it as one).
+func sessionMatcher() func(r *sessRow, q string) bool {
+	var lastQ string
+	var pre netip.Prefix
+	var isPre bool
+	return func(r *sessRow, q string) bool {
+		if q != lastQ {
+			lastQ = q
+			pre, isPre = filterPrefix(q)
+		}
+		if isPre {
+			a, ok := remoteAddr(r.Remote)
+			return ok && pre.Contains(a)
+		}
+		return contains(r.User, q) || contains(r.Remote, q) || contains(r.State, q) ||
+			r.closing && strings.Contains("closing", q) || r.closed && strings.Contains("closed", q) ||
+			r.stuck != "" && r.live() && strings.Contains("stuck", q) || contains(r.node, q)
+	}
+}
+
+// filterPrefix is the filter as a prefix of addresses, when it is one.
+func filterPrefix(q string) (netip.Prefix, bool) {
+	if !strings.Contains(q, "/") {
+		return netip.Prefix{}, false
+	}
+	p, err := netip.ParsePrefix(strings.TrimSpace(q))
+	return p.Masked(), err == nil
+}
+
+// remoteAddr is the address of a session's client ("192.0.2.7:1100").
+func remoteAddr(remote string) (netip.Addr, bool) {
+	ap, err := netip.ParseAddrPort(remote)
+	if err != nil {
+		return netip.Addr{}, false
+	}
+	return ap.Addr().Unmap(), true
+}
+
 func contains(s, lowerQ string) bool {
 	return strings.Contains(strings.ToLower(s), lowerQ)
 }
 
-// setSessions takes a fresh list; sessions being kicked stay marked.
+// setSessions takes a fresh list; sessions being kicked stay marked, and
+// the stuck ones are found.
 func (p *sessionsPage) setSessions(list []nodeSession) {
-	rows := make([]sessRow, len(list))
+	rows := make([]sessRow, len(list), len(list)+1)
 	seen := make(map[string]bool, len(p.closing))
 	for i, s := range list {
 		rows[i].nodeSession = s
@@ -263,6 +309,7 @@ func (p *sessionsPage) setSessions(list []nodeSession) {
 			delete(p.closing, id) // gone: the kick is done
 		}
 	}
+	rows = p.keepClosed(rows)
 	// The ID column is as wide as the longest id, so ids are never cut.
 	idw := 4
 	for i := range rows {
@@ -270,7 +317,29 @@ func (p *sessionsPage) setSessions(list []nodeSession) {
 	}
 	id := &p.t.cols[p.idCol]
 	id.width, id.max = idw, idw
+	p.findStuck(rows)
 	p.setData(rows)
+}
+
+// findStuck marks the stuck rows and counts them.
+func (p *sessionsPage) findStuck(rows []sessRow) {
+	p.stuck = 0
+	for i := range rows {
+		r := &rows[i]
+		r.stuck = ""
+		if r.live() {
+			r.stuck = p.s.stuck.why(&r.Session)
+		}
+		if r.stuck != "" {
+			p.stuck++
+		}
+	}
+}
+
+// restuck applies changed thresholds to the rows on screen.
+func (p *sessionsPage) restuck() {
+	p.findStuck(p.t.all)
+	p.t.rebuild()
 }
 
 // markClosing shows a session (by ref) as closing until it disappears.
@@ -281,144 +350,23 @@ func (p *sessionsPage) markClosing(ref string, on bool) {
 		delete(p.closing, ref)
 	}
 	for i := range p.t.all {
-		if p.t.all[i].ref() == ref {
-			p.t.all[i].closing = on
+		if r := &p.t.all[i]; r.ref() == ref && !r.closed {
+			r.closing = on
+			delete(p.t.tags, ref)
 		}
 	}
+	p.findStuck(p.t.all)
 }
 
-// sessionDetail is the detail pane's label/value pairs for a session.
-func (p *sessionsPage) sessionDetail(r *sessRow, now time.Time) [][2]string {
-	state := r.State
-	switch {
-	case r.closing:
-		state += " (closing)"
-	case r.down:
-		state += " (node down: as it last said)"
+// stuckText says why a row is stuck, with the threshold: "idle 7m00s
+// (over 5m)".
+func (p *sessionsPage) stuckText(r *sessRow) string {
+	if r.stuck == "" {
+		return ""
 	}
-	user := r.User
-	if user == "" {
-		user = "- (not logged in)"
+	over := p.s.stuck.idle
+	if r.Sending && strings.Contains(r.stuck, "stalled") {
+		over = p.s.stuck.send
 	}
-	last := r.LastCommand
-	if last == "" {
-		last = "-"
-	}
-	return [][2]string{
-		{"Session", r.ref()},
-		{"User", user},
-		{"Client", r.Remote},
-		{"Server", r.Local},
-		{"TLS", human.YesNo(r.TLS)},
-		{"State", state},
-		{"Last", last},
-		{"Retrieved", strconv.Itoa(r.Retrieved) + " messages"},
-		{"Sent", fmt.Sprintf("%s (%d bytes)", human.Bytes(r.Octets), r.Octets)},
-		{"Connected", fmt.Sprintf("%s ago, %s", human.Duration(now.Sub(r.Since)), r.Since.In(p.s.loc).Format("15:04:05"))},
-		{"Idle", human.Duration(r.Idle)},
-		{"Lock", map[bool]string{true: "holds its maildrop lock", false: "-"}[r.Locked]},
-	}
-}
-
-// pane renders the selected session beside the table (side) or below it,
-// exactly w×h.
-func (p *sessionsPage) pane(w, h int, side bool) []string {
-	st := &p.s.st
-	now := p.s.now()
-	lines := make([]string, 0, h)
-	r := p.t.selected()
-	bar := st.border.s("│") + " "
-	pad := func(s string) string {
-		if side {
-			return bar + fit(s, w-2, false)
-		}
-		return fit(s, w, false)
-	}
-	if !side {
-		title := "─ session "
-		if r != nil {
-			title += r.ref() + " "
-		}
-		lines = append(lines, st.border.s(title+strings.Repeat("─", max(w-width(title), 0))))
-	}
-	if r == nil {
-		text := st.fg[kMuted].s(fit("no session selected", w-2, false))
-		if side {
-			text = bar + text
-		}
-		lines = append(lines, text)
-		for len(lines) < h {
-			lines = append(lines, pad(""))
-		}
-		return lines
-	}
-	kv := p.sessionDetail(r, now)
-	if side {
-		lines = append(lines, bar+st.colHead.s(fit("SESSION "+r.ref(), w-2, false)))
-		for _, p := range kv[1:] {
-			lines = append(lines, bar+st.fg[kMuted].s(fit(p[0], 10, false))+" "+st.fg[kText].s(fit(p[1], w-13, false)))
-		}
-		// Its latest events, newest last.
-		evs := p.lastEvents(r.node, r.ID, 6)
-		if len(evs) > 0 && len(lines)+2 <= h {
-			lines = append(lines, pad(""), bar+st.colHead.s(fit("RECENT EVENTS", w-2, false)))
-			for _, e := range evs {
-				if len(lines) >= h {
-					break
-				}
-				lines = append(lines, bar+eventLine(st, e, w-2, 0, true))
-			}
-		}
-	} else {
-		// Two columns of pairs.
-		half := w / 2
-		rows := (len(kv) + 1) / 2
-		for i := range rows {
-			var b strings.Builder
-			for j, idx := range []int{i, i + rows} {
-				cw := half
-				if j == 1 {
-					cw = w - half
-				}
-				if idx >= len(kv) {
-					b.WriteString(strings.Repeat(" ", cw))
-					continue
-				}
-				b.WriteString(st.fg[kMuted].s(fit(" "+kv[idx][0], 11, false)))
-				b.WriteString(st.fg[kText].s(fit(kv[idx][1], cw-11, false)))
-			}
-			lines = append(lines, b.String())
-		}
-	}
-	for len(lines) > h {
-		lines = lines[:h]
-	}
-	for len(lines) < h {
-		lines = append(lines, pad(""))
-	}
-	return lines
-}
-
-// addRecent keeps the events that name a session, for the pane.
-func (p *sessionsPage) addRecent(evs []control.Event, node string) {
-	for _, e := range evs {
-		if e.Session != "" {
-			p.recent = append(p.recent, newEvRow(e, p.s.loc, node))
-		}
-	}
-	if n := len(p.recent) - maxEvents; n > 0 {
-		p.recent = p.recent[n:]
-	}
-}
-
-// lastEvents returns the last n events of one session, oldest first.
-func (p *sessionsPage) lastEvents(node, id string, n int) []*evRow {
-	var out []*evRow
-	for i := len(p.recent) - 1; i >= 0 && len(out) < n; i-- {
-		if p.recent[i].e.Session == id && p.recent[i].node == node {
-			out = append(out, &p.recent[i])
-		}
-	}
-	slices.Reverse(out)
-	return out
+	return fmt.Sprintf("%s (over %s)", r.stuck, shortDuration(over))
 }

@@ -50,6 +50,7 @@ const (
 type styles struct {
 	theme themes.Theme
 	mono  bool // no colours: the selection shows as a "> " marker
+	dim   bool // popd is unreachable: the rows are drawn muted (stale.go)
 
 	fg        [nKinds]paint // foreground colours on the terminal background
 	bold      [nKinds]paint

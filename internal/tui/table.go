@@ -42,6 +42,10 @@ type table[T any] struct {
 	key   func(r *T) string
 	match func(r *T, q string) bool // q is lower case
 	row   func(r *T) kind           // colour of a whole row
+	// mark is a row's sign in the gutter, one cell ("!"), and its colour;
+	// "" for none. A tag's "*" comes first. nil: none.
+	mark func(r *T) (string, kind)
+	tags map[string]bool // the tagged rows' keys (tablePage); nil: none
 
 	all    []T
 	rows   []*T // filtered and sorted, pointing into all
@@ -49,6 +53,7 @@ type table[T any] struct {
 	sort   int
 	desc   bool
 
+	fit    []int // what the flexible columns' content needs (widths.go); nil: to measure
 	selKey string
 	cur    int // index of the selection in rows
 	off    int // first row in view
@@ -59,6 +64,7 @@ type table[T any] struct {
 // once per refresh, not per frame.
 func (t *table[T]) setData(rows []T) {
 	t.all = rows
+	t.fit = nil
 	t.rebuild()
 }
 
@@ -230,26 +236,15 @@ func (t *table[T]) layout(w int) []int {
 			extra -= need
 		}
 	}
-	// Share what is left among the flexible columns, a cell at a time.
-	for extra > 0 {
-		grew := false
-		for i, c := range t.cols {
-			if extra > 0 && ws[i] > 0 && ws[i] < c.max && c.short == nil {
-				ws[i]++
-				extra--
-				grew = true
-			}
-		}
-		if !grew {
-			break
-		}
-	}
+	// Share what is left among the flexible columns (widths.go).
+	t.grow(ws, extra)
 	return ws
 }
 
 // view renders the column titles and the rows in view, each line exactly
 // w cells wide, h lines in all.
 func (t *table[T]) view(st *styles, w, h int, now time.Time, empty string) []string {
+	t.measure(now)
 	ws := t.layout(w)
 	lines := make([]string, 0, h)
 
@@ -285,11 +280,33 @@ func (t *table[T]) view(st *styles, w, h int, now time.Time, empty string) []str
 	return lines
 }
 
-// renderRow draws one row: cells of one colour are painted together.
+// tagged says whether r is tagged.
+func (t *table[T]) tagged(r *T) bool { return len(t.tags) > 0 && t.tags[t.key(r)] }
+
+// sign is what the gutter shows after the selection marker: "*" for a
+// tagged row, else the row's mark.
+func (t *table[T]) sign(r *T) (string, kind) {
+	switch {
+	case t.tagged(r):
+		return "*", kAccent
+	case t.mark != nil:
+		return t.mark(r)
+	}
+	return "", kText
+}
+
+// renderRow draws one row: cells of one colour are painted together. A
+// tagged row is in the accent colour, unless its own says more.
 func (t *table[T]) renderRow(st *styles, r *T, sel bool, ws []int, w int, now time.Time) string {
 	rowKind := kText
-	if t.row != nil {
+	switch {
+	case st.dim: // stale data
+		rowKind = kMuted
+	case t.row != nil:
 		rowKind = t.row(r)
+	}
+	if rowKind == kText && t.tagged(r) {
+		rowKind = kAccent
 	}
 	var out strings.Builder
 	var seg strings.Builder
@@ -311,7 +328,16 @@ func (t *table[T]) renderRow(st *styles, r *T, sel bool, ws []int, w int, now ti
 		}
 		seg.WriteString(s)
 	}
-	put(st.marker(sel), rowKind)
+	gut := st.marker(sel)
+	if sign, k := t.sign(r); sign != "" {
+		if st.dim {
+			k = kMuted
+		}
+		put(gut[:1], rowKind)
+		put(sign, k)
+	} else {
+		put(gut, rowKind)
+	}
 	used := gutter
 	first := true
 	for i, c := range t.cols {

@@ -1,6 +1,7 @@
 package tui
 
 import (
+	"maps"
 	"strconv"
 	"strings"
 
@@ -19,6 +20,13 @@ type tablePage[T any] struct {
 	none   string // what the table says when popd has none: "no users"
 	loaded bool   // a poll has listed them
 	w, h   int    // the table's size, column titles included
+
+	// Tags (tagRows): space tags rows, by key, for an action on all of
+	// them; they stay through sorting, filtering and refreshes, and go
+	// with their row.
+	tagging       bool
+	canTag        func(r *T) bool // nil: every row
+	tagKey, untag key.Binding
 }
 
 func (p *tablePage[T]) Name() string { return p.name }
@@ -31,7 +39,11 @@ func (p *tablePage[T]) Badge() string {
 }
 
 func (p *tablePage[T]) Status() []string {
-	return []string{count(len(p.t.rows), len(p.t.all), p.noun), "sort " + p.t.sortName()}
+	st := []string{count(len(p.t.rows), len(p.t.all), p.noun), "sort " + p.t.sortName()}
+	if n := len(p.t.tags); n > 0 {
+		st = append(st, strconv.Itoa(n)+" tagged")
+	}
+	return st
 }
 
 func (p *tablePage[T]) Filter() string                    { return p.t.filter }
@@ -55,7 +67,7 @@ func (p *tablePage[T]) View() string { return strings.Join(p.lines(), "\n") }
 
 // lines are the table's, w×h.
 func (p *tablePage[T]) lines() []string {
-	return p.t.view(&p.s.st, p.w, p.h, p.s.now(), p.empty())
+	return p.t.view(&p.s.st, p.w, p.h, p.s.clock(), p.empty())
 }
 
 // empty is what the table says without rows: still loading, nothing
@@ -73,12 +85,17 @@ func (p *tablePage[T]) empty() string {
 func (p *tablePage[T]) setData(rows []T) {
 	p.t.setData(rows)
 	p.loaded = true
+	p.pruneTags()
 }
 
 // general is the table's keys for the full help.
 func (p *tablePage[T]) general() []key.Binding {
 	k := &p.s.keys
-	return []key.Binding{k.Sort, k.Reverse, k.Filter, k.Back}
+	bs := []key.Binding{k.Sort, k.Reverse, k.Filter, k.Back}
+	if p.tagging {
+		bs = append(bs, p.tagKey, p.untag)
+	}
+	return bs
 }
 
 // short is the help bar: the page's keys, then filtering and sorting.
@@ -114,6 +131,10 @@ func (p *tablePage[T]) nav(msg tea.KeyMsg) bool {
 		return true
 	}
 	switch {
+	case p.tagging && key.Matches(msg, p.tagKey):
+		p.toggleTag()
+	case p.tagging && key.Matches(msg, p.untag):
+		clear(t.tags)
 	case key.Matches(msg, k.Sort):
 		t.setSort((t.sort+1)%len(t.cols), false)
 	case key.Matches(msg, k.Reverse):
@@ -141,4 +162,62 @@ func (p *tablePage[T]) mouse(msg tea.MouseMsg) {
 			p.t.moveTo(p.t.off + row)
 		}
 	}
+}
+
+// tagRows lets the page's rows be tagged (htop's space, k9s's marks):
+// space tags or untags the selected row and moves to the next, U untags
+// them all. The page acts on taggedRows.
+func (p *tablePage[T]) tagRows(canTag func(r *T) bool) {
+	p.tagging, p.canTag = true, canTag
+	p.t.tags = map[string]bool{}
+	p.tagKey = key.NewBinding(key.WithKeys(" "), key.WithHelp("space", "tag"))
+	p.untag = key.NewBinding(key.WithKeys("U"), key.WithHelp("U", "untag all"))
+}
+
+// toggleTag tags the selected row, or untags it, and moves down.
+func (p *tablePage[T]) toggleTag() {
+	r := p.t.selected()
+	if r == nil || p.canTag != nil && !p.canTag(r) && !p.t.tagged(r) {
+		return
+	}
+	if k := p.t.key(r); p.t.tags[k] {
+		delete(p.t.tags, k)
+	} else {
+		p.t.tags[k] = true
+	}
+	p.t.move(1)
+}
+
+// taggedRows are the tagged rows: those on screen in the table's order,
+// then those the filter hides (hidden counts them).
+func (p *tablePage[T]) taggedRows() (rows []*T, hidden int) {
+	if len(p.t.tags) == 0 {
+		return nil, 0
+	}
+	shown := make(map[*T]bool, len(p.t.tags))
+	for _, r := range p.t.rows {
+		if p.t.tagged(r) {
+			rows = append(rows, r)
+			shown[r] = true
+		}
+	}
+	for i := range p.t.all {
+		if r := &p.t.all[i]; p.t.tagged(r) && !shown[r] {
+			rows = append(rows, r)
+			hidden++
+		}
+	}
+	return rows, hidden
+}
+
+// pruneTags drops the tags of rows that are gone.
+func (p *tablePage[T]) pruneTags() {
+	if len(p.t.tags) == 0 {
+		return
+	}
+	have := make(map[string]bool, len(p.t.all))
+	for i := range p.t.all {
+		have[p.t.key(&p.t.all[i])] = true
+	}
+	maps.DeleteFunc(p.t.tags, func(k string, _ bool) bool { return !have[k] })
 }

@@ -12,7 +12,8 @@ import (
 )
 
 // Backend is the control connection as the dashboard needs it;
-// *control.Client satisfies it.
+// *control.Client satisfies it. One that also has History, as
+// *control.Client does, gives the header's graphs popd's last hour.
 type Backend interface {
 	Sessions(ctx context.Context) ([]control.Session, error)
 	Stats(ctx context.Context) (control.Stats, error)
@@ -24,6 +25,8 @@ type Backend interface {
 	DeleteUser(ctx context.Context, name string, purgeMail bool) error
 	SetDisabled(ctx context.Context, name string, disabled bool) error
 	Unlock(ctx context.Context, user string) error
+	Penalties(ctx context.Context) ([]control.Penalty, error)
+	ClearPenalties(ctx context.Context, sources []string) (int, error)
 	Events(ctx context.Context) (<-chan control.Event, error)
 	Role() string // control.RoleAdmin or control.RoleMonitor
 	Close() error
@@ -50,6 +53,11 @@ type Options struct {
 	// Refresh is how often sessions, stats, users and locks are polled;
 	// 0 is a second. Events stream live.
 	Refresh time.Duration
+	// StuckIdle and StuckSend make a session stuck: idle in TRANSACTION
+	// for longer than StuckIdle, or writing a RETR or TOP response whose
+	// bytes have not moved for longer than StuckSend. 0 is the default
+	// (DefaultStuckIdle, DefaultStuckSend); negative turns the rule off.
+	StuckIdle, StuckSend time.Duration
 }
 
 // Node is one popd of a fleet.

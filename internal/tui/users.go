@@ -15,10 +15,13 @@ import (
 )
 
 // usersPage is the users of the passwd-file: add, set a password, delete,
-// enable and disable.
+// enable and disable (useractions.go); enter drills down into one
+// (userdrill.go), esc comes back.
 type usersPage struct {
 	tablePage[control.User]
-	add, passwd, delete, toggle key.Binding
+	add, passwd, delete, toggle, open key.Binding
+	sessions                          []nodeSession // the latest poll's, for the drill and the dialogs
+	drill                             *userDrill    // open on a user; nil for the list
 }
 
 func newUsersPage(s *shared) page {
@@ -28,6 +31,7 @@ func newUsersPage(s *shared) page {
 		passwd:    key.NewBinding(key.WithKeys("p"), key.WithHelp("p", "password")),
 		delete:    key.NewBinding(key.WithKeys("d"), key.WithHelp("d", "delete")),
 		toggle:    key.NewBinding(key.WithKeys("e"), key.WithHelp("e", "enable/disable")),
+		open:      key.NewBinding(key.WithKeys("enter"), key.WithHelp("enter", "details")),
 	}
 }
 
@@ -43,28 +47,117 @@ func (p *usersPage) actions() []key.Binding {
 	return []key.Binding{p.s.act(p.add), p.s.act(p.passwd), p.s.act(p.delete), p.s.act(p.toggle)}
 }
 
-func (p *usersPage) ShortHelp() []key.Binding  { return p.short(p.actions()...) }
-func (p *usersPage) FullHelp() [][]key.Binding { return p.s.full(p.actions(), p.general()...) }
+func (p *usersPage) ShortHelp() []key.Binding {
+	if d := p.drill; d != nil {
+		k := &p.s.keys
+		return append(d.keys(), p.s.act(p.delete), p.s.act(p.toggle), hint("esc", "back"), k.Views, k.Help, k.Quit)
+	}
+	return p.short(append(p.actions(), p.open)...)
+}
+
+func (p *usersPage) FullHelp() [][]key.Binding {
+	if d := p.drill; d != nil {
+		return p.s.full(append(d.keys(), p.actions()...), hint("esc", "back to the users"))
+	}
+	return p.s.full(p.actions(), append([]key.Binding{p.open}, p.general()...)...)
+}
+
+func (p *usersPage) Status() []string {
+	if p.drill != nil {
+		return p.drill.status()
+	}
+	return p.tablePage.Status()
+}
+
+func (p *usersPage) SetSize(w, h int) {
+	p.tablePage.SetSize(w, h)
+	if p.drill != nil {
+		p.drill.SetSize(w, h)
+	}
+}
+
+func (p *usersPage) View() string {
+	if p.drill != nil {
+		return p.drill.View()
+	}
+	return p.tablePage.View()
+}
+
+// SetFilter filters the users; a filter typed in the drill-down goes
+// back to the list it filters.
+func (p *usersPage) SetFilter(q string) {
+	if q != p.t.filter {
+		p.drill = nil
+	}
+	p.tablePage.SetFilter(q)
+}
+
+// Back closes the drill-down (esc), if it is open (backer).
+func (p *usersPage) Back() bool {
+	if p.drill == nil {
+		return false
+	}
+	p.drill = nil
+	return true
+}
 
 func (p *usersPage) Update(msg tea.Msg) tea.Cmd {
 	switch msg := msg.(type) {
 	case dataMsg:
+		if msg.got&fetchSessions != 0 {
+			p.sessions = msg.sessions
+		}
 		if msg.got&fetchUsers != 0 {
 			p.setData(msg.users)
 		}
-	case tea.MouseMsg:
-		p.update(msg)
-	case tea.KeyMsg:
-		if !p.update(msg) {
-			return p.key(msg)
+		if d := p.drill; d != nil {
+			d.setData(msg.users, msg.got&fetchUsers != 0, msg.sessions, msg.got&fetchSessions != 0)
+			if msg.got&fetchUsers != 0 {
+				return userQuery{name: d.name}.cmd() // the details, as fresh as the list
+			}
 		}
+	case userDetailMsg:
+		if d := p.drill; d != nil && msg.name == d.name {
+			d.setDetails(msg)
+		}
+	case doneMsg:
+		return p.done(msg)
+	case tea.MouseMsg:
+		if p.drill != nil {
+			p.drill.mouse(msg)
+		} else {
+			p.update(msg)
+		}
+	case tea.KeyMsg:
+		if d := p.drill; d != nil {
+			if cmd, ok := d.key(msg); ok {
+				return cmd
+			}
+			return p.key(msg, d.user)
+		}
+		if p.update(msg) {
+			return nil
+		}
+		if u := p.t.selected(); u != nil && key.Matches(msg, p.open) {
+			return p.openDrill(*u)
+		}
+		return p.key(msg, p.t.selected())
 	}
 	return nil
 }
 
-func (p *usersPage) key(msg tea.KeyMsg) tea.Cmd {
+// openDrill drills down into u.
+func (p *usersPage) openDrill(u control.User) tea.Cmd {
+	p.drill = newUserDrill(p.s, u)
+	p.drill.setData(nil, false, p.sessions, true)
+	p.drill.SetSize(p.w, p.h)
+	return userQuery{name: u.Name}.cmd()
+}
+
+// key takes the account's keys, for u: the selected user, or the one
+// drilled into (nil: none).
+func (p *usersPage) key(msg tea.KeyMsg, u *control.User) tea.Cmd {
 	act := p.s.act
-	u := p.t.selected()
 	switch {
 	case key.Matches(msg, act(p.add)):
 		p.s.open(newUserForm(p.s, actAdd, ""))
@@ -72,16 +165,9 @@ func (p *usersPage) key(msg tea.KeyMsg) tea.Cmd {
 	case key.Matches(msg, act(p.passwd)):
 		p.s.open(newUserForm(p.s, actPasswd, u.Name))
 	case key.Matches(msg, act(p.delete)):
-		c := newConfirm(p.s, "Delete user "+u.Name+"?", "Delete", request{act: actDelete, target: u.Name},
-			"They can no longer log in; their mail ("+userSummary(u)+") is kept unless you tick the box.")
-		c.check = "also delete their mail"
-		p.s.open(c)
+		p.askDelete(u)
 	case key.Matches(msg, act(p.toggle)):
-		a := actDisable
-		if u.Disabled {
-			a = actEnable
-		}
-		return request{act: a, target: u.Name}.cmd()
+		return p.toggleUser(u)
 	}
 	return nil
 }

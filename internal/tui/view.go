@@ -239,14 +239,15 @@ func (m Model) fullHelp(w, h int) []string {
 	flush()
 	legend := []string{
 		"",
-		"! a failed login or a penalty    * an administrator's action, or lost events",
+		"! failed login or penalty  * an admin's action  ── events not seen or restart",
 		"> the selected row (when the terminal shows no colours)",
-		"STALE: popd is unreachable; what you see is the last data it sent.",
+		"STALE: popd is unreachable: its last data, dimmed, clocks stopped; changes are off.",
+		"graphs: the last " + spanText(m.span) + " (:span 30m), a bar a minute or more; max (↑) is their top.",
 		"themes: T cycles, :theme NAME picks; your own go in ~/.config/popadm/themes",
 	}
 	if m.fleet() {
 		legend = append(legend,
-			"NODE: the node a row is on; K and b go to it, user changes to any node that is up.",
+			"NODE: the node a row is on; K, b and c go to it, user changes to any node that is up.",
 			"A node that is down: its rows are dimmed (\"node down\"); the Nodes view says why.")
 	}
 	for _, l := range legend {

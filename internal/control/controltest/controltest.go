@@ -255,8 +255,13 @@ func (d *Daemon) Penalties() []control.Penalty {
 func (d *Daemon) ClearPenalty(source, by string) error {
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	d.penalties = slices.DeleteFunc(d.penalties, func(p control.Penalty) bool { return p.Source == source })
-	d.record("penalty_clear "+source+" by "+by, control.Event{Type: event.Penalty, Remote: source, Reason: "cleared", By: by})
+	i := slices.IndexFunc(d.penalties, func(p control.Penalty) bool { return p.Source == source })
+	if i < 0 {
+		return notFound("no penalty for %s", source)
+	}
+	p := d.penalties[i]
+	d.penalties = slices.Delete(d.penalties, i, i+1)
+	d.record("penalty_clear "+source+" by "+by, control.Event{Type: event.PenaltyCleared, Remote: source, Count: p.Failures, By: by})
 	return nil
 }
 

@@ -18,6 +18,7 @@ import (
 
 	"popd/internal/config"
 	"popd/internal/daemon"
+	"popd/internal/event"
 	"popd/internal/testutil"
 	"popd/internal/testutil/site"
 )
@@ -44,8 +45,13 @@ func Start(t testing.TB, s *site.Site, names ...string) *Fleet {
 	t.Helper()
 	f := &Fleet{Site: s}
 	var file strings.Builder
+	// The nodes start together, as a fleet started at once does: their
+	// session ids have the same tag, so that one id may be on two nodes.
+	tag := event.NewBoot().Tag
 	for _, name := range names {
-		n := StartNode(t, s, name)
+		boot := event.NewBoot()
+		boot.ID, boot.Tag = tag+boot.ID[len(tag):], tag
+		n := startNode(t, s, name, boot)
 		f.Nodes = append(f.Nodes, n)
 		fmt.Fprintf(&file, "[[node]]\nname = %q\npop3 = %q\ncontrol = %q\n\n", n.Name, n.Addr, n.Control)
 	}
@@ -58,6 +64,12 @@ func Start(t testing.TB, s *site.Site, names ...string) *Fleet {
 
 // StartNode runs one node of s, logging to t.Log with "node=NAME".
 func StartNode(t testing.TB, s *site.Site, name string) *Node {
+	t.Helper()
+	return startNode(t, s, name, event.Boot{})
+}
+
+// startNode is StartNode for a run of popd given (zero: a new one).
+func startNode(t testing.TB, s *site.Site, name string, boot event.Boot) *Node {
 	t.Helper()
 	// A short directory: socket paths are limited to 108 bytes.
 	dir, err := os.MkdirTemp("", "popd-node-")
@@ -79,6 +91,7 @@ func StartNode(t testing.TB, s *site.Site, name string) *Node {
 			Logger: log,
 			Source: func() (config.Config, error) { return cfg, nil },
 			Ready:  func(plain, _ net.Addr) { ready <- plain },
+			Boot:   boot,
 		})
 	}()
 	select {

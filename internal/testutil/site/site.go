@@ -29,7 +29,8 @@ type Site struct {
 
 // New writes the users file for accounts (each with a home under
 // Dir/home/NAME) and returns a configuration with maildrops at
-// Dir/mail/NAME, a 50 ms failed-login delay, and listening on 127.0.0.1:0.
+// Dir/mail/NAME, its state in Dir/state, a 50 ms failed-login delay, and
+// listening on 127.0.0.1:0.
 func New(t testing.TB, accounts []Account) *Site {
 	t.Helper()
 	dir := t.TempDir()
@@ -50,6 +51,10 @@ func New(t testing.TB, accounts []Account) *Site {
 	cfg.Maildir = filepath.Join(dir, "mail", "%u")
 	cfg.AuthFailureDelay.Duration = 50 * time.Millisecond
 	cfg.Listen = "127.0.0.1:0"
+	cfg.StateDir = filepath.Join(dir, "state") // not the machine's /var/lib/popd
+	if err := os.Mkdir(cfg.StateDir, 0o700); err != nil {
+		t.Fatal(err)
+	}
 	return &Site{Dir: dir, Cfg: cfg}
 }
 
