@@ -113,7 +113,7 @@ func TestFleetListings(t *testing.T) {
 		t.Errorf("pop3's session: %v", who[2])
 	}
 	r = f.run("who")
-	r.want(t, 0, `(?m)^NODE +ID +USER +REMOTE +STATE .*\npop1 +[0-9a-z]{4}-\d+ +alice +127\.0\.0\.1:\d+ +transaction .*\npop2 +[0-9a-z]{4}-\d+ +bob .*\npop3 +[0-9a-z]{4}-\d+ +- .*authorization`)
+	r.want(t, 0, `(?m)^NODE +ID +USER +CLIENT +TLS +STATE .*\npop1 +[0-9a-z]{4}-\d+ +alice +127\.0\.0\.1:\d+ +no +transaction .*\npop2 +[0-9a-z]{4}-\d+ +bob .*\npop3 +[0-9a-z]{4}-\d+ +- .*authorization`)
 
 	// The lock files are in the shared maildirs: every node lists them,
 	// and the node whose session holds one says which session.
@@ -127,7 +127,7 @@ func TestFleetListings(t *testing.T) {
 	if len(locks) != 6 || held["alice"] != "pop1" || held["bob"] != "pop2" {
 		t.Errorf("locks --json: %v", locks)
 	}
-	f.run("locks").want(t, 0, `(?m)^NODE +USER +SESSION +OWNER .*\npop1 +alice +[0-9a-z]{4}-\d+ `)
+	f.run("locks").want(t, 0, `(?m)^NODE +USER +HOLDER .*\npop1 +alice +session [0-9a-z]{4}-\d+ `)
 
 	r = f.run("stats")
 	r.want(t, 0, `^NODE +STATUS +VERSION +UPTIME +SESSIONS +LOGINS +FAILED LOGINS +SENT\npop1 +up +\S+ +\S+ +1 +1 \(`)

@@ -57,12 +57,17 @@ func (l listing[T]) run(e *env, args []string) error {
 // node by node in the fleet file's order, each node's oldest first.
 func who(e *env, args []string) error { return whoListing.run(e, args) }
 
+// The listings' columns are the console's, in its order, with its names
+// and formats (vocab_test.go checks them): AGE is how long a session has
+// been connected or a lock held, CLIENT the address a session comes from,
+// sizes human.Bytes, durations human.Duration. --json keeps the fields
+// the control API names.
 var whoListing = listing[control.Session]{
 	name: "who", usage: whoUsage, fetch: sessionsByAge, empty: "no sessions",
-	header: []string{"ID", "USER", "REMOTE", "STATE", "TLS", "AGE", "IDLE", "RETR", "SENT", "LAST"},
+	header: []string{"ID", "USER", "CLIENT", "TLS", "STATE", "LAST", "RETR", "SENT", "AGE", "IDLE"},
 	row: func(now time.Time, s control.Session) []string {
-		return []string{s.ID, dash(s.User), s.Remote, s.State, human.YesNo(s.TLS), human.Duration(now.Sub(s.Since)),
-			human.Duration(s.Idle), strconv.Itoa(s.Retrieved), human.Bytes(s.Octets), dash(s.LastCommand)}
+		return []string{s.ID, dash(s.User), s.Remote, human.YesNo(s.TLS), s.State, dash(s.LastCommand),
+			strconv.Itoa(s.Retrieved), human.Bytes(s.Octets), human.Duration(now.Sub(s.Since)), human.Duration(s.Idle)}
 	},
 }
 
@@ -71,14 +76,10 @@ func locks(e *env, args []string) error { return locksListing.run(e, args) }
 
 var locksListing = listing[control.Lock]{
 	name: "locks", usage: locksUsage, fetch: (*control.Client).Locks, empty: "no locks",
-	header: []string{"USER", "SESSION", "OWNER", "HOST", "PID", "AGE", "REFRESHED", "STALE"},
+	header: []string{"USER", "HOLDER", "AGE", "REFRESHED", "STALE"},
 	row: func(now time.Time, l control.Lock) []string {
-		age := "-" // a lock file that does not say when it was taken
-		if !l.Since.IsZero() {
-			age = human.Duration(now.Sub(l.Since))
-		}
-		return []string{l.User, dash(l.Session), dash(l.Owner), dash(l.Host), strconv.Itoa(l.PID), age,
-			human.Ago(now, l.Refreshed), human.YesNo(l.Stale)}
+		// AGE: "-" for a lock file that does not say when it was taken.
+		return []string{l.User, dash(l.Holder()), human.Since(now, l.Since), human.Ago(now, l.Refreshed), human.YesNo(l.Stale)}
 	},
 }
 

@@ -132,16 +132,16 @@ func TestWho(t *testing.T) {
 		t.Fatalf("output:\n%s", r.stdout)
 	}
 	for _, re := range []string{
-		`^ID +USER +REMOTE +STATE +TLS +AGE +IDLE +RETR +SENT +LAST$`,
-		`^7 +alice +192\.0\.2\.1:50123 +TRANSACTION +yes +3m1[23]s +4s +2 +3\.00M +RETR\?\[2J$`,
-		`^8 +- +\[2001:db8::1\]:40000 +AUTHORIZATION +no +2h00m +0s +0 +0B +-$`,
+		`^ID +USER +CLIENT +TLS +STATE +LAST +RETR +SENT +AGE +IDLE$`,
+		`^7 +alice +192\.0\.2\.1:50123 +yes +TRANSACTION +RETR\?\[2J +2 +3\.00M +3m1[23]s +4s$`,
+		`^8 +- +\[2001:db8::1\]:40000 +no +AUTHORIZATION +- +0 +0B +2h00m +0s$`,
 	} {
 		if !slicesMatch(lines, re) {
 			t.Errorf("no line matches %s in:\n%s", re, r.stdout)
 		}
 	}
 	// The columns line up.
-	if i := strings.Index(lines[0], "REMOTE"); lines[1][i-1] != ' ' || lines[1][i] == ' ' {
+	if i := strings.Index(lines[0], "CLIENT"); lines[1][i-1] != ' ' || lines[1][i] == ' ' {
 		t.Errorf("columns not aligned:\n%s", r.stdout)
 	}
 
@@ -216,7 +216,7 @@ func TestUserCommands(t *testing.T) {
 	}
 	run(t, c, "user", "disable", "alice").want(t, 0, "^disabled user alice\n$")
 	r = run(t, c, "user", "list")
-	r.want(t, 0, `(?m)^NAME +SCHEME +STATUS +MESSAGES +SIZE +LOCKED +LAST LOGIN\nalice +BLF-CRYPT +disabled +0 +0B +no +never\nbob +BLF-CRYPT +enabled `)
+	r.want(t, 0, `(?m)^NAME +SCHEME +STATUS +MSGS +SIZE +LOCKED +LAST LOGIN\nalice +BLF-CRYPT +disabled +0 +0B +no +never\nbob +BLF-CRYPT +enabled `)
 	run(t, c, "user", "enable", "alice").want(t, 0, "^enabled user alice\n$")
 	r = run(t, c, "user", "list", "--json")
 	var us []control.User
@@ -307,7 +307,7 @@ func TestLocksPenaltiesStatsReload(t *testing.T) {
 	d.AddPenalty(control.Penalty{Source: "198.51.100.0/24", Failures: 5, Last: time.Now().Add(-time.Minute), Delay: 2 * time.Second})
 	d.SetStats(control.Stats{Version: "1.2.3", Uptime: 26 * time.Hour, Logins: 120, LoginsPerMin: 1.5, Failures: 4, BytesSent: 1536})
 
-	run(t, c, "locks").want(t, 0, `^USER +SESSION +OWNER +HOST +PID +AGE +REFRESHED +STALE\nalice +7 +popd +mx1 +42 +1h00m +3[01]s ago +no\n$`)
+	run(t, c, "locks").want(t, 0, `^USER +HOLDER +AGE +REFRESHED +STALE\nalice +session 7 +1h00m +3[01]s ago +no\n$`)
 	r := run(t, c, "locks", "--json")
 	var ls []control.Lock
 	if json.Unmarshal([]byte(r.stdout), &ls); len(ls) != 1 || ls[0].PID != 42 {

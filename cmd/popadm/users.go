@@ -126,7 +126,7 @@ func userList(e *env, args []string) error {
 	}
 	now := time.Now()
 	return show(e, us, "no users",
-		[]string{"NAME", "SCHEME", "STATUS", "MESSAGES", "SIZE", "LOCKED", "LAST LOGIN"},
+		[]string{"NAME", "SCHEME", "STATUS", "MSGS", "SIZE", "LOCKED", "LAST LOGIN"},
 		func(u control.User) []string {
 			return []string{u.Name, dash(u.Scheme), status(u), strconv.Itoa(u.Messages), human.Bytes(u.Octets),
 				human.YesNo(u.Locked), human.Ago(now, u.LastLogin)}

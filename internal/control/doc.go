@@ -45,7 +45,7 @@
 //	                                     then a stream of Events (see Events)
 //	kick          {"id"}                 admin
 //	kick_user     {"user"}               admin → {"kicked":n}
-//	kick_select   {"ids","user","from","state","idle_over_ns","dry_run"}
+//	kick_select   {"ids","user","users","from","state","idle_over_ns","dry_run"}
 //	                                     admin → {"count":n,"ids":[…]} (Selector: each
 //	                                     optional, at least one; those given are ANDed)
 //	user_add      {"name","password"}    admin
@@ -58,6 +58,11 @@
 //	penalty_clear {"source"}             admin ("not-found" when it has no penalty)
 //	penalties_clear {"sources"}
 //	                                     admin → {"cleared":n} (those without one skipped)
+//	users_set_disabled {"names","disabled"}
+//	                                     admin → {"results":[{"name","error"?}]}
+//	locks_unlock  {"users"}              admin → {"results":[{"name","error"?}]}
+//	                                     (each name as user_disable, unlock do one;
+//	                                     a result each, in order: bulk.go)
 //	reload        {}                     admin
 //
 // Methods without a result answer {"id":n}. Errors the Daemon returns as

@@ -141,10 +141,12 @@ func (s *Server) streaming(nc net.Conn, on bool) bool {
 func (c *conn) stream(sub *subscriber) {
 	defer c.s.unsubscribe(sub)
 	c.log.Debug("control: events subscribed")
-	if !c.s.streaming(c.nc, true) {
-		return
+	// A stream that starts as the server stops (its subscription came just
+	// before) is not registered, but still drains what it was sent.
+	stopping := !c.s.streaming(c.nc, true)
+	if !stopping {
+		defer c.s.streaming(c.nc, false)
 	}
-	defer c.s.streaming(c.nc, false)
 
 	gone := make(chan struct{})
 	go func() {
@@ -166,6 +168,24 @@ func (c *conn) stream(sub *subscriber) {
 		}
 		return writeFrame(w, q.e) == nil
 	}
+	drain := func() {
+		c.nc.SetWriteDeadline(time.Now().Add(drainTimeout))
+		for {
+			select {
+			case q := <-sub.ch:
+				if !send(q) {
+					return
+				}
+			default:
+				w.Flush()
+				return
+			}
+		}
+	}
+	if stopping {
+		drain()
+		return
+	}
 	for {
 		select {
 		case q := <-sub.ch:
@@ -176,18 +196,8 @@ func (c *conn) stream(sub *subscriber) {
 				return
 			}
 		case <-c.s.quit:
-			c.nc.SetWriteDeadline(time.Now().Add(drainTimeout))
-			for {
-				select {
-				case q := <-sub.ch:
-					if !send(q) {
-						return
-					}
-				default:
-					w.Flush()
-					return
-				}
-			}
+			drain()
+			return
 		case <-gone:
 			return
 		}

@@ -19,6 +19,9 @@ type Selector struct {
 	IDs []string `json:"ids,omitempty"`
 	// User is the logged-in user's name, exactly.
 	User string `json:"user,omitempty"`
+	// Users are logged-in users' names, exactly: any of them (the
+	// sessions of the users a console disabled together).
+	Users []string `json:"users,omitempty"`
 	// From is the client's address or a prefix of them, in CIDR notation:
 	// "192.0.2.7", "192.0.2.0/24", "2001:db8::/48". The address is the
 	// client's as popd knows it (from the PROXY header behind a proxy).
@@ -62,7 +65,7 @@ func ParseFrom(s string) (netip.Prefix, error) {
 
 // Empty says whether the selector gives no criterion.
 func (s Selector) Empty() bool {
-	return len(s.IDs) == 0 && s.User == "" && s.From == "" && s.State == "" && s.IdleOver == 0
+	return len(s.IDs) == 0 && s.User == "" && len(s.Users) == 0 && s.From == "" && s.State == "" && s.IdleOver == 0
 }
 
 // String is the selector as people read it: "user bob, from 192.0.2.0/24".
@@ -78,6 +81,14 @@ func (s Selector) String() string {
 	}
 	if s.User != "" {
 		parts = append(parts, "user "+s.User)
+	}
+	switch n := len(s.Users); {
+	case n == 1:
+		parts = append(parts, "user "+s.Users[0])
+	case n > 1 && n <= 6:
+		parts = append(parts, "users "+strings.Join(s.Users, ", "))
+	case n > 6:
+		parts = append(parts, fmt.Sprintf("%d users", n))
 	}
 	if s.From != "" {
 		from := s.From
@@ -105,7 +116,7 @@ func (s Selector) Matcher() (func(Session) bool, error) {
 		return &Error{Code: CodeInvalid, Message: fmt.Sprintf(format, args...)}
 	}
 	if s.Empty() {
-		return nil, invalid("the selector picks nothing: give ids, user, from, state or idle_over")
+		return nil, invalid("the selector picks nothing: give ids, user, users, from, state or idle_over")
 	}
 	var from netip.Prefix
 	if s.From != "" {
@@ -117,6 +128,9 @@ func (s Selector) Matcher() (func(Session) bool, error) {
 	if s.State != "" && !slices.Contains(SessionStates, s.State) {
 		return nil, invalid("no state %q (states: %s)", s.State, strings.Join(SessionStates, ", "))
 	}
+	if slices.Contains(s.Users, "") {
+		return nil, invalid("users has an empty name")
+	}
 	if s.IdleOver < 0 {
 		return nil, invalid("idle_over is negative")
 	}
@@ -124,9 +138,14 @@ func (s Selector) Matcher() (func(Session) bool, error) {
 	for _, id := range s.IDs {
 		ids[id] = true
 	}
+	users := make(map[string]bool, len(s.Users))
+	for _, u := range s.Users {
+		users[u] = true
+	}
 	return func(x Session) bool {
 		switch {
 		case len(ids) > 0 && !ids[x.ID],
+			len(users) > 0 && !users[x.User],
 			s.User != "" && x.User != s.User,
 			s.State != "" && x.State != s.State,
 			s.IdleOver > 0 && x.Idle <= s.IdleOver:
@@ -172,7 +191,7 @@ type selectParams struct {
 }
 
 // selectParamsShape is the params' shape, for the bad-request message.
-const selectParamsShape = `{"ids"?:[string],"user"?:string,"from"?:string,"state"?:string,"idle_over_ns"?:int,"dry_run"?:bool}`
+const selectParamsShape = `{"ids"?:[string],"user"?:string,"users"?:[string],"from"?:string,"state"?:string,"idle_over_ns"?:int,"dry_run"?:bool}`
 
 // kickSelect is the "kick_select" method.
 func kickSelect(c *conn, raw json.RawMessage) (any, error) {

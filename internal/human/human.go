@@ -38,6 +38,15 @@ func Ago(now, t time.Time) string {
 	return Duration(now.Sub(t)) + " ago"
 }
 
+// Since formats the time from t to now as Duration does, or "-" for the
+// zero time (not known): how long a lock has been held.
+func Since(now, t time.Time) string {
+	if t.IsZero() {
+		return "-"
+	}
+	return Duration(now.Sub(t))
+}
+
 // Bytes formats a byte count in at most 6 cells: 512B 1.20K 34.5M 1.2G.
 func Bytes(n int64) string {
 	if n < 1024 {

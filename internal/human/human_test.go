@@ -17,6 +17,8 @@ func TestFormats(t *testing.T) {
 		{Duration(76 * time.Hour), "3d04h"},
 		{Ago(now, time.Time{}), "never"},
 		{Ago(now, now.Add(-42*time.Second)), "42s ago"},
+		{Since(now, time.Time{}), "-"},
+		{Since(now, now.Add(-3*time.Minute)), "3m00s"},
 		{Bytes(512), "512B"},
 		{Bytes(1229), "1.20K"},
 		{Bytes(34 << 20), "34.0M"},

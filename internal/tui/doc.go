@@ -16,9 +16,17 @@
 //	2 Users     add (a), password (p), delete (d), enable/disable (e);
 //	            enter drills down into one (userdrill.go): maildrop, lock
 //	            holder, last login, live sessions (enter on one opens it in
-//	            Sessions, K kicks it); esc comes back
-//	3 Locks     unlock (b); enter opens the holder's session in Sessions
-//	4 Events    pause (p), follow (f), filter (/), failures only (!),
+//	            Sessions, K kicks it); esc comes back; space tags users and
+//	            e then disables (or enables) the tagged ones, in one dialog
+//	            and one request; :disable and :enable filter|NAME… do the
+//	            same (usertags.go, many.go)
+//	3 Locks     unlock (b); enter opens the holder's session in Sessions;
+//	            space tags locks and b then unlocks the tagged ones, in one
+//	            dialog and one request to each node; :unlock filter|stale|
+//	            USER… (locktags.go)
+//	4 Events    enter opens the event's session in Sessions, if it is
+//	            live, else says it has ended and why (eventdrill.go);
+//	            pause (p), follow (f), filter (/), failures only (!),
 //	            admin actions only (*), bursts expanded (x); a burst of
 //	            one kind and user is one line, the selected line drawn
 //	            whole (events.go, eventlog.go, eventline.go); on a
@@ -28,7 +36,10 @@
 //	            failures, the last's age, the delay, the names tried;
 //	            clear one (c), or all the filter shows (C)
 //	6 Nodes     (a fleet only) each node: up or down and why, sessions,
-//	            logins/s and bytes/s over the last minute, popd's version
+//	            logins/min and bytes/s over the last minute, popd's version
+//
+// After a jump to another page (an event's or a user's session, a lock's
+// holder) esc goes back to where it came from, as it was.
 //
 // Everywhere: tab/shift+tab and the number keys switch pages; j/k, g/G,
 // ctrl+d/ctrl+u and the arrows move; ":" opens a command line (:users or

@@ -32,11 +32,13 @@ type revealer interface {
 	Reveal(key string) bool
 }
 
-// jumpOp puts the page named page on screen, at the row of key.
+// jumpOp puts the page named page on screen, at the row of key; esc
+// then comes back (eventdrill.go).
 type jumpOp struct {
 	page string // the page's Name
 	key  string // the row's key: a session's ref
 	what string // the row, for people: "session pop2/7"
+	gone string // said when there is no such row; "": what "is not listed: it has ended"
 }
 
 func (j jumpOp) cmd() tea.Cmd { return func() tea.Msg { return j } }
@@ -47,11 +49,15 @@ func (j jumpOp) apply(m *Model) tea.Cmd {
 		if !ok || p.Name() != j.page {
 			continue
 		}
+		undo := undoFor(p)
 		if !r.Reveal(j.key) {
-			m.s.say(j.what+" is not listed: it has ended", kWarn)
+			if j.gone == "" {
+				j.gone = j.what + " is not listed: it has ended"
+			}
+			m.s.say(j.gone, kWarn)
 			return nil
 		}
-		return m.setPage(i)
+		return m.jumped(i, undo)
 	}
 	return nil
 }

@@ -34,6 +34,9 @@ func nodeCell(r *evRow, w, nodeW int) string {
 // session (the session detail pane is about one session already).
 func eventLine(st *styles, r *evRow, w, nodeW int, compact bool) string {
 	if r.notice {
+		if st.dim {
+			return st.fg[kMuted].s(noticeLine(r, w))
+		}
 		return st.bold[kWarn].s(noticeLine(r, w))
 	}
 	typ := fit(string(r.e.Type), typeW, false)
@@ -42,19 +45,20 @@ func eventLine(st *styles, r *evRow, w, nodeW int, compact bool) string {
 		rest = strings.TrimPrefix(rest, "#"+r.e.Session)
 		rest = strings.TrimPrefix(rest, " ")
 	}
-	k := r.k
+	// Stale (stale.go): the whole line muted, its marks still there.
+	k, nodeK, restK, head := r.k, kAccent, kText, st.bold[r.k]
 	if st.dim {
-		k = kMuted
+		k, nodeK, restK, head = kMuted, kMuted, kMuted, st.fg[kMuted]
 	}
 	node := nodeCell(r, w, nodeW)
 	if node != "" {
 		w -= width(node)
-		node = st.fg[kAccent].s(node)
+		node = st.fg[nodeK].s(node)
 	}
 	if w < headW {
 		return st.fg[k].s(fit(r.clock+" "+r.mark+" "+string(r.e.Type), w, false))
 	}
-	return st.fg[kMuted].s(r.clock+" ") + node + st.bold[k].s(r.mark+" "+typ) + " " + st.fg[kText].s(fit(rest, w-headW, false))
+	return st.fg[kMuted].s(r.clock+" ") + node + head.s(r.mark+" "+typ) + " " + st.fg[restK].s(fit(rest, w-headW, false))
 }
 
 // noticeLine is a gap or a restart across the whole width:

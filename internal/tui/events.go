@@ -94,7 +94,7 @@ func (p *eventsPage) ShortHelp() []key.Binding {
 }
 
 func (p *eventsPage) FullHelp() [][]key.Binding {
-	return p.s.full(p.keys(), p.s.keys.Filter, p.s.keys.Back)
+	return p.s.full(p.keys(), sessionKey, p.s.keys.Filter, p.s.keys.Back)
 }
 
 // SetSize: the paused banner takes a line; the gutter two columns.
@@ -124,6 +124,9 @@ func (p *eventsPage) Update(msg tea.Msg) tea.Cmd {
 			p.move(3)
 		}
 	case tea.KeyMsg:
+		if key.Matches(msg, sessionKey) {
+			return p.openSession() // eventdrill.go
+		}
 		p.key(msg)
 	}
 	return nil

@@ -81,7 +81,7 @@ func TestFleetDaemonNodeDown(t *testing.T) {
 	fl, tm, quit := fleetProgram(t, "pop1", "pop2", "pop3")
 	waitScreen(t, tm, "● 3/3 up")
 	tm.Type("6")
-	waitScreen(t, tm, "SESSIONS", "LOGINS/S")
+	waitScreen(t, tm, "SESSIONS", "LOGINS/MIN")
 
 	if err := fl.Nodes[2].Stop(); err != nil {
 		t.Fatal(err)

@@ -1,7 +1,6 @@
 package tui
 
 import (
-	"fmt"
 	"strings"
 	"time"
 
@@ -28,6 +27,7 @@ func newLocksPage(s *shared) page {
 		p.t.cols = append([]column[nodeLock]{nodeColumn(s, func(l *nodeLock) string { return l.node },
 			func(a, b *nodeLock) int { return strings.Compare(a.User, b.User) })}, p.t.cols...)
 	}
+	p.tagRows(func(l *nodeLock) bool { return !l.down }) // locktags.go
 	return p
 }
 
@@ -47,10 +47,15 @@ func (p *locksPage) Badge() string {
 	return p.tablePage.Badge()
 }
 
-func (p *locksPage) ShortHelp() []key.Binding { return p.short(p.s.act(p.unlock), holderKey) }
+func (p *locksPage) ShortHelp() []key.Binding {
+	if len(p.t.tags) > 0 {
+		return p.short(p.unlockKey(), p.untag, holderKey)
+	}
+	return p.short(p.unlockKey(), holderKey)
+}
 
 func (p *locksPage) FullHelp() [][]key.Binding {
-	return p.s.full([]key.Binding{p.s.act(p.unlock)}, append([]key.Binding{holderKey}, p.general()...)...)
+	return p.s.full([]key.Binding{p.unlockKey()}, append([]key.Binding{holderKey}, p.general()...)...)
 }
 
 func (p *locksPage) Update(msg tea.Msg) tea.Cmd {
@@ -60,11 +65,15 @@ func (p *locksPage) Update(msg tea.Msg) tea.Cmd {
 		if p.fresh {
 			p.setData(msg.locks)
 		}
+	case manyDoneMsg:
+		p.manyDone(msg)
 	case tea.MouseMsg:
 		p.update(msg)
 	case tea.KeyMsg:
 		switch {
 		case p.update(msg):
+		case key.Matches(msg, p.s.act(p.unlock)) && len(p.t.tags) > 0:
+			p.askUnlockTagged()
 		case key.Matches(msg, p.s.act(p.unlock)):
 			p.askUnlock()
 		case key.Matches(msg, holderKey):
@@ -90,15 +99,13 @@ func (p *locksPage) askUnlock() {
 	p.s.open(newConfirm(p.s, "Unlock the maildrop of "+l.User+"?", "Unlock", request{act: actUnlock, target: l.User, node: l.node}, body...))
 }
 
-// holder says who holds a lock: a session of a popd, or a process.
+// holder says who holds a lock, as popadm locks does (control.Lock's
+// Holder): a session of a popd (pop2/7 on a fleet), or a process.
 func holder(l *nodeLock) string {
 	if l.Session != "" {
 		return "session " + ref(l.node, l.Session)
 	}
-	if l.Host == "" && l.PID == 0 {
-		return l.Owner
-	}
-	return fmt.Sprintf("%s@%s pid %d", l.Owner, l.Host, l.PID)
+	return l.Holder()
 }
 
 func newLockTable() table[nodeLock] {
@@ -120,19 +127,15 @@ func newLockTable() table[nodeLock] {
 			{title: "HOLDER", width: 14, max: 48, prio: 9,
 				cell: func(l *nodeLock, _ time.Time) string { return holder(l) },
 				cmp:  func(a, b *nodeLock) int { return strings.Compare(holder(a), holder(b)) }},
+			// As popadm locks says them (vocab.go).
 			{title: "AGE", width: 6, right: true, prio: 8,
-				cell: func(l *nodeLock, now time.Time) string { return human.Duration(now.Sub(l.Since)) },
+				cell: func(l *nodeLock, now time.Time) string { return human.Since(now, l.Since) },
 				cmp:  func(a, b *nodeLock) int { return b.Since.Compare(a.Since) }},
 			{title: "REFRESHED", width: 10, right: true, prio: 6,
-				cell: func(l *nodeLock, now time.Time) string {
-					if l.Refreshed.IsZero() {
-						return "-"
-					}
-					return human.Duration(now.Sub(l.Refreshed)) + " ago"
-				},
-				cmp: func(a, b *nodeLock) int { return b.Refreshed.Compare(a.Refreshed) }},
-			column[nodeLock]{title: "STALE", width: 7, prio: 9}.flag(
-				func(l *nodeLock) bool { return l.Stale }, "! stale", "no", kWarn, kMuted),
+				cell: func(l *nodeLock, now time.Time) string { return human.Ago(now, l.Refreshed) },
+				cmp:  func(a, b *nodeLock) int { return b.Refreshed.Compare(a.Refreshed) }},
+			column[nodeLock]{title: "STALE", width: 5, prio: 9}.flag(
+				func(l *nodeLock) bool { return l.Stale }, "yes", "no", kWarn, kMuted),
 		},
 	}
 }

@@ -65,6 +65,7 @@ type Model struct {
 	cmds     cmdHistory      // the : lines run, for ↑ and ↓
 	showHelp bool
 	span     time.Duration // of the header's graphs (:span)
+	back     *back         // where esc goes after a jump (eventdrill.go)
 
 	// The connections: one to the one popd, or one to each node of a
 	// fleet (Options.Nodes), in the fleet file's order.
@@ -254,6 +255,7 @@ func (m Model) bodyHeight() int {
 // setPage puts page i on screen; a page that wants more of the poll on
 // screen than off is polled at once.
 func (m *Model) setPage(i int) tea.Cmd {
+	m.back = nil
 	if i == m.cur || i < 0 || i >= len(m.pages) {
 		return nil
 	}
@@ -321,6 +323,9 @@ func (m *Model) key(msg tea.KeyMsg) tea.Cmd {
 	case key.Matches(msg, k.Command):
 		m.openInput(modeCommand, "")
 	case key.Matches(msg, k.Back):
+		if cmd, ok := m.goBack(); ok { // after a jump (eventdrill.go)
+			return cmd
+		}
 		if !m.pageBack() { // a page's pane closes first (pagehooks.go)
 			m.setFilter("")
 		}

@@ -15,7 +15,8 @@ import (
 )
 
 // nodesPage is a fleet's nodes, a row each: up or down, its sessions, its
-// logins and bytes sent per second over the last minute, popd's version.
+// logins a minute and bytes sent a second over the last minute, popd's
+// version.
 // Under the table, each node that is down says why, and when it is tried
 // again.
 type nodesPage struct {
@@ -161,6 +162,7 @@ func newNodeTable(s *shared) table[nodeInfo] {
 		}
 	}
 	bytes := func(f float64) string { return human.Bytes(int64(f)) }
+	perMinute := func(perSecond float64) string { return human.Rate(perSecond * 60) }
 	return table[nodeInfo]{
 		key: func(n *nodeInfo) string { return n.name },
 		match: func(n *nodeInfo, q string) bool {
@@ -188,8 +190,9 @@ func newNodeTable(s *shared) table[nodeInfo] {
 			{title: "SESSIONS", width: 8, right: true, prio: 9,
 				cell: upOnly(func(n *nodeInfo) string { return strconv.Itoa(n.stats.Sessions) }),
 				cmp:  func(a, b *nodeInfo) int { return cmp.Compare(a.stats.Sessions, b.stats.Sessions) }},
-			{title: "LOGINS/S", width: 4 + 1 + sparkW, prio: 8,
-				cell: func(n *nodeInfo, _ time.Time) string { return rateCell(n, n.lps, human.Rate, 4) },
+			// Per minute, as the header and popadm stats say them.
+			{title: "LOGINS/MIN", width: 4 + 1 + sparkW, prio: 8,
+				cell: func(n *nodeInfo, _ time.Time) string { return rateCell(n, n.lps, perMinute, 4) },
 				cmp:  func(a, b *nodeInfo) int { return cmp.Compare(last(a.lps), last(b.lps)) },
 				kind: func(*nodeInfo) kind { return kAccent }},
 			{title: "SENT/S", width: 6 + 1 + sparkW, prio: 7,

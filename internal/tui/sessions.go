@@ -230,7 +230,7 @@ func newSessionTable() table[sessRow] {
 			{title: "SENT", width: 6, right: true, prio: 6,
 				cell: func(r *sessRow, _ time.Time) string { return human.Bytes(r.Octets) },
 				cmp:  func(a, b *sessRow) int { return cmp.Compare(a.Octets, b.Octets) }},
-			{title: "CONN", width: 6, right: true, prio: 7,
+			{title: "AGE", width: 6, right: true, prio: 7, // connected for, as popadm who says
 				cell: func(r *sessRow, now time.Time) string { return human.Duration(now.Sub(r.Since)) },
 				// Connected for longest first is the earliest Since.
 				cmp: func(a, b *sessRow) int { return b.Since.Compare(a.Since) }},

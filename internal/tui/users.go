@@ -25,7 +25,7 @@ type usersPage struct {
 }
 
 func newUsersPage(s *shared) page {
-	return &usersPage{
+	p := &usersPage{
 		tablePage: tablePage[control.User]{s: s, t: newUserTable(), name: "Users", noun: "user", none: "no users"},
 		add:       key.NewBinding(key.WithKeys("a"), key.WithHelp("a", "add")),
 		passwd:    key.NewBinding(key.WithKeys("p"), key.WithHelp("p", "password")),
@@ -33,6 +33,8 @@ func newUsersPage(s *shared) page {
 		toggle:    key.NewBinding(key.WithKeys("e"), key.WithHelp("e", "enable/disable")),
 		open:      key.NewBinding(key.WithKeys("enter"), key.WithHelp("enter", "details")),
 	}
+	p.tagRows(nil) // usertags.go
+	return p
 }
 
 // Polls: listing users reads every maildrop, so only while on screen.
@@ -44,13 +46,16 @@ func (p *usersPage) Polls(shown bool) fetch {
 }
 
 func (p *usersPage) actions() []key.Binding {
-	return []key.Binding{p.s.act(p.add), p.s.act(p.passwd), p.s.act(p.delete), p.s.act(p.toggle)}
+	return []key.Binding{p.s.act(p.add), p.s.act(p.passwd), p.s.act(p.delete), p.toggleKey()}
 }
 
 func (p *usersPage) ShortHelp() []key.Binding {
 	if d := p.drill; d != nil {
 		k := &p.s.keys
 		return append(d.keys(), p.s.act(p.delete), p.s.act(p.toggle), hint("esc", "back"), k.Views, k.Help, k.Quit)
+	}
+	if len(p.t.tags) > 0 {
+		return p.short(p.toggleKey(), p.untag, p.open)
 	}
 	return p.short(append(p.actions(), p.open)...)
 }
@@ -116,6 +121,8 @@ func (p *usersPage) Update(msg tea.Msg) tea.Cmd {
 				return userQuery{name: d.name}.cmd() // the details, as fresh as the list
 			}
 		}
+	case manyDoneMsg:
+		p.manyDone(msg)
 	case userDetailMsg:
 		if d := p.drill; d != nil && msg.name == d.name {
 			d.setDetails(msg)
@@ -166,6 +173,8 @@ func (p *usersPage) key(msg tea.KeyMsg, u *control.User) tea.Cmd {
 		p.s.open(newUserForm(p.s, actPasswd, u.Name))
 	case key.Matches(msg, act(p.delete)):
 		p.askDelete(u)
+	case key.Matches(msg, act(p.toggle)) && p.drill == nil && len(p.t.tags) > 0:
+		p.askToggleTagged()
 	case key.Matches(msg, act(p.toggle)):
 		return p.toggleUser(u)
 	}
@@ -174,14 +183,17 @@ func (p *usersPage) key(msg tea.KeyMsg, u *control.User) tea.Cmd {
 
 func newUserTable() table[control.User] {
 	return table[control.User]{
-		key:   func(u *control.User) string { return u.Name },
-		match: func(u *control.User, q string) bool { return contains(u.Name, q) || contains(u.Scheme, q) },
+		key: func(u *control.User) string { return u.Name },
+		match: func(u *control.User, q string) bool {
+			return contains(u.Name, q) || contains(u.Scheme, q) || u.Disabled && strings.Contains("disabled", q)
+		},
 		row: func(u *control.User) kind {
 			if u.Disabled {
 				return kMuted
 			}
 			return kText
 		},
+		// As popadm user list says them (vocab.go).
 		cols: []column[control.User]{
 			{title: "NAME", width: 12, max: 32, prio: 10,
 				cell: func(u *control.User, _ time.Time) string { return u.Name },
@@ -189,6 +201,8 @@ func newUserTable() table[control.User] {
 			{title: "SCHEME", width: 12, prio: 4,
 				cell: func(u *control.User, _ time.Time) string { return u.Scheme },
 				cmp:  func(a, b *control.User) int { return strings.Compare(a.Scheme, b.Scheme) }},
+			column[control.User]{title: "STATUS", width: 8, prio: 9}.flag(
+				func(u *control.User) bool { return !u.Disabled }, "enabled", "disabled", kOK, kWarn),
 			{title: "MSGS", width: 6, right: true, prio: 8,
 				cell: func(u *control.User, _ time.Time) string { return strconv.Itoa(u.Messages) },
 				cmp:  func(a, b *control.User) int { return cmp.Compare(a.Messages, b.Messages) }},
@@ -196,14 +210,12 @@ func newUserTable() table[control.User] {
 				cell: func(u *control.User, _ time.Time) string { return human.Bytes(u.Octets) },
 				cmp:  func(a, b *control.User) int { return cmp.Compare(a.Octets, b.Octets) }},
 			column[control.User]{title: "LOCKED", width: 6, prio: 7}.flag(
-				func(u *control.User) bool { return u.Locked }, "locked", "-", kAccent, kMuted),
+				func(u *control.User) bool { return u.Locked }, "yes", "no", kAccent, kMuted),
 			{title: "LAST LOGIN", width: 10, prio: 6,
 				cell: func(u *control.User, now time.Time) string { return human.Ago(now, u.LastLogin) },
 				// Most recent first when ascending would surprise; oldest first is
 				// what "sort by last login" finds stale accounts with.
 				cmp: func(a, b *control.User) int { return a.LastLogin.Compare(b.LastLogin) }},
-			column[control.User]{title: "ENABLED", width: 7, prio: 9}.flag(
-				func(u *control.User) bool { return !u.Disabled }, "yes", "! no", kOK, kWarn),
 		},
 	}
 }
