@@ -34,13 +34,15 @@
 // role and answer "forbidden" to a monitor):
 //
 //	who                                  → []Session
+//	sessions                             → {"boot","seq","sessions":[]Session}: a
+//	                                     snapshot after event seq (changes.go)
 //	stats                                → Stats
 //	history                              → []Minute (the last hour, oldest first)
 //	users                                → []User
 //	user          {"user"}               → UserDetails (one user: maildrop, lock, last login, sessions)
 //	locks                                → []Lock
 //	penalties                            → []Penalty
-//	events        {"backlog"} or {"boot","seq"}
+//	events        {"backlog"} or {"boot","seq"}; and {"changes"}
 //	                                     → {"subscribed":true,"boot","started","from"},
 //	                                     then a stream of Events (see Events)
 //	kick          {"id"}                 admin
@@ -94,6 +96,13 @@
 // When popd stops, the events published while it shuts down (its sessions
 // ending) and popd.stopped, the last of a run, are sent to every stream
 // before it closes.
+//
+// With {"changes":true} the stream carries the live sessions' changes as
+// well: a sessions.changed event (no seq, never kept) at most once a
+// second, with every session that changed since, each as it is now; and
+// sessions.resync when some of those were dropped. With a "sessions"
+// snapshot, that keeps a console's table of sessions without listing
+// them every second (changes.go).
 //
 // # Access
 //

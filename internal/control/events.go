@@ -29,12 +29,15 @@ const drainTimeout = 2 * time.Second
 type subscriber struct {
 	ch      chan queued
 	dropped atomic.Int64 // events dropped since the last queued one
+	changes bool         // it gets sessions.changed (changes.go)
+	lost    atomic.Int64 // sessions.changed dropped since the last queued event
 }
 
-// queued is an event with the number of events dropped just before it.
+// queued is an event with the number of events (and of sessions.changed)
+// dropped just before it.
 type queued struct {
-	e       Event
-	dropped int64
+	e             Event
+	dropped, lost int64
 }
 
 // Publish numbers e in this run of popd (Boot, Seq), keeps it for the
@@ -46,6 +49,10 @@ func (s *Server) Publish(e Event) {
 	if e.Time.IsZero() {
 		e.Time = time.Now()
 	}
+	if e.Type == event.SessionsChanged {
+		s.publishChanges(e) // changes.go: not numbered, not kept
+		return
+	}
 	s.evMu.Lock()
 	defer s.evMu.Unlock()
 	s.seq++
@@ -56,11 +63,12 @@ func (s *Server) Publish(e Event) {
 		return
 	}
 	for _, sub := range *subs {
-		n := sub.dropped.Swap(0)
+		n, l := sub.dropped.Swap(0), sub.lost.Swap(0)
 		select {
-		case sub.ch <- queued{e: e, dropped: n}:
+		case sub.ch <- queued{e: e, dropped: n, lost: l}:
 		default:
 			sub.dropped.Add(n + 1)
+			sub.lost.Add(l)
 		}
 	}
 }
@@ -79,7 +87,7 @@ func (s *Server) Publish(e Event) {
 // queued: a client that resumed after Seq and gets a greater From missed
 // From-Seq events.
 func (s *Server) subscribe(p eventsParams) (*subscriber, json.RawMessage) {
-	sub := &subscriber{ch: make(chan queued, SubscriberQueue)}
+	sub := &subscriber{ch: make(chan queued, SubscriberQueue), changes: p.Changes}
 	s.evMu.Lock()
 	defer s.evMu.Unlock()
 	last := s.seq
@@ -162,6 +170,12 @@ func (c *conn) stream(sub *subscriber) {
 	send := func(q queued) bool {
 		if q.dropped > 0 {
 			notice := Event{Type: event.Dropped, Time: q.e.Time, Count: int(q.dropped), Reason: ReasonTooSlow}
+			if writeFrame(w, notice) != nil {
+				return false
+			}
+		}
+		if q.lost > 0 {
+			notice := Event{Type: event.SessionsResync, Time: q.e.Time, Count: int(q.lost), Reason: ReasonTooSlow}
 			if writeFrame(w, notice) != nil {
 				return false
 			}

@@ -25,7 +25,9 @@ var methods = map[string]method{
 		return orEmpty(c.s.d.Sessions()), nil
 	}},
 	"stats": {call: func(c *conn, _ json.RawMessage) (any, error) {
+		seq := c.s.lastSeq() // before: Sessions counts what the events up to it said
 		st := c.s.d.Stats()
+		st.Seq = seq
 		if st.Version == "" {
 			st.Version = c.s.cfg.Version
 		}
@@ -46,7 +48,8 @@ var methods = map[string]method{
 	"penalties": {call: func(c *conn, _ json.RawMessage) (any, error) {
 		return orEmpty(c.s.d.Penalties()), nil
 	}},
-	"events": {stream: true, params: `{"backlog"?:int} or {"boot":string,"seq":int}`, call: func(c *conn, raw json.RawMessage) (any, error) {
+	"sessions": {call: sessionSnapshot}, // changes.go
+	"events": {stream: true, params: `{"backlog"?:int,"changes"?:bool} or {"boot":string,"seq":int,"changes"?:bool}`, call: func(c *conn, raw json.RawMessage) (any, error) {
 		var p eventsParams
 		if !decodeParams(raw, &p) || p.Backlog < 0 || p.Boot == "" && p.Seq != 0 {
 			return nil, errBadParams

@@ -10,6 +10,8 @@ type eventsParams struct {
 	Backlog int    `json:"backlog,omitempty"`
 	Boot    string `json:"boot,omitempty"`
 	Seq     uint64 `json:"seq,omitempty"`
+	// Changes asks for sessions.changed too (changes.go).
+	Changes bool `json:"changes,omitempty"`
 }
 
 type idParams struct {

@@ -52,6 +52,12 @@ const (
 // caller that Advances it with each event it takes can resume after the
 // last one, even when none came.
 func (c *Client) Subscribe(ctx context.Context, from Cursor) (ch <-chan Event, start Cursor, err error) {
+	return c.subscribe(ctx, from, false)
+}
+
+// subscribe is Subscribe, with the sessions' changes when changes
+// (SubscribeSessions).
+func (c *Client) subscribe(ctx context.Context, from Cursor, changes bool) (ch <-chan Event, start Cursor, err error) {
 	if c.redial == nil {
 		return nil, from, fmt.Errorf("control: %s: events need a connection of their own, and this client cannot open one", c.name)
 	}
@@ -59,12 +65,12 @@ func (c *Client) Subscribe(ctx context.Context, from Cursor) (ch <-chan Event, s
 	if err != nil {
 		return nil, from, err
 	}
-	var params any
+	params := eventsParams{Changes: changes}
 	switch {
 	case from.Boot != "":
-		params = eventsParams{Boot: from.Boot, Seq: from.Seq}
+		params.Boot, params.Seq = from.Boot, from.Seq
 	case c.backlog.Load() > 0:
-		params = eventsParams{Backlog: int(c.backlog.Load())}
+		params.Backlog = int(c.backlog.Load())
 	}
 	var r subscribedResult
 	if err := ec.Call(ctx, "events", params, &r); err != nil {

@@ -128,6 +128,10 @@ type Stats struct {
 	LoginsPerMin   float64       `json:"logins_per_min"`
 	FailuresPerMin float64       `json:"failures_per_min"`
 	BytesSent      int64         `json:"bytes_sent"`
+	// Seq is the number of the last event published before Sessions was
+	// counted (changes.go): a console whose table of sessions has every
+	// event up to it has them all.
+	Seq uint64 `json:"seq,omitempty"`
 }
 
 // Event is one thing that happened in the daemon; the event stream

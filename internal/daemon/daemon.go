@@ -75,7 +75,7 @@ func (d *daemon) publish(e event.Event) {
 // Stats implements control.Daemon.
 func (d *daemon) Stats() control.Stats {
 	return control.Stats{
-		Version: Version, Uptime: time.Since(d.started), Sessions: len(d.srv.Sessions()),
+		Version: Version, Uptime: time.Since(d.started), Sessions: d.srv.SessionCount(),
 		Logins: d.logins.total(), Failures: d.failures.total(),
 		LoginsPerMin: float64(d.logins.lastMinute()), FailuresPerMin: float64(d.failures.lastMinute()),
 		BytesSent: d.srv.OctetsSent(), // a counter: live and ended sessions, each once

@@ -88,7 +88,7 @@ func Run(ctx context.Context, cfg config.Config, opt Options) error {
 	}
 	d.cfg.Store(&cfg)
 	d.metrics = newMetricSet(d)
-	if d.srv, err = server.New(cfg, server.Options{Users: users, Logger: log, Publish: d.publish, Hooks: d.metrics.serverHooks(), Boot: boot}); err != nil {
+	if d.srv, err = server.New(cfg, server.Options{Users: users, Logger: log, Publish: d.publish, Hooks: d.metrics.serverHooks(), Boot: boot, TrackChanges: true}); err != nil {
 		return err
 	}
 	users.OnReload = func(n int, err error) {
@@ -158,6 +158,7 @@ func Run(ctx context.Context, cfg config.Config, opt Options) error {
 	g.run(log, "users file watcher", func() error { return users.Watch(ctx) })
 	g.run(log, "last logins writer", func() error { return d.last.run(ctx) })
 	g.add(func() { d.sampleHistory(ctx) })
+	g.add(func() { d.publishChanges(ctx) }) // changes.go
 	g.run(log, "certificate watcher", func() error { return d.srv.WatchCertificate(ctx) })
 	// Subscribed before the listeners say they listen: a SIGHUP that
 	// comes earlier than the handler would kill popd (its default action),

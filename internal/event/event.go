@@ -70,4 +70,6 @@ type Event struct {
 	// about its own stream (events.dropped, popd.restarted) have no Seq.
 	Boot string `json:"boot,omitempty"`
 	Seq  uint64 `json:"seq,omitempty"`
+	// Sessions are the sessions that changed (sessions.changed: change.go).
+	Sessions []SessionChange `json:"sessions,omitempty"`
 }

@@ -145,6 +145,7 @@ func (s *Session) loggedIn(user, method string, mbox Mailbox, err error) error {
 	s.mu.Lock()
 	s.snap.User = user
 	s.mu.Unlock()
+	s.touch()
 	s.log.Info("login", "user", user, "method", method, "remote", addr(s.info.RemoteAddr), "tls", s.info.TLS, "messages", mbox.Count())
 	s.event(Event{Type: event.Login, User: user, Reason: method, Method: method, Duration: time.Since(s.checking)})
 	s.reply("+OK maildrop locked and ready, %d messages", mbox.Count())
@@ -309,6 +310,7 @@ func (s *Session) cmdSTLS(ctx context.Context, arg string) error {
 	s.mu.Lock()
 	s.snap.TLS = true
 	s.mu.Unlock()
+	s.touch()
 	return nil
 }
 

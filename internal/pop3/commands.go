@@ -72,6 +72,7 @@ func (s *Session) dispatch(ctx context.Context, line []byte) {
 	s.snap.LastCommand = name
 	s.snap.LastActive = time.Now()
 	s.mu.Unlock()
+	s.touch()
 	switch {
 	case !ok:
 		s.replyErr(errUnknownCommand)
@@ -267,6 +268,7 @@ func (s *Session) send(i int, okText string, n *uint64) error {
 		return err
 	}
 	s.sentAt.Store(time.Now().UnixNano()) // Sending, until flushed
+	s.touch()
 	if okText == "" {
 		s.reply("+OK %d octets", size)
 	} else {
@@ -284,6 +286,7 @@ func (s *Session) send(i int, okText string, n *uint64) error {
 	s.snap.Retrieved++
 	s.snap.Octets += sent
 	s.mu.Unlock()
+	s.touch()
 	var re *readError
 	switch {
 	case errors.As(err, &re):

@@ -54,6 +54,12 @@ type Config struct {
 	// OnEvent, if set, is told of logins, failed logins and session ends.
 	// It is called from the session's goroutine and must not block.
 	OnEvent func(Event)
+	// OnChange, if set, is told that a session's Info changed: once, the
+	// first time after TakeChange, so that whoever keeps the list of the
+	// changed sessions has each once, whatever it did meanwhile. A new
+	// session counts as changed (its maker lists it). It is called from
+	// the session's goroutine and must be quick.
+	OnChange func(*Session)
 }
 
 // Event is something that happened in a session, for the live registry.
@@ -80,46 +86,6 @@ func (s *Session) event(e Event) {
 
 // DefaultIdleTimeout is RFC 1939 §3's minimum autologout timer.
 const DefaultIdleTimeout = 10 * time.Minute
-
-// State is a session's RFC 1939 state.
-type State int32
-
-const (
-	StateAuthorization State = iota
-	StateTransaction
-	StateUpdate
-	StateClosed
-)
-
-func (st State) String() string {
-	switch st {
-	case StateAuthorization:
-		return "authorization"
-	case StateTransaction:
-		return "transaction"
-	case StateUpdate:
-		return "update"
-	default:
-		return "closed"
-	}
-}
-
-// Info is a snapshot of a session for the live registry.
-type Info struct {
-	ID          string
-	RemoteAddr  string
-	LocalAddr   string
-	TLS         bool
-	User        string // empty until logged in
-	State       State
-	LastCommand string // the verb only, never arguments
-	Retrieved   int    // RETR and TOP responses sent
-	Octets      int64  // message octets sent
-	Since       time.Time
-	LastActive  time.Time
-	Sending     bool      // a RETR or TOP response is being written
-	LastSent    time.Time // while Sending: when its bytes last moved to the client
-}
 
 // Session is one POP3 conversation on one connection.
 type Session struct {
@@ -159,6 +125,8 @@ type Session struct {
 	// sentAt, while a RETR or TOP response is being written, is when its
 	// bytes last moved (Unix ns); 0 otherwise. Info's Sending, LastSent.
 	sentAt atomic.Int64
+	// changed: Info changed since TakeChange (Config.OnChange).
+	changed atomic.Bool
 	// partial: part of a response is on the wire and the rest is not (a
 	// write failed, or a stop came between writes). Set by the session
 	// goroutine only; nothing else may be sent then.
@@ -186,6 +154,7 @@ func NewSession(conn net.Conn, cfg *Config, info ConnInfo) *Session {
 	}
 	s.w = &outBuf{dst: deadlineWriter{s}}
 	s.ctx, s.cancel = context.WithCancel(context.Background())
+	s.changed.Store(cfg.OnChange != nil)
 	return s
 }
 
@@ -207,20 +176,10 @@ func (d deadlineWriter) Write(p []byte) (int, error) {
 		d.s.partial = true // until flush has sent every response whole
 		if d.s.sentAt.Load() != 0 {
 			d.s.sentAt.Store(time.Now().UnixNano())
+			d.s.touch()
 		}
 	}
 	return n, err
-}
-
-// Info returns a snapshot of the session; safe from any goroutine.
-func (s *Session) Info() Info {
-	s.mu.Lock()
-	in := s.snap
-	s.mu.Unlock()
-	if t := s.sentAt.Load(); t != 0 {
-		in.Sending, in.LastSent = true, time.Unix(0, t)
-	}
-	return in
 }
 
 // Stop ends the session from another goroutine (an administrator's kick or a
@@ -266,8 +225,9 @@ func (s *Session) Serve(ctx context.Context) {
 			end = s.endReason(err, "write error")
 			return
 		}
-		if s.in.buffered() == 0 {
+		if s.in.buffered() == 0 && s.sentAt.Load() != 0 {
 			s.sentAt.Store(0) // every response went out whole
+			s.touch()
 		}
 		s.raw.SetReadDeadline(s.readDeadline())
 		if s.stopReason() != "" {
@@ -386,6 +346,7 @@ func (s *Session) setState(st State) {
 	s.mu.Lock()
 	s.snap.State = st
 	s.mu.Unlock()
+	s.touch()
 }
 
 // reply writes one response line; errors surface at the next flush.

@@ -119,7 +119,9 @@ func startBenchServer(b *testing.B, cfg config.Config, useTLS bool) (string, *Se
 	if err != nil {
 		b.Fatal(err)
 	}
-	srv, err := New(cfg, Options{Users: udb, Logger: log})
+	// The sessions' changes are kept and taken every second, as popd
+	// does for its consoles: on the login path, as in popd.
+	srv, err := New(cfg, Options{Users: udb, Logger: log, TrackChanges: true})
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -127,9 +129,20 @@ func startBenchServer(b *testing.B, cfg config.Config, useTLS bool) (string, *Se
 	if useTLS {
 		serve = srv.ServeTLS
 	}
-	done := make(chan struct{})
+	done, taken := make(chan struct{}), make(chan struct{})
 	go func() { serve(ln); close(done) }()
-	b.Cleanup(func() { srv.Shutdown(context.Background()); <-done })
+	go func() {
+		defer close(taken)
+		for {
+			select {
+			case <-done:
+				return
+			case <-time.After(time.Second):
+				srv.TakeChanges()
+			}
+		}
+	}()
+	b.Cleanup(func() { srv.Shutdown(context.Background()); <-done; <-taken })
 	return ln.Addr().String(), srv
 }
 

@@ -86,7 +86,7 @@ func newEnv(t testing.TB, accounts []account, mod func(*config.Config)) *env {
 	}
 	writes := new(atomic.Int64)
 	e := &env{Site: st, events: new(atomic.Pointer[chan event.Event]), writes: writes, logs: logs, t: t, dir: dir, cfg: cfg, users: users, addr: tcp.Addr().String()}
-	srv, err := New(cfg, Options{Users: users, Logger: log, Publish: e.publish})
+	srv, err := New(cfg, Options{Users: users, Logger: log, Publish: e.publish, TrackChanges: true}) // as popd runs
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -32,6 +32,9 @@ type Options struct {
 	Publish func(event.Event)
 	// Hooks are told what is no event, for the metrics.
 	Hooks Hooks
+	// TrackChanges keeps the sessions that change for TakeChanges, which
+	// must then be called now and then (changes.go).
+	TrackChanges bool
 	// Boot is the run this server is part of: session ids are its tag and
 	// a counter ("k3f9-12"), unique across restarts (event.Boot). The zero
 	// Boot is a new one.
@@ -72,6 +75,7 @@ type Server struct {
 	boot      event.Boot     // session ids are boot.SessionID(nextID)
 	nextID    atomic.Uint64  // the last session's number in boot
 	hooks     Hooks
+	changes   *changeList        // the sessions changed since TakeChanges; nil: not kept
 	ctx       context.Context    // done at Shutdown: ends back-off waits, handshakes, sessions
 	stop      context.CancelFunc // ends ctx
 
@@ -130,6 +134,9 @@ func New(cfg config.Config, opt Options) (*Server, error) {
 
 		trustedLogin: trustedLogin,
 	}
+	if opt.TrackChanges {
+		s.changes = &changeList{}
+	}
 	if len(trustedLogin) > 0 {
 		s.log.Info("plaintext logins accepted from these peers whatever plaintext-auth says", "trusted-login-from", netsString(trustedLogin))
 	}
@@ -165,6 +172,9 @@ func (s *Server) Apply(live config.Live) {
 		Hostname:         hostname(live),
 		HandshakeTimeout: live.HandshakeTimeout.Duration,
 		OnEvent:          s.onSessionEvent,
+	}
+	if s.changes != nil {
+		pc.OnChange = s.changes.add
 	}
 	if s.certs != nil {
 		pc.TLS = s.certs.Config()
@@ -342,6 +352,7 @@ func (s *Server) start(conn net.Conn, implicitTLS bool) (*pop3.Session, func()) 
 		s.limits.remove(src)
 		return nil, nil
 	}
+	s.changes.addNew(sess)
 	attrs := []any{"session", id, "remote", addrString(remote), "local", addrString(info.LocalAddr), "tls", implicitTLS}
 	if addrString(peer) != addrString(remote) {
 		attrs = append(attrs, "proxy", addrString(peer))
@@ -405,111 +416,6 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	s.mu.Unlock()
 	<-done
 	return ctx.Err()
-}
-
-// Sessions returns a snapshot of every live session.
-func (s *Server) Sessions() []pop3.Info {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	out := make([]pop3.Info, 0, len(s.sessions))
-	for _, sess := range s.sessions {
-		out = append(out, sess.Info())
-	}
-	return out
-}
-
-// OctetsSent is the number of message octets sent (RETR and TOP) since the
-// server started, by the live sessions and those that ended: each counted
-// once, so that it never goes down.
-func (s *Server) OctetsSent() int64 {
-	_, octets := s.Sent()
-	return octets
-}
-
-// Sent is OctetsSent and the number of messages sent (RETR and TOP
-// responses), counted the same way.
-func (s *Server) Sent() (messages, octets int64) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	messages, octets = s.sentMsgs, s.sent
-	for _, sess := range s.sessions {
-		in := sess.Info()
-		messages += int64(in.Retrieved)
-		octets += in.Octets
-	}
-	return messages, octets
-}
-
-// SessionStates counts the live sessions in each state, indexed by
-// pop3.State (a session's last moments are StateClosed).
-func (s *Server) SessionStates() [pop3.StateClosed + 1]int {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	var n [pop3.StateClosed + 1]int
-	for _, sess := range s.sessions {
-		if st := sess.Info().State; st >= 0 && st <= pop3.StateClosed {
-			n[st]++
-		}
-	}
-	return n
-}
-
-// Kick ends session id: the client is told "-ERR [SYS/TEMP] reason" and the
-// connection is closed without UPDATE. It returns what the session was, and
-// false when there is no such session.
-func (s *Server) Kick(id, reason string) (pop3.Info, bool) {
-	return s.KickAnnounced(id, reason, nil)
-}
-
-// KickAnnounced is Kick that calls announce, if not nil, with the
-// session's information before the session is stopped: an event that says
-// "kicked" then comes before the session's own "closed".
-func (s *Server) KickAnnounced(id, reason string, announce func(pop3.Info)) (pop3.Info, bool) {
-	s.mu.Lock()
-	sess, ok := s.sessions[id]
-	s.mu.Unlock()
-	if !ok {
-		return pop3.Info{}, false
-	}
-	in := sess.Info()
-	if announce != nil {
-		announce(in)
-	}
-	sess.Stop(reason)
-	return in, true
-}
-
-// LastLogin is when user last logged in through this server (zero: not
-// since it started).
-func (s *Server) LastLogin(user string) time.Time { return s.be.lastLogin(user) }
-
-// Penalties lists the sources currently slowed down by failed logins.
-func (s *Server) Penalties() []Penalty { return s.be.penalties.list() }
-
-// PenaltiesActive is len(Penalties()), without the list.
-func (s *Server) PenaltiesActive() int { return s.be.penalties.active() }
-
-// ClearPenalty forgets the failed logins of source p — an address stands
-// for its source, an IPv6 one for its /48 — and returns what they were;
-// false when p had no penalty.
-func (s *Server) ClearPenalty(p netip.Prefix) (Penalty, bool) { return s.be.penalties.succeed(key(p)) }
-
-// ReloadCertificate reads the certificate files again; on error the old
-// certificate stays. Without a certificate it does nothing.
-func (s *Server) ReloadCertificate() error {
-	if s.certs == nil {
-		return nil
-	}
-	return s.certs.Reload()
-}
-
-// WatchCertificate reloads the certificate when its files change, until
-// ctx is done. Without a certificate it returns at once.
-func (s *Server) WatchCertificate(ctx context.Context) error {
-	if s.certs == nil {
-		return nil
-	}
-	return s.certs.Watch(ctx)
 }
 
 func addrString(a net.Addr) string {

@@ -64,7 +64,7 @@ func (m *Model) connUpdate(msg tea.Msg) tea.Cmd {
 		}
 		if msg.err != nil {
 			if refused(msg.err) {
-				return m.noEvents(l, msg.err)
+				return tea.Batch(m.noEvents(l, msg.err), m.syncNoStream(l))
 			}
 			return m.disconnect(l, msg.err)
 		}
@@ -74,7 +74,7 @@ func (m *Model) connUpdate(msg tea.Msg) tea.Cmd {
 		if len(msg.gap) > 0 {
 			gap = m.tell(eventsMsg{node: l.i, gen: l.gen, name: l.name, evs: msg.gap})
 		}
-		return tea.Batch(gap, m.tell(streamMsg{}), m.wait(l.connCtx, l.evCh, l.i, l.gen))
+		return tea.Batch(gap, m.tell(streamMsg{}), m.syncStarted(l, msg.changes), m.wait(l.connCtx, l.evCh, l.i, l.gen))
 	case eventsMsg:
 		l := m.linkOf(msg.node, msg.gen)
 		if l == nil || !l.connected {
@@ -84,8 +84,12 @@ func (m *Model) connUpdate(msg tea.Msg) tea.Cmd {
 		if len(msg.evs) > 0 {
 			cleanEvents(msg.evs)
 			l.track(msg.evs) // resume.go
+			// The sessions' changes are the table's alone (sessync.go).
+			msg.evs, cmd = m.syncEvents(l, msg.evs)
 			msg.name = l.name
-			cmd = m.tell(msg)
+			if len(msg.evs) > 0 {
+				cmd = tea.Batch(cmd, m.tell(msg))
+			}
 		}
 		if msg.closed {
 			return tea.Batch(cmd, m.disconnect(l, errEventsEnded))
@@ -163,6 +167,7 @@ func (m *Model) connect(l *link, b Backend) tea.Cmd {
 	m.setRole()
 	l.connCtx, l.cancel = context.WithCancel(m.ctx)
 	l.evCh = nil
+	l.sync.connected(b) // sessync.go
 	l.histAt, l.noHist = 0, false
 	return tea.Batch(m.poll(l), m.subscribe(l), m.tellNodes())
 }
@@ -181,6 +186,7 @@ func (m *Model) disconnect(l *link, err error) tea.Cmd {
 	l.polling, l.pollQueued = false, false
 	l.stale, l.lastErr = true, err
 	l.lostAt = m.s.now()
+	l.sync.disconnected()
 	l.hist.disconnected()
 	l.gen++
 	return tea.Batch(closeCmd(old), m.retryLater(l), m.nodeDown(l))
@@ -207,11 +213,15 @@ func (m *Model) wants(l *link) fetch {
 	if m.fleet() && l != m.anyUp() {
 		f &^= fetchUsers
 	}
+	if l.sync.on || l.sync.pending { // popd's events keep them (sessync.go)
+		f &^= fetchSessions
+	}
 	return f
 }
 
-// poll fetches the stats, and what the pages want: sessions always, users
-// and locks while on screen (or not loaded yet).
+// poll fetches the stats, and what the pages want: sessions (unless popd's
+// events keep them: sessync.go), users and locks while on screen (or not
+// loaded yet).
 func (m *Model) poll(l *link) tea.Cmd {
 	if !l.connected {
 		return nil
@@ -325,6 +335,9 @@ func (m *Model) applyPoll(l *link, r pollMsg) tea.Cmd {
 	cmd := m.tell(m.data(r)) // the pages take what they asked for
 	if r.gotStats {
 		l.hist.add(r.stats, r.at, r.minutes)
+		if l.sync.checkCount(r.stats.Sessions, r.stats.Seq) { // sessync.go
+			cmd = tea.Batch(cmd, m.askSnapshot(l))
+		}
 	}
 	l.noHist = l.noHist || r.noHist
 	l.stale, l.updated = false, r.at
@@ -378,11 +391,7 @@ func waitEvents(ctx context.Context, ch <-chan control.Event, node, gen int) tea
 // place: it carries what POP3 clients typed.
 func cleanPoll(r *pollMsg) {
 	c := human.Clean
-	for i := range r.sessions {
-		s := &r.sessions[i]
-		s.ID, s.User, s.Remote, s.Local = c(s.ID), c(s.User), c(s.Remote), c(s.Local)
-		s.State, s.LastCommand = c(s.State), c(s.LastCommand)
-	}
+	cleanSessions(r.sessions)
 	for i := range r.users {
 		u := &r.users[i]
 		u.Name, u.Scheme = c(u.Name), c(u.Scheme)
@@ -401,12 +410,27 @@ func cleanPoll(r *pollMsg) {
 	r.stats.Version = c(r.stats.Version)
 }
 
-// cleanEvents does the same for events.
+// cleanSessions does the same for a list of sessions.
+func cleanSessions(ss []control.Session) {
+	c := human.Clean
+	for i := range ss {
+		s := &ss[i]
+		s.ID, s.User, s.Remote, s.Local = c(s.ID), c(s.User), c(s.Remote), c(s.Local)
+		s.State, s.LastCommand = c(s.State), c(s.LastCommand)
+	}
+}
+
+// cleanEvents does the same for events, and the sessions they carry.
 func cleanEvents(evs []control.Event) {
 	c := human.Clean
 	for i := range evs {
 		e := &evs[i]
 		e.Type, e.Session, e.User = event.Kind(c(string(e.Type))), c(e.Session), c(e.User)
 		e.Remote, e.Reason, e.By, e.Boot = c(e.Remote), c(e.Reason), c(e.By), c(e.Boot)
+		for j := range e.Sessions {
+			s := &e.Sessions[j]
+			s.ID, s.User, s.Remote, s.Local = c(s.ID), c(s.User), c(s.Remote), c(s.Local)
+			s.State, s.LastCommand = c(s.State), c(s.LastCommand)
+		}
 	}
 }

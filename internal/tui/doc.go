@@ -101,8 +101,10 @@
 //
 // All I/O happens in tea.Cmds that report back as messages, never in
 // Update: a poll of stats and of what the pages ask for every
-// Options.Refresh (sessions always; users and locks only while their page
-// is on screen: listing them reads every maildrop); the event stream, read
+// Options.Refresh (users and locks only while their page is on screen:
+// listing them reads every maildrop; sessions only from a popd that cannot
+// keep them by its events — a snapshot, then the stream's changes:
+// sessync.go); the event stream, read
 // by a Cmd that takes one event, coalesces whatever else is waiting (up to
 // 500) into one message and is issued again; the actions; and the dial,
 // retried with backoff (1s, 2s, 4s … 30s) after the connection breaks,

@@ -32,6 +32,10 @@ type (
 		node string
 		down bool
 		control.Session
+		// at: a session kept by popd's events (sessync.go) had idle0 and
+		// stalled0 then; its Idle and Stalled count on from them (age).
+		at              time.Time
+		idle0, stalled0 time.Duration
 	}
 	nodeLock struct {
 		node string
@@ -65,7 +69,10 @@ func nodeSessions(node string, down bool, list []control.Session) []nodeSession 
 // its node. The users are the poll's own: they are one file, which one
 // node is asked for.
 type dataMsg struct {
-	got       fetch
+	got fetch
+	// between says it is no poll's: the sessions kept by popd's events
+	// changed between polls (sessync.go); the other lists are as they were.
+	between   bool
 	sessions  []nodeSession
 	users     []control.User
 	locks     []nodeLock
@@ -90,7 +97,11 @@ func (m *Model) data(r pollMsg) dataMsg {
 func (m *Model) sessions() []nodeSession {
 	var out []nodeSession
 	for _, l := range m.links {
-		if l.got&fetchSessions != 0 {
+		switch {
+		case l.got&fetchSessions == 0:
+		case l.sync.have:
+			out = append(out, l.sync.list(l.name, !l.connected, m.s.clock())...)
+		default:
 			out = append(out, nodeSessions(l.name, !l.connected, l.sessions)...)
 		}
 	}

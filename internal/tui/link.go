@@ -59,6 +59,7 @@ type link struct {
 	// The latest lists it gave, which a fleet merges (fleet.go).
 	got      fetch // which of them it has given
 	sessions []control.Session
+	sync     sessionSync // the sessions kept by popd's events (sessync.go)
 	locks    []control.Lock
 	// penalties are this node's own: each popd keeps its sources'.
 	penalties []control.Penalty
@@ -101,6 +102,7 @@ type (
 		ch        <-chan control.Event
 		start     control.Cursor  // where the stream starts, when the Backend says
 		gap       []control.Event // notices of what the console cannot know it missed
+		changes   bool            // the stream carries the sessions' changes (sessync.go)
 		err       error
 	}
 	// eventsMsg is a batch of one link's events; the pages hear it with
@@ -139,6 +141,7 @@ const errEventsEnded = errString("popd closed the event stream")
 func (l *link) keep(r pollMsg) {
 	if r.got&fetchSessions != 0 {
 		l.sessions = r.sessions
+		l.sync.polled()
 	}
 	if r.got&fetchLocks != 0 {
 		l.locks = r.locks

@@ -61,6 +61,9 @@ func (p *locksPage) FullHelp() [][]key.Binding {
 func (p *locksPage) Update(msg tea.Msg) tea.Cmd {
 	switch msg := msg.(type) {
 	case dataMsg:
+		if msg.between {
+			break // the sessions alone
+		}
 		p.fresh = msg.got&fetchLocks != 0
 		if p.fresh {
 			p.setData(msg.locks)

@@ -69,8 +69,9 @@ type Model struct {
 
 	// The connections: one to the one popd, or one to each node of a
 	// fleet (Options.Nodes), in the fleet file's order.
-	links []*link
-	role  string // the connections' role; "mixed" when the nodes differ
+	links     []*link
+	role      string    // the connections' role; "mixed" when the nodes differ
+	syncFlush syncFlush // when the pages last heard of the sessions kept by events (sessync.go)
 }
 
 func newModel(opt Options, re *lipgloss.Renderer) Model {
@@ -199,6 +200,8 @@ func (m *Model) update(msg tea.Msg) tea.Cmd {
 		return msg.apply(m)
 	case dialMsg, redialMsg, pollTickMsg, pollMsg, eventsSubMsg, eventsMsg, closedMsg:
 		return m.connUpdate(msg)
+	case snapshotMsg, syncFlushMsg: // sessync.go
+		return m.syncUpdate(msg)
 	default:
 		return m.tell(msg)
 	}
@@ -332,7 +335,7 @@ func (m *Model) key(msg tea.KeyMsg) tea.Cmd {
 	case key.Matches(msg, k.Theme):
 		return m.themeCmd("")
 	case key.Matches(msg, k.Refresh):
-		return m.refreshNow()
+		return tea.Batch(m.refreshNow(), m.resyncAll())
 	case m.offKey(msg):
 	case m.refuseReadOnly(msg): // pagehooks.go
 	default:

@@ -83,6 +83,9 @@ func (p *penaltiesPage) FullHelp() [][]key.Binding { return p.s.full(p.actions()
 func (p *penaltiesPage) Update(msg tea.Msg) tea.Cmd {
 	switch msg := msg.(type) {
 	case dataMsg:
+		if msg.between {
+			break // the sessions alone
+		}
 		p.fresh = msg.got&fetchPenalties != 0
 		if p.fresh {
 			p.setData(msg.penalties)

@@ -38,6 +38,10 @@ func (m *Model) subscribe(l *link) tea.Cmd {
 	b, ctx, node, gen, from, again := l.backend, l.connCtx, l.i, l.gen, l.cursor, l.subscribed
 	return func() tea.Msg {
 		msg := eventsSubMsg{node: node, gen: gen}
+		if y, ok := b.(syncer); ok { // with the sessions' changes (sessync.go)
+			msg.ch, msg.start, msg.changes, msg.err = y.SubscribeSessions(ctx, from)
+			return msg
+		}
 		if r, ok := b.(resumer); ok {
 			msg.ch, msg.start, msg.err = r.Subscribe(ctx, from)
 			return msg

@@ -76,6 +76,8 @@ func (p *sessionsPage) Update(msg tea.Msg) tea.Cmd {
 	case dataMsg:
 		if msg.got&fetchSessions != 0 {
 			p.setSessions(msg.sessions)
+		} else {
+			p.reage() // each poll
 		}
 	case eventsMsg:
 		p.addRecent(msg.evs, msg.name)
@@ -297,8 +299,10 @@ func contains(s, lowerQ string) bool {
 func (p *sessionsPage) setSessions(list []nodeSession) {
 	rows := make([]sessRow, len(list), len(list)+1)
 	seen := make(map[string]bool, len(p.closing))
+	now := p.s.clock()
 	for i, s := range list {
 		rows[i].nodeSession = s
+		rows[i].age(now) // sessync.go
 		if ref := s.ref(); p.closing[ref] {
 			rows[i].closing = true
 			seen[ref] = true
@@ -332,6 +336,37 @@ func (p *sessionsPage) findStuck(rows []sessRow) {
 		}
 		if r.stuck != "" {
 			p.stuck++
+		}
+	}
+}
+
+// reage counts on the idle and stalled times of the rows kept by popd's
+// events (sessync.go) to now, and finds the stuck ones again: the table
+// is filtered again only if which ones are stuck changed.
+func (p *sessionsPage) reage() {
+	now := p.s.clock()
+	var was []bool
+	for i := range p.t.all {
+		r := &p.t.all[i]
+		if r.at.IsZero() {
+			continue
+		}
+		if was == nil {
+			was = make([]bool, len(p.t.all))
+			for j := range p.t.all {
+				was[j] = p.t.all[j].stuck != ""
+			}
+		}
+		r.age(now)
+	}
+	if was == nil {
+		return
+	}
+	p.findStuck(p.t.all)
+	for i := range p.t.all {
+		if was[i] != (p.t.all[i].stuck != "") {
+			p.t.rebuild()
+			return
 		}
 	}
 }

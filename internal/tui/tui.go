@@ -51,7 +51,8 @@ type Options struct {
 	// default so that the terminal's text selection works.
 	Mouse bool
 	// Refresh is how often sessions, stats, users and locks are polled;
-	// 0 is a second. Events stream live.
+	// 0 is a second. Events stream live, and so do the sessions' changes
+	// from a popd that sends them (then the sessions are not polled).
 	Refresh time.Duration
 	// StuckIdle and StuckSend make a session stuck: idle in TRANSACTION
 	// for longer than StuckIdle, or writing a RETR or TOP response whose
