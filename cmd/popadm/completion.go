@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"embed"
 	"flag"
 	"fmt"
 	"io"
@@ -154,12 +155,15 @@ func completionCmd(e *env, args []string) error {
 	if err != nil {
 		return err
 	}
-	script, ok := completionScripts[pos[0]]
-	if !ok {
+	if !slices.Contains([]string{"bash", "zsh", "fish"}, pos[0]) {
 		return &usageError{msg: fmt.Sprintf("no completion for the shell %q: want bash, zsh or fish", human.Clean(pos[0])),
 			usage: completionUsage}
 	}
-	_, err = io.WriteString(e.stdout, script)
+	script, err := completionScripts.ReadFile("completions/popadm." + pos[0])
+	if err != nil {
+		return err
+	}
+	_, err = e.stdout.Write(script)
 	return err
 }
 
@@ -377,78 +381,9 @@ func (e *env) fetch(f *fleet.Fleet, perNode bool, get func(context.Context, *con
 	return cs
 }
 
-// completionScripts are the scripts "popadm completion SHELL" prints. Each
-// passes the words to "popadm __complete" and offers what it prints.
-var completionScripts = map[string]string{
-	"bash": `# bash completion for popadm. Load it with
-#	source <(popadm completion bash)
-# or save it as /usr/share/bash-completion/completions/popadm.
-_popadm() {
-	local line=${COMP_LINE:0:${COMP_POINT:-${#COMP_LINE}}} c files=
-	local -a words out
-	read -ra words <<<"$line"
-	[[ -z $line || $line == *[[:space:]] ]] && words+=("")
-	local prog=${words[0]} cur=${words[-1]}
-	[[ $prog == "~/"* ]] && prog=$HOME/${prog#"~/"}
-	while IFS= read -r c; do
-		if [[ $c == $'\t'* ]]; then files=1; else out+=("${c%%$'\t'*}"); fi
-	done < <("$prog" __complete "${words[@]:1}" 2>/dev/null)
-	if [[ $files ]]; then
-		compopt -o filenames 2>/dev/null
-		local v=${cur#-*=}
-		while IFS= read -r c; do out+=("${cur%"$v"}$c"); done < <(compgen -f -- "$v")
-	fi
-	# Readline replaces only what follows the last of COMP_WORDBREAKS in
-	# the word (the ":" of an IPv6 address, "="), or what starts with it
-	# for "@" and "$": drop what is before.
-	local wb=${COMP_WORDBREAKS//[[:space:]]/} keep=
-	[[ $wb ]] && keep=${cur%"${cur##*[$wb]}"}
-	[[ $keep == *[@$] ]] && keep=${keep%?}
-	COMPREPLY=()
-	for c in "${out[@]}"; do
-		[[ $c == "$keep"* ]] && COMPREPLY+=("${c#"$keep"}")
-	done
-}
-complete -F _popadm popadm
-`,
-	"zsh": `#compdef popadm
-# zsh completion for popadm. Load it with
-#	source <(popadm completion zsh)
-# after compinit, or save it as _popadm in a directory of $fpath.
-_popadm() {
-	local c v d
-	local -a out cands
-	out=("${(@f)$(${(Q)words[1]} __complete "${(@Q)words[2,CURRENT]}" 2>/dev/null)}")
-	for c in "${out[@]}"; do
-		if [[ $c == $'\t'* ]]; then
-			compset -P '-*='
-			_files
-			return
-		fi
-		[[ -n $c ]] || continue
-		v=${c%%$'\t'*} d=
-		[[ $c == *$'\t'* ]] && d=${c#*$'\t'}
-		cands+=("${v//:/\\:}${d:+:$d}")
-	done
-	_describe -t values popadm cands
-}
-if [[ $funcstack[1] == _popadm ]]; then _popadm "$@"; else compdef _popadm popadm; fi
-`,
-	"fish": `# fish completion for popadm. Load it with
-#	popadm completion fish | source
-# or save it as ~/.config/fish/completions/popadm.fish.
-function __popadm_complete
-    set -l words (commandline -opc)
-    set -l cur (commandline -ct)
-    set -l out ($words[1] __complete $words[2..-1] "$cur" 2>/dev/null)
-    if string match -q -- \t'*' $out[1]
-        set -l v (string replace -r -- '^-[^=]*=' '' "$cur")
-        set -l p (string sub -l (math (string length -- "$cur") - (string length -- "$v")) -- "$cur")
-        __fish_complete_path "$v" | string replace -r -- '^' "$p"
-        return
-    end
-    printf '%s\n' $out
-end
-complete -c popadm -f -a '(__popadm_complete)'
-`,
-}
+// completionScripts are the scripts "popadm completion SHELL" prints
+// (completions/popadm.SHELL). Each passes the words to "popadm
+// __complete" and offers what it prints.
+//
+//go:embed completions
+var completionScripts embed.FS

@@ -5,9 +5,7 @@ import (
 	"io"
 	"net"
 	"os"
-	"os/exec"
 	"path/filepath"
-	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -18,40 +16,7 @@ import (
 // the dashboard, and checks that the client was disconnected and nothing
 // was deleted.
 func TestDashboardEndToEnd(t *testing.T) {
-	dir := t.TempDir()
-	bin := func(name string) string {
-		out := filepath.Join(dir, name)
-		if b, err := exec.Command("go", "build", "-o", out, "popd/cmd/"+name).CombinedOutput(); err != nil {
-			t.Fatalf("build %s: %v\n%s", name, err, b)
-		}
-		return out
-	}
-	popd, popadm := bin("popd"), bin("popadm")
-
-	// popd -demo in dir; its address from the log.
-	d := exec.Command(popd, "-demo", "-listen", "127.0.0.1:0")
-	d.Dir = dir
-	stderr, _ := d.StderrPipe()
-	if err := d.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { d.Process.Kill(); d.Wait() })
-	addrc := make(chan string, 1)
-	go func() {
-		re := regexp.MustCompile(`msg=listening addr=(\S+)`)
-		sc := bufio.NewScanner(stderr)
-		for sc.Scan() {
-			if m := re.FindStringSubmatch(sc.Text()); m != nil {
-				addrc <- m[1]
-			}
-		}
-	}()
-	var addr string
-	select {
-	case addr = <-addrc:
-	case <-time.After(20 * time.Second):
-		t.Fatal("popd did not start")
-	}
+	dir, addr, popadm := startDemo(t)
 
 	// The dashboard, in tmux, started from the demo's directory.
 	p := startPane(t, dir, 120, 40, popadm)

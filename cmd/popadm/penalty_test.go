@@ -46,21 +46,6 @@ func TestWhoSorted(t *testing.T) {
 	}
 }
 
-func TestCompareIDs(t *testing.T) {
-	for _, tc := range []struct {
-		a, b string
-		want int
-	}{
-		{"9", "10", -1}, {"10", "9", 1}, {"7", "7", 0},
-		{"k3f9-9", "k3f9-10", -1}, {"k3f9-10", "k3f9-9", 1},
-		{"k3f8-99", "k3f9-1", -1}, // an earlier boot's tag first
-	} {
-		if got := compareIDs(tc.a, tc.b); got != tc.want {
-			t.Errorf("compareIDs(%q, %q) = %d, want %d", tc.a, tc.b, got, tc.want)
-		}
-	}
-}
-
 // Issue 14, bug 8: clearing the penalty of a source that has none is
 // said, and exits 1 (as pkill does when nothing matched).
 func TestPenaltyClearNothing(t *testing.T) {

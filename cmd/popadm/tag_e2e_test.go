@@ -5,9 +5,6 @@ import (
 	"fmt"
 	"io"
 	"net"
-	"os/exec"
-	"path/filepath"
-	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -19,38 +16,10 @@ import (
 func startDemo(t *testing.T) (dir, addr, popadm string) {
 	t.Helper()
 	dir = t.TempDir()
-	bin := func(name string) string {
-		out := filepath.Join(dir, name)
-		if b, err := exec.Command("go", "build", "-o", out, "popd/cmd/"+name).CombinedOutput(); err != nil {
-			t.Fatalf("build %s: %v\n%s", name, err, b)
-		}
-		return out
-	}
-	popd := bin("popd")
-	popadm = bin("popadm")
-	d := exec.Command(popd, "-demo", "-listen", "127.0.0.1:0")
-	d.Dir = dir
-	stderr, _ := d.StderrPipe()
-	if err := d.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { d.Process.Kill(); d.Wait() })
-	addrc := make(chan string, 1)
-	go func() {
-		re := regexp.MustCompile(`msg=listening addr=(\S+)`)
-		sc := bufio.NewScanner(stderr)
-		for sc.Scan() {
-			if m := re.FindStringSubmatch(sc.Text()); m != nil {
-				addrc <- m[1]
-			}
-		}
-	}()
-	select {
-	case addr = <-addrc:
-	case <-time.After(20 * time.Second):
-		t.Fatal("popd did not start")
-	}
-	return dir, addr, popadm
+	popadm = buildBin(t, dir, "popadm")
+	p := &demoPopd{t: t, bin: buildBin(t, dir, "popd"), dir: dir}
+	p.start()
+	return dir, p.addr, popadm
 }
 
 // e2eClient is a POP3 client from a loopback address of its own.

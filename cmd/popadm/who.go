@@ -1,12 +1,11 @@
 package main
 
 import (
-	"cmp"
 	"context"
 	"slices"
-	"strings"
 
 	"popd/internal/control"
+	"popd/internal/human"
 )
 
 // sessionsByAge lists popd's sessions in the order who shows them: by
@@ -20,30 +19,7 @@ func sessionsByAge(c *control.Client, ctx context.Context) ([]control.Session, e
 		if c := a.Since.Compare(b.Since); c != 0 {
 			return c
 		}
-		return compareIDs(a.ID, b.ID)
+		return human.Natural(a.ID, b.ID)
 	})
 	return ss, err
-}
-
-// compareIDs orders session ids: by what comes before the number at their
-// end, then by that number.
-func compareIDs(a, b string) int {
-	pa, na := splitID(a)
-	pb, nb := splitID(b)
-	if c := strings.Compare(pa, pb); c != 0 {
-		return c
-	}
-	if c := cmp.Compare(len(na), len(nb)); c != 0 {
-		return c
-	}
-	return strings.Compare(na, nb)
-}
-
-// splitID cuts the number off the end of an id: "k3f9-12" is "k3f9-", "12".
-func splitID(id string) (string, string) {
-	i := len(id)
-	for i > 0 && id[i-1] >= '0' && id[i-1] <= '9' {
-		i--
-	}
-	return id[:i], id[i:]
 }

@@ -1,14 +1,12 @@
 package main
 
 import (
-	"bufio"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
-	"time"
 )
 
 // hintRe is the console line of popd -demo's hint.
@@ -18,34 +16,8 @@ var hintRe = regexp.MustCompile(`^  (.+ -control .+?)   \(the console\)$`)
 // command of the hint it prints.
 func startDemo(t *testing.T, bin, cwd, dir string) string {
 	t.Helper()
-	cmd := exec.Command(bin, append([]string{"-demo", "-demo-dir", dir, "-listen", "127.0.0.1:0"}, rootArgs()...)...)
-	cmd.Dir = cwd
-	stderr, _ := cmd.StderrPipe()
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
-	found := make(chan string, 1)
-	go func() {
-		sc := bufio.NewScanner(stderr)
-		for sc.Scan() {
-			t.Log(sc.Text())
-			if m := hintRe.FindStringSubmatch(sc.Text()); m != nil {
-				found <- m[1]
-			}
-		}
-		close(found)
-	}()
-	select {
-	case h, ok := <-found:
-		if !ok {
-			t.Fatal("popd ended without a hint for popadm")
-		}
-		return h
-	case <-time.After(20 * time.Second):
-		t.Fatal("no hint for popadm within 20s")
-	}
-	return ""
+	hint, _, _ := startPopdIn(t, cwd, bin, hintRe, append([]string{"-demo", "-demo-dir", dir, "-listen", "127.0.0.1:0"}, rootArgs()...)...)
+	return hint
 }
 
 // runHint runs the hint's command with "stats" in a directory of its own,

@@ -81,9 +81,15 @@ func startPopdLog(t testing.TB, bin string, args ...string) (string, *exec.Cmd, 
 // command and the log.
 func startPopdAwait(t testing.TB, bin string, re *regexp.Regexp, args ...string) (string, *exec.Cmd, *logBuffer) {
 	t.Helper()
+	return startPopdIn(t, t.TempDir(), bin, re, args...)
+}
+
+// startPopdIn is startPopdAwait run in dir.
+func startPopdIn(t testing.TB, dir, bin string, re *regexp.Regexp, args ...string) (string, *exec.Cmd, *logBuffer) {
+	t.Helper()
 	log := &logBuffer{}
 	cmd := exec.Command(bin, args...)
-	cmd.Dir = t.TempDir()
+	cmd.Dir = dir
 	stderr, _ := cmd.StderrPipe()
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)

@@ -5,8 +5,8 @@ import (
 	"io"
 	"reflect"
 	"strconv"
-	"strings"
-	"time"
+
+	"popd/internal/human"
 )
 
 // Write prints c as a TOML file that Load reads back to the same settings,
@@ -46,20 +46,8 @@ func tomlValue(v any) string {
 	case string:
 		return strconv.Quote(v)
 	case Duration:
-		return strconv.Quote(shortDuration(v.Duration))
+		return strconv.Quote(human.Setting(v.Duration))
 	default:
 		return fmt.Sprint(v)
 	}
-}
-
-// shortDuration writes 10m rather than 10m0s.
-func shortDuration(d time.Duration) string {
-	s := d.String()
-	if strings.HasSuffix(s, "m0s") {
-		s = s[:len(s)-2]
-	}
-	if strings.HasSuffix(s, "h0m") {
-		s = s[:len(s)-2]
-	}
-	return s
 }

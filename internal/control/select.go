@@ -71,25 +71,11 @@ func (s Selector) Empty() bool {
 // String is the selector as people read it: "user bob, from 192.0.2.0/24".
 func (s Selector) String() string {
 	var parts []string
-	switch n := len(s.IDs); {
-	case n == 1:
-		parts = append(parts, "session "+s.IDs[0])
-	case n > 1 && n <= 6:
-		parts = append(parts, "sessions "+strings.Join(s.IDs, ", "))
-	case n > 6:
-		parts = append(parts, fmt.Sprintf("%d sessions by id", n))
-	}
+	parts = appendListed(parts, s.IDs, "session", "%d sessions by id")
 	if s.User != "" {
 		parts = append(parts, "user "+s.User)
 	}
-	switch n := len(s.Users); {
-	case n == 1:
-		parts = append(parts, "user "+s.Users[0])
-	case n > 1 && n <= 6:
-		parts = append(parts, "users "+strings.Join(s.Users, ", "))
-	case n > 6:
-		parts = append(parts, fmt.Sprintf("%d users", n))
-	}
+	parts = appendListed(parts, s.Users, "user", "%d users")
 	if s.From != "" {
 		from := s.From
 		if p, err := ParseFrom(s.From); err == nil {
@@ -107,6 +93,21 @@ func (s Selector) String() string {
 		parts = append(parts, "idle over "+s.IdleOver.String())
 	}
 	return strings.Join(parts, ", ")
+}
+
+// appendListed appends "noun a" or "nouns a, b" for up to six names, else
+// many with their number; nothing for none.
+func appendListed(parts, names []string, noun, many string) []string {
+	switch n := len(names); {
+	case n == 0:
+		return parts
+	case n == 1:
+		return append(parts, noun+" "+names[0])
+	case n <= 6:
+		return append(parts, noun+"s "+strings.Join(names, ", "))
+	default:
+		return append(parts, fmt.Sprintf(many, n))
+	}
 }
 
 // Matcher checks the selector and returns what decides whether a session

@@ -62,8 +62,15 @@ func TestSelectorWords(t *testing.T) {
 	if got := sel.String(); got != "session 7, user bob, from 192.0.2.0/24, in transaction, idle over 10m0s" {
 		t.Errorf("String: %q", got)
 	}
-	if got := (control.Selector{From: "192.0.2.7"}).String(); got != "from 192.0.2.7" {
-		t.Errorf("String: %q", got)
+	for sel, want := range map[*control.Selector]string{
+		{From: "192.0.2.7"}: "from 192.0.2.7",
+		{IDs: []string{"a-1", "a-2"}, Users: []string{"bob"}}:                  "sessions a-1, a-2, user bob",
+		{IDs: []string{"1", "2", "3", "4", "5", "6", "7"}}:                     "7 sessions by id",
+		{Users: []string{"a", "b", "c", "d", "e", "f", "g", "h"}, IdleOver: 0}: "8 users",
+	} {
+		if got := sel.String(); got != want {
+			t.Errorf("String: %q, want %q", got, want)
+		}
 	}
 	for in, want := range map[string]string{"trans": "transaction", "AUTH": "authorization", "u": "update"} {
 		if got, ok := control.StateNamed(in); !ok || got != want {

@@ -1,10 +1,12 @@
 // Package human formats values for people, the same way in popadm's
 // command-line listings and in its dashboard: durations, ages, byte
-// counts, rates, counts of things, and text from the daemon made safe to
-// print on a terminal. It imports nothing internal.
+// counts, rates, counts of things, settings' durations, the order of
+// session ids, and text from the daemon made safe to print on a
+// terminal. It imports nothing internal.
 package human
 
 import (
+	"cmp"
 	"fmt"
 	"strconv"
 	"strings"
@@ -27,6 +29,19 @@ func Duration(d time.Duration) string {
 	default:
 		return fmt.Sprintf("%dd%02dh", s/86400, s%86400/3600)
 	}
+}
+
+// Setting is d as people write it in a setting: "5m", "1h30m", "30s",
+// not time.Duration's "5m0s".
+func Setting(d time.Duration) string {
+	s := d.String()
+	if strings.HasSuffix(s, "m0s") {
+		s = s[:len(s)-2]
+	}
+	if strings.HasSuffix(s, "h0m") {
+		s = s[:len(s)-2]
+	}
+	return s
 }
 
 // Ago formats the time from t to now: "42s ago", or "never" for the zero
@@ -135,3 +150,28 @@ func Unsafe(r rune) bool {
 // bad is Unsafe, or the rune of invalid UTF-8 (which strings.Map and
 // range loops turn into U+FFFD).
 func bad(r rune) bool { return Unsafe(r) || r == utf8.RuneError }
+
+// Natural orders strings with the numbers that end them compared as
+// numbers: session ids "k3f9-9" before "k3f9-10" (a run's tag, then its
+// counter), "9" before "10". It returns -1, 0 or +1.
+func Natural(a, b string) int {
+	pa, na := splitNumber(a)
+	pb, nb := splitNumber(b)
+	if c := strings.Compare(pa, pb); c != 0 {
+		return c
+	}
+	if c := cmp.Compare(len(na), len(nb)); c != 0 {
+		return c // no leading zeros in ids: shorter is smaller
+	}
+	return strings.Compare(na, nb)
+}
+
+// splitNumber cuts the digits that end s off its beginning: "k3f9-12" is
+// "k3f9-", "12".
+func splitNumber(s string) (string, string) {
+	i := len(s)
+	for i > 0 && s[i-1] >= '0' && s[i-1] <= '9' {
+		i--
+	}
+	return s[:i], s[i:]
+}

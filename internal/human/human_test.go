@@ -15,6 +15,11 @@ func TestFormats(t *testing.T) {
 		{Duration(3*time.Minute + 7*time.Second), "3m07s"},
 		{Duration(2*time.Hour + 5*time.Minute), "2h05m"},
 		{Duration(76 * time.Hour), "3d04h"},
+		{Setting(5 * time.Minute), "5m"},
+		{Setting(90 * time.Minute), "1h30m"},
+		{Setting(2 * time.Hour), "2h"},
+		{Setting(30 * time.Second), "30s"},
+		{Setting(1500 * time.Millisecond), "1.5s"},
 		{Ago(now, time.Time{}), "never"},
 		{Ago(now, now.Add(-42*time.Second)), "42s ago"},
 		{Since(now, time.Time{}), "-"},
@@ -90,6 +95,22 @@ func TestCleanKeepsText(t *testing.T) {
 		}
 		if got := Clean(string(r)) != string(r); got != want {
 			t.Fatalf("U+%04X: replaced %v, want %v", r, got, want)
+		}
+	}
+}
+
+func TestNatural(t *testing.T) {
+	for _, tc := range []struct {
+		a, b string
+		want int
+	}{
+		{"9", "10", -1}, {"10", "9", 1}, {"7", "7", 0},
+		{"k3f9-9", "k3f9-10", -1}, {"k3f9-10", "k3f9-9", 1},
+		{"k3f8-99", "k3f9-1", -1}, // an earlier boot's tag first
+		{"alice", "bob", -1}, {"user2", "user10", -1},
+	} {
+		if got := Natural(tc.a, tc.b); got != tc.want {
+			t.Errorf("Natural(%q, %q) = %d, want %d", tc.a, tc.b, got, tc.want)
 		}
 	}
 }

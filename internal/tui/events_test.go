@@ -9,6 +9,7 @@ import (
 
 	"popd/internal/control"
 	"popd/internal/event"
+	"popd/internal/human"
 )
 
 // burst is n deliveries to user, one a second, ending at end.
@@ -188,7 +189,7 @@ func TestEventsNotices(t *testing.T) {
 // Session ids sort by their run's tag, then numerically by counter.
 func TestNaturalIDs(t *testing.T) {
 	ids := []string{"q3ka-2", "q3k9-10", "q3k9-9", "q3ka-10", "7", "12", "q3k9-100"}
-	slices.SortFunc(ids, natural)
+	slices.SortFunc(ids, human.Natural)
 	if got := strings.Join(ids, " "); got != "7 12 q3k9-9 q3k9-10 q3k9-100 q3ka-2 q3ka-10" {
 		t.Fatalf("sorted: %s", got)
 	}

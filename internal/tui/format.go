@@ -59,30 +59,6 @@ func fit(s string, w int, right bool) string {
 	return s + strings.Repeat(" ", pad)
 }
 
-// natural compares strings with the numbers that end them compared as
-// numbers: session ids "k3f9-9" before "k3f9-10" (a run's tag, then its
-// counter: event.Boot), "9" before "10".
-func natural(a, b string) int {
-	pa, na := splitNumber(a)
-	pb, nb := splitNumber(b)
-	if c := strings.Compare(pa, pb); c != 0 || na == nb {
-		return c
-	}
-	if len(na) != len(nb) {
-		return len(na) - len(nb) // no leading zeros in ids: shorter is smaller
-	}
-	return strings.Compare(na, nb)
-}
-
-// splitNumber cuts the digits that end s off its beginning.
-func splitNumber(s string) (string, string) {
-	i := len(s)
-	for i > 0 && s[i-1] >= '0' && s[i-1] <= '9' {
-		i--
-	}
-	return s[:i], s[i:]
-}
-
 func isDigits(s string) bool {
 	for i := 0; i < len(s); i++ {
 		if s[i] < '0' || s[i] > '9' {

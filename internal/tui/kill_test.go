@@ -11,6 +11,7 @@ import (
 
 	"popd/internal/control"
 	"popd/internal/event"
+	"popd/internal/human"
 )
 
 // KickSelect is the selector kick, as popd does it on the fake's
@@ -52,7 +53,7 @@ func tagged(d *driver) []string {
 	for k := range d.sessions().t.tags {
 		out = append(out, k)
 	}
-	slices.SortFunc(out, natural)
+	slices.SortFunc(out, human.Natural)
 	return out
 }
 

@@ -99,15 +99,23 @@ func deliveries(p *popdAt, users ...string) {
 	}
 }
 
-// The console's connection to the same popd drops; popd goes on; on the
-// reconnect the console gets what it missed, nothing twice, no notice.
-func TestResumeSamePopd(t *testing.T) {
+// consoleOnPopd serves a control socket with a popd of its own and starts
+// a console (100×30) on it, until the test ends.
+func consoleOnPopd(t *testing.T) (string, *popdAt, *driver) {
+	t.Helper()
 	path := socketPath(t)
 	popd := servePopd(t, path, event.Boot{})
 	d := newDriver(t, 100, 30)
 	d.dial = func(int) (Backend, error) { return control.Dial(context.Background(), path) }
 	d.start()
-	defer d.m.shutdown()
+	t.Cleanup(d.m.shutdown)
+	return path, popd, d
+}
+
+// The console's connection to the same popd drops; popd goes on; on the
+// reconnect the console gets what it missed, nothing twice, no notice.
+func TestResumeSamePopd(t *testing.T) {
+	_, popd, d := consoleOnPopd(t)
 	deliveries(popd, "u1", "u2", "u3")
 	d.receive(0, 3)
 
@@ -144,12 +152,7 @@ func TestResumeRestartedPopd(t *testing.T) {
 		clean bool // the old run said popd.stopped
 	}{{"crash", false}, {"clean", true}} {
 		t.Run(tc.name, func(t *testing.T) {
-			path := socketPath(t)
-			old := servePopd(t, path, event.Boot{})
-			d := newDriver(t, 100, 30)
-			d.dial = func(int) (Backend, error) { return control.Dial(context.Background(), path) }
-			d.start()
-			defer d.m.shutdown()
+			path, old, d := consoleOnPopd(t)
 			deliveries(old, "u1")
 			n := 1
 			if tc.clean {
@@ -239,12 +242,7 @@ func TestReconnectWithoutResume(t *testing.T) {
 // More events while away than popd keeps: those it still has come, after
 // a line counting the others.
 func TestResumeOverrunSaysNotSeen(t *testing.T) {
-	path := socketPath(t)
-	popd := servePopd(t, path, event.Boot{})
-	d := newDriver(t, 100, 30)
-	d.dial = func(int) (Backend, error) { return control.Dial(context.Background(), path) }
-	d.start()
-	defer d.m.shutdown()
+	_, popd, d := consoleOnPopd(t)
 	deliveries(popd, "u0")
 	d.receive(0, 1)
 	d.breakLink(0)

@@ -38,7 +38,7 @@ func newSessionsPage(s *shared) page {
 	}
 	if s.fleet() {
 		p.t.cols = append([]column[sessRow]{nodeColumn(s, func(r *sessRow) string { return r.node },
-			func(a, b *sessRow) int { return natural(a.ID, b.ID) })}, p.t.cols...)
+			func(a, b *sessRow) int { return human.Natural(a.ID, b.ID) })}, p.t.cols...)
 		p.idCol = 1
 	}
 	p.tagRows(func(r *sessRow) bool { return r.live() })
@@ -185,7 +185,7 @@ func newSessionTable() table[sessRow] {
 			// the longest.
 			{title: "ID", width: 4, max: 12, right: true, prio: 10,
 				cell: func(r *sessRow, _ time.Time) string { return r.ID },
-				cmp:  func(a, b *sessRow) int { return natural(a.ID, b.ID) }},
+				cmp:  func(a, b *sessRow) int { return human.Natural(a.ID, b.ID) }},
 			{title: "USER", width: 10, max: 24, prio: 10,
 				cell: func(r *sessRow, _ time.Time) string {
 					if r.User == "" {
@@ -403,5 +403,5 @@ func (p *sessionsPage) stuckText(r *sessRow) string {
 	if r.Sending && strings.Contains(r.stuck, "stalled") {
 		over = p.s.stuck.send
 	}
-	return fmt.Sprintf("%s (over %s)", r.stuck, shortDuration(over))
+	return fmt.Sprintf("%s (over %s)", r.stuck, human.Setting(over))
 }

@@ -54,27 +54,15 @@ func (r stuckRule) why(s *control.Session) string {
 func (r stuckRule) String() string {
 	var parts []string
 	if r.idle > 0 {
-		parts = append(parts, "idle in TRANSACTION over "+shortDuration(r.idle))
+		parts = append(parts, "idle in TRANSACTION over "+human.Setting(r.idle))
 	}
 	if r.send > 0 {
-		parts = append(parts, "a RETR/TOP stalled over "+shortDuration(r.send))
+		parts = append(parts, "a RETR/TOP stalled over "+human.Setting(r.send))
 	}
 	if len(parts) == 0 {
 		return "nothing (both rules are off)"
 	}
 	return strings.Join(parts, ", or ")
-}
-
-// shortDuration is d as people write it: "5m", "1h30m", "30s".
-func shortDuration(d time.Duration) string {
-	s := d.String()
-	if strings.HasSuffix(s, "m0s") {
-		s = s[:len(s)-2]
-	}
-	if strings.HasSuffix(s, "h0m") {
-		s = s[:len(s)-2]
-	}
-	return s
 }
 
 // parseThreshold reads :stuck-idle's and :stuck-send's argument: a

@@ -4,6 +4,8 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"popd/internal/human"
 )
 
 // column is one column of a table of T.
@@ -91,7 +93,7 @@ func (t *table[T]) rebuild() {
 		slices.SortStableFunc(rows, func(a, b *T) int {
 			c := cmp(a, b)
 			if c == 0 {
-				c = natural(t.key(a), t.key(b))
+				c = human.Natural(t.key(a), t.key(b))
 			}
 			if t.desc {
 				c = -c

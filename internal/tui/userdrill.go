@@ -46,7 +46,7 @@ func newUserDrill(s *shared, u control.User) *userDrill {
 	t.cols = slices.DeleteFunc(t.cols, func(c column[sessRow]) bool { return c.title == "USER" })
 	if s.fleet() {
 		t.cols = append([]column[sessRow]{nodeColumn(s, func(r *sessRow) string { return r.node },
-			func(a, b *sessRow) int { return natural(a.ID, b.ID) })}, t.cols...)
+			func(a, b *sessRow) int { return human.Natural(a.ID, b.ID) })}, t.cols...)
 	}
 	return &userDrill{
 		s: s, name: u.Name, user: &u,

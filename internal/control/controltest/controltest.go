@@ -199,15 +199,7 @@ func (d *Daemon) SetPassword(name, password, by string) error {
 
 // DeleteUser implements control.Daemon.
 func (d *Daemon) DeleteUser(name string, purgeMail bool, by string) error {
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	if _, ok := d.users[name]; !ok {
-		return notFound("no user %q", name)
-	}
-	delete(d.users, name)
-	delete(d.passwords, name)
-	d.record(fmt.Sprintf("user_del %s purge=%t by %s", name, purgeMail, by), control.Event{Type: event.UserChanged, User: name, Reason: "deleted", By: by})
-	return nil
+	return d.deleteUser(name, by, fmt.Sprintf("user_del %s purge=%t by %s", name, purgeMail, by))
 }
 
 // SetDisabled implements control.Daemon.

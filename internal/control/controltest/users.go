@@ -38,6 +38,11 @@ func (d *Daemon) UserDetails(name string) (control.UserDetails, error) {
 
 // DeleteUserWith implements control.UserDeleter.
 func (d *Daemon) DeleteUserWith(name string, opt control.DeleteOptions, by string) error {
+	return d.deleteUser(name, by, fmt.Sprintf("user_del %s purge=%t keep_sessions=%t by %s", name, opt.PurgeMail, opt.KeepSessions, by))
+}
+
+// deleteUser deletes name, recorded as call.
+func (d *Daemon) deleteUser(name, by, call string) error {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	if _, ok := d.users[name]; !ok {
@@ -45,7 +50,6 @@ func (d *Daemon) DeleteUserWith(name string, opt control.DeleteOptions, by strin
 	}
 	delete(d.users, name)
 	delete(d.passwords, name)
-	d.record(fmt.Sprintf("user_del %s purge=%t keep_sessions=%t by %s", name, opt.PurgeMail, opt.KeepSessions, by),
-		control.Event{Type: event.UserChanged, User: name, Reason: "deleted", By: by})
+	d.record(call, control.Event{Type: event.UserChanged, User: name, Reason: "deleted", By: by})
 	return nil
 }
