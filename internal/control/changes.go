@@ -60,7 +60,10 @@ func (s *Server) WantsChanges() bool {
 
 // publishChanges sends a sessions.changed event to the subscribers that
 // asked for it, while their queue is less than half full; a subscriber
-// that loses one is told (sessions.resync) before its next event.
+// that loses one is told (sessions.resync) before its next event. An
+// event without sessions goes only to those that lost something and
+// carries only the notices (the stream writes nothing else): sent each
+// second while popd is quiet, it tells them without waiting for an event.
 func (s *Server) publishChanges(e Event) {
 	s.evMu.Lock()
 	defer s.evMu.Unlock()
@@ -69,7 +72,7 @@ func (s *Server) publishChanges(e Event) {
 		return
 	}
 	for _, sub := range *subs {
-		if !sub.changes {
+		if !sub.changes || len(e.Sessions) == 0 && sub.lost.Load() == 0 && sub.dropped.Load() == 0 {
 			continue
 		}
 		if len(sub.ch) >= SubscriberQueue/2 {

@@ -247,3 +247,82 @@ func TestSubscribeSessionsOlderPopd(t *testing.T) {
 		t.Fatalf("asked %q, want %q", asked, want)
 	}
 }
+
+// TestResyncWhenQuiet: a subscriber that lost changes hears of it even
+// when popd then has nothing to say: the daemon's empty sessions.changed
+// of a quiet second carries the notice, and nothing else reaches the
+// wire; a subscriber that lost nothing gets nothing from it.
+func TestResyncWhenQuiet(t *testing.T) {
+	path, srv := serve(t, controltest.NewDaemon(), "", nil)
+	slow, _ := dialRaw(t, path, true)
+	slow.send(`{"id":1,"method":"events","params":{"changes":true}}`)
+	var resp control.Response
+	slow.read(&resp)
+	if resp.Error != nil {
+		t.Fatal(resp.Error)
+	}
+	// Changes only, far more than its queue and socket hold.
+	const n = 20_000
+	for range n {
+		srv.Publish(changed("a-1"))
+	}
+	// One that subscribes now has lost nothing.
+	c := dial(t, path)
+	calm, _, _, err := c.SubscribeSessions(t.Context(), control.Cursor{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	slow.nc.SetDeadline(time.Now().Add(10 * time.Second))
+	count := func(stopAt func(control.Event) bool) (changes int, notices []control.Event) {
+		for {
+			slow.nc.SetReadDeadline(time.Now().Add(300 * time.Millisecond))
+			line, err := slow.r.ReadBytes('\n')
+			if err != nil {
+				return changes, notices
+			}
+			var e control.Event
+			if err := json.Unmarshal(line, &e); err != nil {
+				t.Fatal(err)
+			}
+			if e.Type == event.SessionsChanged {
+				changes++
+				if len(e.Sessions) == 0 {
+					t.Fatal("an empty sessions.changed on the wire")
+				}
+			} else {
+				notices = append(notices, e)
+			}
+			if stopAt != nil && stopAt(e) {
+				return changes, notices
+			}
+		}
+	}
+	lost := func(ns []control.Event) (n int) {
+		for _, e := range ns {
+			if e.Type != event.SessionsResync {
+				t.Fatalf("notice %+v", e)
+			}
+			n += e.Count
+		}
+		return n
+	}
+	// popd is quiet now: the slow one reads what it was sent. The last
+	// changes were lost with nothing after them to carry the notice.
+	got, notices := count(nil)
+	told := lost(notices)
+	if got+told >= n {
+		t.Fatalf("before the quiet second: %d changes + %d told lost, of %d: nothing left to tell", got, told, n)
+	}
+	// A quiet second: the empty event brings the notice, and every change
+	// is accounted for.
+	srv.Publish(control.Event{Type: event.SessionsChanged})
+	more, notices := count(func(e control.Event) bool { return e.Type == event.SessionsResync })
+	if more != 0 || len(notices) != 1 || got+told+lost(notices) != n {
+		t.Fatalf("after the quiet second: %d more changes, notices %+v; had %d + %d told lost, of %d", more, notices, got, told, n)
+	}
+	if extra, notices := count(nil); extra != 0 || len(notices) != 0 {
+		t.Fatalf("then: %d changes, notices %+v", extra, notices)
+	}
+	// The calm one gets nothing from the empty event.
+	quiet(t, calm)
+}

@@ -100,7 +100,9 @@
 // With {"changes":true} the stream carries the live sessions' changes as
 // well: a sessions.changed event (no seq, never kept) at most once a
 // second, with every session that changed since, each as it is now; and
-// sessions.resync when some of those were dropped. With a "sessions"
+// sessions.resync when some of those were dropped (before the next thing
+// the stream carries, or within a second if popd has nothing more to
+// say; events.dropped too, for such a stream). With a "sessions"
 // snapshot, that keeps a console's table of sessions without listing
 // them every second (changes.go).
 //

@@ -180,6 +180,9 @@ func (c *conn) stream(sub *subscriber) {
 				return false
 			}
 		}
+		if q.e.Type == event.SessionsChanged && len(q.e.Sessions) == 0 {
+			return true // only brought the notices (changes.go)
+		}
 		return writeFrame(w, q.e) == nil
 	}
 	drain := func() {

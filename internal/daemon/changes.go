@@ -41,11 +41,17 @@ func (d *daemon) publishChanges(ctx context.Context) {
 func (d *daemon) sendChanges(now time.Time) {
 	chs := d.srv.TakeChanges() // always: taken, they are forgotten
 	p := d.pub.Load()
-	if len(chs) == 0 || p == nil {
+	if p == nil {
 		return
 	}
 	cp, ok := (*p).(control.ChangePublisher)
 	if !ok || !cp.WantsChanges() {
+		return
+	}
+	if len(chs) == 0 {
+		// Nothing changed: an empty event, which brings a subscriber
+		// that lost something its notice (control's publishChanges).
+		cp.Publish(event.Event{Type: event.SessionsChanged, Time: now})
 		return
 	}
 	for len(chs) > 0 {
