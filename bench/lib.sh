@@ -157,8 +157,12 @@ popd_start() {
 	local bin=$1 users=$2 port=$3 log=$4
 	shift 4
 	port_free "$port"
+	local state
+	state=$(dirname "$users")/state
+	mkdir -p "$state"
+	chown "$owner:$group" "$state"
 	"${server_cpu[@]}" "$bin" "${popd_as[@]}" -listen "127.0.0.1:$port" -users "$users" \
-		-maildir "$(dirname "$users")/mail/%u" "$@" 2>>"$log" &
+		-maildir "$(dirname "$users")/mail/%u" -state-dir "$state" "$@" 2>>"$log" &
 	popd_pid=$!
 	pids+=("$popd_pid")
 	wait_port "$port"

@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"os"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -28,7 +27,7 @@ var ErrLockLost = errLockLost
 // the lease it gives (see the package documentation).
 type lockFile struct {
 	t       *tree
-	f       *os.File // the lock file, whatever its name is now
+	f       *regFile // the lock file, whatever its name is now
 	dev     uint64
 	ino     uint64
 	content []byte
@@ -49,7 +48,7 @@ type lockFile struct {
 
 // newLockFile completes taking the lock: f is the lock file, already under
 // the lock's name, its mtime set at start; the holder's data go in place.
-func newLockFile(t *tree, f *os.File, content []byte, start time.Time, opt Options) (*lockFile, error) {
+func newLockFile(t *tree, f *regFile, content []byte, start time.Time, opt Options) (*lockFile, error) {
 	var st unix.Stat_t
 	err := unix.Fstat(int(f.Fd()), &st)
 	if err == nil {
@@ -321,7 +320,7 @@ func (l *lockFile) release() error {
 		bp := lockBufs.Get().(*[lockSize + 1]byte)
 		defer lockBufs.Put(bp)
 		if n, _ := l.f.ReadAt(bp[:lockSize], 0); l.isContent(bp[:n]) {
-			recycle(root, tmp)
+			recycleFile(root, tmp, l.f) // tmp is our file, open for writing
 			return nil
 		}
 	}

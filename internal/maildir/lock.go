@@ -57,6 +57,7 @@ var (
 		h, _ := os.Hostname()
 		return h
 	})
+	thisPID = sync.OnceValue(os.Getpid)
 	// thisPidNS tells apart processes on hosts (containers) that share a
 	// host name but not process ids.
 	thisPidNS = sync.OnceValue(func() string {
@@ -234,7 +235,7 @@ var errNoSpare = errors.New("no spare lock file")
 func acquireLock(t *tree, opt Options) (*lockFile, error) {
 	log := opt.Logger
 	content := formatLock(lockData{
-		LockInfo: LockInfo{Owner: opt.Owner, Host: thisHost(), PID: os.Getpid(), Since: time.Now()},
+		LockInfo: LockInfo{Owner: opt.Owner, Host: thisHost(), PID: thisPID(), Since: time.Now()},
 		pidNS:    thisPidNS(),
 		token:    randomHex(16),
 	})
@@ -296,7 +297,7 @@ func acquireLock(t *tree, opt Options) (*lockFile, error) {
 // fresh lock). It fails with errNoSpare when there is no usable spare,
 // EEXIST when the lock is held, ENOENT when another session took the spare
 // first.
-func takeSpare(root int, now time.Time) (*os.File, error) {
+func takeSpare(root int, now time.Time) (*regFile, error) {
 	f, st, err := openRegular(root, spareName, unix.O_RDWR)
 	if err == unix.ENOENT {
 		return nil, errNoSpare
@@ -324,12 +325,12 @@ func takeSpare(root int, now time.Time) (*os.File, error) {
 // (O_CREAT|O_EXCL is atomic on local file systems and on NFSv3 and later).
 // This is the one step that needs a free inode and block; the file is
 // reused from then on (see takeSpare).
-func createLock(root int) (*os.File, error) {
+func createLock(root int) (*regFile, error) {
 	fd, err := unix.Openat(root, lockName, unix.O_RDWR|unix.O_CREAT|unix.O_EXCL|fileFlags, 0o600)
 	if err != nil {
 		return nil, err
 	}
-	f := os.NewFile(uintptr(fd), lockName)
+	f := &regFile{fd: fd}
 	// Written here, not only by newLockFile, so that the blocks are
 	// allocated now; ENOSPC shows here.
 	if _, err := f.WriteAt(spareContent, 0); err != nil {
@@ -370,14 +371,28 @@ func recycle(root int, name string) {
 	if f, st, err := openRegular(root, name, unix.O_WRONLY); err == nil {
 		ok := st.Size == lockSize
 		if ok {
-			_, werr := f.WriteAt(spareContent, 0)
-			ok = werr == nil
+			recycleFile(root, name, f)
 		}
 		f.Close()
-		if ok && renameNoReplace(root, name, root, spareName) == nil {
+		if ok {
 			return
 		}
 	}
+	removeLockName(root, name)
+}
+
+// recycleFile is recycle of a lock file known to be f, a lock popd made
+// (of lockSize) and opened for writing: it becomes the spare, or is
+// removed.
+func recycleFile(root int, name string, f *regFile) {
+	if _, err := f.WriteAt(spareContent, 0); err == nil && renameNoReplace(root, name, root, spareName) == nil {
+		return
+	}
+	removeLockName(root, name)
+}
+
+// removeLockName removes what is at name in the maildir root.
+func removeLockName(root int, name string) {
 	if err := unix.Unlinkat(root, name, 0); err == unix.EISDIR {
 		unix.Unlinkat(root, name, unix.AT_REMOVEDIR) // an empty one; else it stays, harmless
 	}

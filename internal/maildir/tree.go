@@ -80,13 +80,13 @@ func openTree(path string, create bool) (*tree, error) {
 	t := &tree{path: path, root: root, folder: [2]int{-1, -1}, owner: st.Uid,
 		id: dirID{uint64(st.Dev), uint64(st.Ino)}}
 	for _, sub := range []string{"cur", "new", "tmp"} {
-		fd, err := openSubdir(root, sub, create)
 		if sub == "tmp" {
-			if err == nil {
-				unix.Close(fd)
+			if create { // not ours to use; made for the MTA when missing
+				unix.Mkdirat(root, sub, 0o700)
 			}
-			continue // not ours to use; made for the MTA when missing
+			continue
 		}
+		fd, err := openSubdir(root, sub, create)
 		if err == unix.ENOTDIR {
 			err = errors.New("not a directory (a symbolic link or a file)")
 		}
@@ -120,11 +120,18 @@ func openDirPath(path string, create bool) (int, error) {
 	if err != nil {
 		return -1, fmt.Errorf("maildir: %w", err)
 	}
+	// Most paths have no link at all: one openat2 that refuses any link
+	// opens them as the walk below would, in one system call instead of
+	// two a component. Anything else — a link, a missing directory, a
+	// kernel without openat2 (before 5.6), an error — takes the walk,
+	// which follows the links it may and says which component is wrong.
+	if fd, err := openNoLinks(abs); err == nil {
+		return fd, nil
+	}
 	fd, err := unix.Open("/", dirFlags, 0)
 	if err != nil {
 		return -1, &os.PathError{Op: "open", Path: "/", Err: err}
 	}
-	euid := uint32(os.Geteuid())
 	comps := strings.Split(abs, "/")
 	links := 0
 	walked := "" // for messages
@@ -140,7 +147,7 @@ func openDirPath(path string, create bool) (int, error) {
 		if err == unix.ENOTDIR {
 			var st unix.Stat_t
 			if unix.Fstatat(fd, c, &st, unix.AT_SYMLINK_NOFOLLOW) == nil && st.Mode&unix.S_IFMT == unix.S_IFLNK {
-				if st.Uid != 0 && st.Uid != euid {
+				if st.Uid != 0 && st.Uid != uint32(os.Geteuid()) {
 					unix.Close(fd)
 					return -1, fmt.Errorf("%w: %s is a symbolic link owned by uid %d; popd follows only links owned by root or by the user it runs as",
 						ErrUnsafe, walked+"/"+c, st.Uid)
@@ -173,6 +180,19 @@ func openDirPath(path string, create bool) (int, error) {
 		walked += "/" + c
 	}
 	return fd, nil
+}
+
+// openNoLinks opens the directory at the absolute path abs as the walk of
+// openDirPath does when it meets no link: every component a directory,
+// none a symbolic link (ELOOP then).
+func openNoLinks(abs string) (int, error) {
+	how := unix.OpenHow{Flags: dirFlags, Resolve: unix.RESOLVE_NO_SYMLINKS | unix.RESOLVE_NO_MAGICLINKS}
+	for {
+		fd, err := unix.Openat2(unix.AT_FDCWD, abs, &how)
+		if err != unix.EINTR && err != unix.EAGAIN {
+			return fd, err
+		}
+	}
 }
 
 // openSubdir opens the directory name in dirfd, never through a link
@@ -231,7 +251,7 @@ const fileFlags = unix.O_CLOEXEC | unix.O_NOFOLLOW | unix.O_NONBLOCK | unix.O_NO
 // openRegular opens name in dirfd with fileFlags and checks that it is a
 // regular file; a FIFO, a device, a socket or a link is refused with an
 // error saying what it is.
-func openRegular(dirfd int, name string, mode int) (*os.File, unix.Stat_t, error) {
+func openRegular(dirfd int, name string, mode int) (*regFile, unix.Stat_t, error) {
 	var st unix.Stat_t
 	// Look before opening: opening a device node can have effects of its
 	// own. The fstat after the open tells whether it is still that file.
@@ -248,17 +268,18 @@ func openRegular(dirfd int, name string, mode int) (*os.File, unix.Stat_t, error
 // files: listed as regular files a moment ago, in folders where only the
 // mail system and the user write (who cannot make device nodes), and opened
 // often.
-func openNoFollow(dirfd int, name string, mode int) (*os.File, unix.Stat_t, error) {
+func openNoFollow(dirfd int, name string, mode int) (*regFile, unix.Stat_t, error) {
 	fd, st, err := openFd(dirfd, name, mode)
 	if err != nil {
 		return nil, st, err
 	}
-	return os.NewFile(uintptr(fd), name), st, nil
+	return &regFile{fd: fd}, st, nil
 }
 
 // openFd is openNoFollow returning the descriptor: an *os.File costs three
 // to six more system calls (fcntl, epoll_ctl) to open and close, which
-// counts when every RETR opens a file.
+// counts when every RETR opens a file, and every login the lock and a UID
+// source or two (regFile).
 func openFd(dirfd int, name string, mode int) (int, unix.Stat_t, error) {
 	var st unix.Stat_t
 	var fd int
@@ -302,6 +323,62 @@ func (fd fdReader) Read(p []byte) (int, error) {
 		}
 		return n, nil
 	}
+}
+
+// regFile is a regular file opened by openRegular or openNoFollow: what
+// popd does with the lock, the UID sources and the index, straight on the
+// descriptor (see openFd).
+type regFile struct{ fd int }
+
+func (f *regFile) Read(p []byte) (int, error) { return fdReader(f.fd).Read(p) }
+
+// ReadAt reads len(p) bytes at off, or fewer with io.EOF at the end.
+func (f *regFile) ReadAt(p []byte, off int64) (int, error) {
+	n := 0
+	for n < len(p) {
+		k, err := unix.Pread(f.fd, p[n:], off+int64(n))
+		switch {
+		case err == unix.EINTR:
+			continue
+		case err != nil:
+			return n, err
+		case k == 0:
+			return n, io.EOF
+		}
+		n += k
+	}
+	return n, nil
+}
+
+// WriteAt writes all of p at off.
+func (f *regFile) WriteAt(p []byte, off int64) (int, error) {
+	n := 0
+	for n < len(p) {
+		k, err := unix.Pwrite(f.fd, p[n:], off+int64(n))
+		switch {
+		case err == unix.EINTR:
+			continue
+		case err != nil:
+			return n, err
+		case k == 0:
+			return n, io.ErrShortWrite
+		}
+		n += k
+	}
+	return n, nil
+}
+
+func (f *regFile) Fd() uintptr { return uintptr(f.fd) }
+
+// Close closes the descriptor once; a second Close must not close
+// another file that got the same number meanwhile.
+func (f *regFile) Close() error {
+	if f.fd < 0 {
+		return os.ErrClosed
+	}
+	fd := f.fd
+	f.fd = -1
+	return unix.Close(fd)
 }
 
 type errNotRegular string
