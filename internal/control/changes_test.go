@@ -106,19 +106,27 @@ func TestChangesOnlyToAskers(t *testing.T) {
 	quiet(t, again)
 }
 
+// subscribeChangesRaw opens an event stream with the changes on a raw
+// connection, which reads only when the test does.
+func subscribeChangesRaw(t *testing.T, path string) *raw {
+	t.Helper()
+	r, _ := dialRaw(t, path, true)
+	r.send(`{"id":1,"method":"events","params":{"changes":true}}`)
+	var resp control.Response
+	r.read(&resp)
+	if resp.Error != nil {
+		t.Fatal(resp.Error)
+	}
+	return r
+}
+
 // TestChangesYieldToEvents: a subscriber that does not read loses the
 // changes once its queue is half full, and is told so (sessions.resync,
 // with how many) before the next thing it gets; the events still fill the
 // queue before any of them is dropped.
 func TestChangesYieldToEvents(t *testing.T) {
 	path, srv := serve(t, controltest.NewDaemon(), "", nil)
-	slow, _ := dialRaw(t, path, true)
-	slow.send(`{"id":1,"method":"events","params":{"changes":true}}`)
-	var resp control.Response
-	slow.read(&resp)
-	if resp.Error != nil {
-		t.Fatal(resp.Error)
-	}
+	slow := subscribeChangesRaw(t, path)
 	// Until the queue and the socket's buffers are full: far more than
 	// they hold, events and changes in turn.
 	const n = 20_000
@@ -254,13 +262,7 @@ func TestSubscribeSessionsOlderPopd(t *testing.T) {
 // wire; a subscriber that lost nothing gets nothing from it.
 func TestResyncWhenQuiet(t *testing.T) {
 	path, srv := serve(t, controltest.NewDaemon(), "", nil)
-	slow, _ := dialRaw(t, path, true)
-	slow.send(`{"id":1,"method":"events","params":{"changes":true}}`)
-	var resp control.Response
-	slow.read(&resp)
-	if resp.Error != nil {
-		t.Fatal(resp.Error)
-	}
+	slow := subscribeChangesRaw(t, path)
 	// Changes only, far more than its queue and socket hold.
 	const n = 20_000
 	for range n {

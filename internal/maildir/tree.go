@@ -333,35 +333,26 @@ type regFile struct{ fd int }
 func (f *regFile) Read(p []byte) (int, error) { return fdReader(f.fd).Read(p) }
 
 // ReadAt reads len(p) bytes at off, or fewer with io.EOF at the end.
-func (f *regFile) ReadAt(p []byte, off int64) (int, error) {
-	n := 0
-	for n < len(p) {
-		k, err := unix.Pread(f.fd, p[n:], off+int64(n))
-		switch {
-		case err == unix.EINTR:
-			continue
-		case err != nil:
-			return n, err
-		case k == 0:
-			return n, io.EOF
-		}
-		n += k
-	}
-	return n, nil
-}
+func (f *regFile) ReadAt(p []byte, off int64) (int, error) { return f.all(unix.Pread, p, off, io.EOF) }
 
 // WriteAt writes all of p at off.
 func (f *regFile) WriteAt(p []byte, off int64) (int, error) {
+	return f.all(unix.Pwrite, p, off, io.ErrShortWrite)
+}
+
+// all calls op (pread, pwrite) until it has done all of p, or fails; none
+// is the error when op does nothing.
+func (f *regFile) all(op func(int, []byte, int64) (int, error), p []byte, off int64, none error) (int, error) {
 	n := 0
 	for n < len(p) {
-		k, err := unix.Pwrite(f.fd, p[n:], off+int64(n))
+		k, err := op(f.fd, p[n:], off+int64(n))
 		switch {
 		case err == unix.EINTR:
 			continue
 		case err != nil:
 			return n, err
 		case k == 0:
-			return n, io.ErrShortWrite
+			return n, none
 		}
 		n += k
 	}
