@@ -2,6 +2,7 @@ package main
 
 import (
 	"bufio"
+	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -289,5 +290,35 @@ func TestSIGHUPReloadsConfiguration(t *testing.T) {
 	}
 	if !strings.Contains(capa(), "EXPIRE NEVER") {
 		t.Fatal("a broken configuration undid the good one")
+	}
+}
+
+// A second popd started on a running one's port says so and exits 1: no
+// panic (a bind failure used to close a nil listener set), nothing of the
+// first one's touched.
+func TestSecondPopdOnSamePort(t *testing.T) {
+	bin := buildPopd(t)
+	addr, _ := startPopd(t, bin, append([]string{"-demo", "-listen", "127.0.0.1:0"}, rootArgs()...)...)
+	dir := t.TempDir()
+	cmd := exec.Command(bin, append([]string{"-demo", "-demo-dir", filepath.Join(dir, "second"), "-listen", addr}, rootArgs()...)...)
+	cmd.Dir = dir
+	out, err := cmd.CombinedOutput()
+	var ee *exec.ExitError
+	if !errors.As(err, &ee) || ee.ExitCode() != 1 || strings.Contains(string(out), "panic") {
+		t.Fatalf("second popd on %s: %v\n%s", addr, err, out)
+	}
+	// The holder is named when /proc shows it (root, or the same user).
+	if !strings.Contains(string(out), "-listen "+addr+": in use by a running popd") &&
+		!strings.Contains(string(out), "address already in use") {
+		t.Fatalf("second popd on %s says\n%s", addr, out)
+	}
+	// The first one still serves.
+	c, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	if l, err := bufio.NewReader(c).ReadString('\n'); err != nil || !strings.HasPrefix(l, "+OK") {
+		t.Fatalf("first popd: %q, %v", l, err)
 	}
 }

@@ -250,32 +250,32 @@ type listeners struct {
 	controlCfg          control.ServerConfig
 }
 
-func bind(cfg config.Config, log *slog.Logger) (ls *listeners, err error) {
-	ls = &listeners{}
+func bind(cfg config.Config, log *slog.Logger) (_ *listeners, err error) {
+	ls := &listeners{}
 	defer func() {
 		if err != nil {
-			ls.close()
+			ls.close() // what was bound before the failure
 		}
 	}()
 	if cfg.ServesPOP3() {
 		if ls.plain, err = net.Listen("tcp", cfg.Listen); err != nil {
-			return nil, fmt.Errorf("popd: %w", err)
+			return nil, bindError("listen", cfg.Listen, err)
 		}
 		ls.plainAddr = ls.plain.Addr()
 	}
 	if cfg.ListenTLS != "" {
 		if ls.tls, err = net.Listen("tcp", cfg.ListenTLS); err != nil {
-			return nil, fmt.Errorf("popd: %w", err)
+			return nil, bindError("listen-tls", cfg.ListenTLS, err)
 		}
 	}
 	if cfg.Metrics != "" {
 		if ls.metrics, err = net.Listen("tcp", cfg.Metrics); err != nil {
-			return nil, fmt.Errorf("popd: metrics: %w", err)
+			return nil, bindError("metrics", cfg.Metrics, err)
 		}
 	}
 	if cfg.AuthHTTP != "" {
 		if ls.authHTTP, err = net.Listen("tcp", cfg.AuthHTTP); err != nil {
-			return nil, fmt.Errorf("popd: auth-http: %w", err)
+			return nil, bindError("auth-http", cfg.AuthHTTP, err)
 		}
 	}
 	path := cfg.Control
@@ -290,6 +290,21 @@ func bind(cfg config.Config, log *slog.Logger) (ls *listeners, err error) {
 		ls.control, err = nil, nil
 	}
 	return ls, nil
+}
+
+// bindError says why the listener of key (its flag) could not be bound;
+// for an address in use, by what, when /proc tells (porthold.go).
+func bindError(key, addr string, err error) error {
+	if errors.Is(err, syscall.EADDRINUSE) {
+		switch holder := portHolder(addr); holder {
+		case "":
+		case "popd":
+			return fmt.Errorf("popd: -%s %s: in use by a running popd (to apply a new configuration, reload it: SIGHUP or popadm reload)", key, addr)
+		default:
+			return fmt.Errorf("popd: -%s %s: in use by %s", key, addr, holder)
+		}
+	}
+	return fmt.Errorf("popd: -%s: %w", key, err)
 }
 
 func (ls *listeners) close() {
