@@ -47,6 +47,13 @@ type daemon struct {
 	reloadMu sync.Mutex
 	source   func() (config.Config, error) // reads the configuration again; nil: none
 	notify   func(state ...string)         // sd_notify(3) states; never nil
+
+	dropsVer struct { // maildropsVersion's state
+		mu   sync.Mutex
+		gen  uint64 // users.Generation when last listed
+		tmpl string // the maildir template then
+		n    uint64 // the version
+	}
 }
 
 func (d *daemon) config() *config.Config { return d.cfg.Load() }

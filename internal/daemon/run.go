@@ -148,6 +148,7 @@ func Run(ctx context.Context, cfg config.Config, opt Options) error {
 	if cfg.ServesPOP3() || cfg.ListenTLS != "" { // not for a popd that only answers nginx
 		watcher := &maildir.Watcher{
 			Maildrops: d.maildrops,
+			Version:   d.maildropsVersion,
 			Delivered: func(user, file string) {
 				d.publish(event.Event{Type: event.Delivered, User: user, Reason: file})
 			},
@@ -223,6 +224,19 @@ func (d *daemon) maildrops() map[string]string {
 		}
 	}
 	return out
+}
+
+// maildropsVersion changes when maildrops would list something else: the
+// users table changed, or the maildir template did (a reload).
+func (d *daemon) maildropsVersion() uint64 {
+	d.dropsVer.mu.Lock()
+	defer d.dropsVer.mu.Unlock()
+	v := &d.dropsVer
+	if gen, tmpl := d.users.Generation(), d.config().Maildir; gen != v.gen || tmpl != v.tmpl || v.n == 0 {
+		v.gen, v.tmpl = gen, tmpl
+		v.n++
+	}
+	return v.n
 }
 
 // reloadOnHUP reloads on every SIGHUP (on hup, subscribed) until ctx is

@@ -29,8 +29,13 @@ import (
 // back to inotify as soon as a watch can be added again.
 type Watcher struct {
 	// Maildrops lists the maildrops to watch: directory → user name. It is
-	// called at start and every Relist.
+	// called at start and every Relist, or, with Version, when Version
+	// changed.
 	Maildrops func() map[string]string
+	// Version, when set, changes whenever Maildrops would list something
+	// else: with thousands of users, listing them every Relist only to
+	// find the same maildrops is garbage an idle server need not make.
+	Version func() uint64
 	// Delivered is called, from Run's goroutine, with the user and the file
 	// name of each delivery.
 	Delivered func(user, file string)
@@ -71,6 +76,10 @@ type watchRun struct {
 	w      *fsnotify.Watcher // nil: no inotify at all
 	drops  map[string]*drop
 	warned bool // the one warning about the watch limit was given
+	// version is Version's value when Maildrops was last called; listed
+	// says it was.
+	version uint64
+	listed  bool
 }
 
 // Run watches until ctx is done.
@@ -115,6 +124,14 @@ func (wt *Watcher) Run(ctx context.Context) error {
 // those of users that are gone, reads the polled folders (and tries to
 // watch them again), and forgets what watched folders held.
 func (r *watchRun) relist() {
+	if r.Version != nil {
+		v := r.Version()
+		if r.listed && v == r.version {
+			r.maintain()
+			return
+		}
+		r.version, r.listed = v, true
+	}
 	listed := map[string]bool{}
 	for dir, user := range r.Maildrops() {
 		nd := filepath.Join(dir, "new")
@@ -138,6 +155,20 @@ func (r *watchRun) relist() {
 	for nd, f := range r.drops {
 		if !listed[nd] {
 			r.forget(nd, f)
+		}
+	}
+}
+
+// maintain is relist's work on the folders it knows when the maildrops
+// are the same: the polled ones are read (and watched, if they can be
+// now), the watched ones forget what they held.
+func (r *watchRun) maintain() {
+	for nd, f := range r.drops {
+		switch f.state {
+		case dropPolled:
+			r.start(nd, f, true)
+		case dropWatched:
+			f.seen = nil
 		}
 	}
 }

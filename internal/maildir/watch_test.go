@@ -3,10 +3,12 @@ package maildir
 import (
 	"context"
 	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"syscall"
 	"testing"
@@ -219,5 +221,78 @@ func TestWatchNoUserLinks(t *testing.T) {
 		case <-deadline:
 			t.Fatal("bob's deliveries were not announced")
 		}
+	}
+}
+
+// With Version, the maildrops are listed again only when it changes (an
+// idle popd with thousands of users makes no garbage every Relist), while
+// the folders it polls are still read every Relist and a user added (a new
+// version) is watched.
+func TestWatchListsOnlyWhenVersionChanges(t *testing.T) {
+	s := watchSite{t, t.TempDir()}
+	s.deliver("alice", "old1")
+	s.deliver("bob", "old2")
+	var mu sync.Mutex
+	drops := map[string]string{filepath.Join(s.root, "alice"): "alice", filepath.Join(s.root, "bob"): "bob"}
+	var version, listed, maintained atomic.Int64
+	version.Store(1)
+	events := make(chan string, 100)
+	wt := &Watcher{
+		Maildrops: func() map[string]string {
+			listed.Add(1)
+			mu.Lock()
+			defer mu.Unlock()
+			return maps.Clone(drops)
+		},
+		Version:   func() uint64 { maintained.Add(1); return uint64(version.Load()) },
+		Delivered: func(user, file string) { events <- user + "/" + file },
+		Logger:    testutil.Log(t),
+		Rescan:    10 * time.Millisecond,
+		Relist:    10 * time.Millisecond,
+		addWatch: func(w *fsnotify.Watcher, dir string) error {
+			if strings.Contains(dir, "bob") { // bob's folder is polled
+				return fmt.Errorf("inotify_add_watch %s: %w", dir, syscall.ENOSPC)
+			}
+			return w.Add(dir)
+		},
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- wt.Run(ctx) }()
+	defer func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("Run: %v", err)
+		}
+	}()
+	expect := func(want string) {
+		t.Helper()
+		select {
+		case e := <-events:
+			if e != want {
+				t.Fatalf("delivered %q, want %q", e, want)
+			}
+		case <-time.After(10 * time.Second):
+			t.Fatalf("%q not delivered", want)
+		}
+	}
+	testutil.Eventually(t, 10*time.Second, "no relists", func() bool { return maintained.Load() >= 10 })
+	if n := listed.Load(); n != 1 {
+		t.Fatalf("maildrops listed %d times over 10 relists of the same version, want 1", n)
+	}
+	s.deliver("alice", "new1") // watched
+	expect("alice/new1")
+	s.deliver("bob", "new2") // polled, by the relists that list nothing
+	expect("bob/new2")
+
+	mu.Lock()
+	drops[filepath.Join(s.root, "carol")] = "carol"
+	mu.Unlock()
+	version.Add(1)
+	testutil.Eventually(t, 10*time.Second, "not listed again", func() bool { return listed.Load() == 2 })
+	s.deliver("carol", "first")
+	expect("carol/first")
+	if n := listed.Load(); n != 2 {
+		t.Errorf("maildrops listed %d times, want 2", n)
 	}
 }

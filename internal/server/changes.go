@@ -63,6 +63,10 @@ func (s *Server) TakeChanges() []Change {
 	}
 	c.mu.Lock()
 	list := c.list
+	if len(list) == 0 { // an idle server makes no garbage here
+		c.mu.Unlock()
+		return nil
+	}
 	c.list = make([]changed, 0, len(list))
 	c.mu.Unlock()
 	out := make([]Change, 0, len(list))

@@ -38,6 +38,7 @@ type File struct {
 
 	mu  sync.Mutex // serialises Reload and edits within this process
 	tab atomic.Pointer[table]
+	gen atomic.Uint64 // tables stored: see Generation
 
 	// Test hooks: addWatch starts the inotify watch of dir (nil: w.Add);
 	// reads counts the times reload read the file.
@@ -59,10 +60,21 @@ func Open(path string, log *slog.Logger) (*File, error) {
 		return nil, err
 	}
 	t, _ := parse(data, log.With("path", path))
-	f.tab.Store(t)
+	f.store(t)
 	log.Info("userdb: loaded", "path", path, "users", len(t.sorted))
 	return f, nil
 }
+
+// store makes t the table.
+func (f *File) store(t *table) {
+	f.tab.Store(t)
+	f.gen.Add(1)
+}
+
+// Generation changes whenever the table does (a reload that changed it,
+// an edit): a caller that derives something from every user need not
+// derive it again while it stays the same.
+func (f *File) Generation() uint64 { return f.gen.Load() }
 
 // Path returns the path given to Open.
 func (f *File) Path() string { return f.path }
@@ -147,7 +159,7 @@ func (f *File) reload() (changed bool, id fileID, err error) {
 		return false, id, nil
 	}
 	t, _ := parse(data, f.log.With("path", f.path))
-	f.tab.Store(t)
+	f.store(t)
 	f.log.Info("userdb: reloaded", "path", f.path, "users", len(t.sorted))
 	return true, id, nil
 }

@@ -143,6 +143,28 @@ func TestReload(t *testing.T) {
 	}
 }
 
+// Generation changes with the table, and only then.
+func TestGeneration(t *testing.T) {
+	f, _ := open(t, "alice:{PLAIN}a\n")
+	g := f.Generation()
+	if err := f.Reload(); err != nil || f.Generation() != g {
+		t.Fatalf("a reload of the same file: generation %d -> %d, %v", g, f.Generation(), err)
+	}
+	replaceFile(t, f.Path(), "bob:{PLAIN}b\n")
+	if err := f.Reload(); err != nil || f.Generation() == g {
+		t.Fatalf("a reload of a changed file: generation %d -> %d, %v", g, f.Generation(), err)
+	}
+	g = f.Generation()
+	if err := f.Add("carol", "c"); err != nil || f.Generation() == g {
+		t.Fatalf("an edit: generation %d -> %d, %v", g, f.Generation(), err)
+	}
+	g = f.Generation()
+	os.Remove(f.Path())
+	if err := f.Reload(); err == nil || f.Generation() != g {
+		t.Fatalf("a failed reload: generation %d -> %d, %v", g, f.Generation(), err)
+	}
+}
+
 func TestWatch(t *testing.T) {
 	f, _ := open(t, "alice:{PLAIN}a\n")
 	var reloads atomic.Int32

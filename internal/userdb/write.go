@@ -64,7 +64,7 @@ func (f *File) edit(change func(lines []line, t *table) ([]line, error)) error {
 			lines = quietLines(data)
 		} else {
 			t, lines = parse(data, f.log)
-			f.tab.Store(t)
+			f.store(t)
 			f.log.Info("userdb: file changed on disk; reloaded before editing", "path", f.path, "users", len(t.sorted))
 		}
 		newLines, err := change(lines, t)
@@ -83,7 +83,7 @@ func (f *File) edit(change func(lines []line, t *table) ([]line, error)) error {
 			return err
 		}
 		nt, _ := parse(newData, discard)
-		f.tab.Store(nt)
+		f.store(nt)
 		return nil
 	}
 	return errNotWritten
