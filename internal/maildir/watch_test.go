@@ -74,15 +74,7 @@ func TestWatchPastInotifyLimit(t *testing.T) {
 			return w.Add(dir)
 		},
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- wt.Run(ctx) }()
-	defer func() {
-		cancel()
-		if err := <-done; err != nil {
-			t.Errorf("Run: %v", err)
-		}
-	}()
+	runWatcher(t, wt)
 	// relists waits until the maildrops have been listed n more times.
 	relists := func(n int64) {
 		t.Helper()
@@ -256,15 +248,7 @@ func TestWatchListsOnlyWhenVersionChanges(t *testing.T) {
 			return w.Add(dir)
 		},
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- wt.Run(ctx) }()
-	defer func() {
-		cancel()
-		if err := <-done; err != nil {
-			t.Errorf("Run: %v", err)
-		}
-	}()
+	runWatcher(t, wt)
 	expect := func(want string) {
 		t.Helper()
 		select {
@@ -295,4 +279,18 @@ func TestWatchListsOnlyWhenVersionChanges(t *testing.T) {
 	if n := listed.Load(); n != 2 {
 		t.Errorf("maildrops listed %d times, want 2", n)
 	}
+}
+
+// runWatcher runs wt until the test ends, and checks that Run then
+// returns nil.
+func runWatcher(t *testing.T, wt *Watcher) {
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- wt.Run(ctx) }()
+	t.Cleanup(func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("Run: %v", err)
+		}
+	})
 }
