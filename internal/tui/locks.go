@@ -13,15 +13,15 @@ import (
 // locksPage is the maildrop locks, of this popd's sessions and of other
 // processes, and the unlock.
 type locksPage struct {
-	tablePage[nodeLock]
-	unlock key.Binding
-	fresh  bool // the last poll listed the locks (only done while on screen)
+	onScreen[nodeLock] // listing locks looks at every maildrop
+	unlock             key.Binding
 }
 
 func newLocksPage(s *shared) page {
 	p := &locksPage{
-		tablePage: tablePage[nodeLock]{s: s, t: newLockTable(), name: "Locks", noun: "lock", none: "no maildrop is locked"},
-		unlock:    key.NewBinding(key.WithKeys("b"), key.WithHelp("b", "unlock")),
+		onScreen: onScreen[nodeLock]{what: fetchLocks,
+			tablePage: tablePage[nodeLock]{s: s, t: newLockTable(), name: "Locks", noun: "lock", none: "no maildrop is locked"}},
+		unlock: key.NewBinding(key.WithKeys("b"), key.WithHelp("b", "unlock")),
 	}
 	if s.fleet() {
 		p.t.cols = append([]column[nodeLock]{nodeColumn(s, func(l *nodeLock) string { return l.node },
@@ -29,22 +29,6 @@ func newLocksPage(s *shared) page {
 	}
 	p.tagRows(func(l *nodeLock) bool { return !l.down }) // locktags.go
 	return p
-}
-
-// Polls: listing locks looks at every maildrop, so only while on screen.
-func (p *locksPage) Polls(shown bool) fetch {
-	if shown || !p.loaded {
-		return fetchLocks
-	}
-	return 0
-}
-
-// Badge: locks come and go, so their count shows only while it is fresh.
-func (p *locksPage) Badge() string {
-	if !p.fresh {
-		return ""
-	}
-	return p.tablePage.Badge()
 }
 
 func (p *locksPage) ShortHelp() []key.Binding {
@@ -64,10 +48,7 @@ func (p *locksPage) Update(msg tea.Msg) tea.Cmd {
 		if msg.between {
 			break // the sessions alone
 		}
-		p.fresh = msg.got&fetchLocks != 0
-		if p.fresh {
-			p.setData(msg.locks)
-		}
+		p.take(msg, msg.locks)
 	case manyDoneMsg:
 		p.manyDone(msg)
 	case tea.MouseMsg:

@@ -25,9 +25,8 @@ import (
 // On a fleet each node keeps the penalties of the sources that tried it:
 // a row is a source on a node (NODE first), and its clear goes there.
 type penaltiesPage struct {
-	tablePage[nodePenalty]
-	clear, clearAll key.Binding
-	fresh           bool // the last poll listed them (done only while on screen)
+	onScreen[nodePenalty] // a node may hold a great many sources under attack
+	clear, clearAll       key.Binding
 }
 
 // nodePenalty is a penalty as a node listed it (see nodeSession).
@@ -43,8 +42,9 @@ func (r *nodePenalty) users() string { return strings.Join(r.Users, ",") }
 
 func newPenaltiesPage(s *shared) page {
 	p := &penaltiesPage{
-		tablePage: tablePage[nodePenalty]{s: s, t: newPenaltyTable(), name: "Penalties", noun: "source",
-			none: "no source is slowed down"},
+		onScreen: onScreen[nodePenalty]{what: fetchPenalties,
+			tablePage: tablePage[nodePenalty]{s: s, t: newPenaltyTable(), name: "Penalties", noun: "source",
+				none: "no source is slowed down"}},
 		clear:    key.NewBinding(key.WithKeys("c"), key.WithHelp("c", "clear")),
 		clearAll: key.NewBinding(key.WithKeys("C"), key.WithHelp("C", "clear all shown")),
 	}
@@ -54,23 +54,6 @@ func newPenaltiesPage(s *shared) page {
 		p.t.sort++
 	}
 	return p
-}
-
-// Polls: a node may hold a great many sources under attack, so they are
-// listed only while on screen (and once, for the first look).
-func (p *penaltiesPage) Polls(shown bool) fetch {
-	if shown || !p.loaded {
-		return fetchPenalties
-	}
-	return 0
-}
-
-// Badge: the count shows only while it is fresh, as the locks'.
-func (p *penaltiesPage) Badge() string {
-	if !p.fresh {
-		return ""
-	}
-	return p.tablePage.Badge()
 }
 
 func (p *penaltiesPage) actions() []key.Binding {
@@ -86,10 +69,7 @@ func (p *penaltiesPage) Update(msg tea.Msg) tea.Cmd {
 		if msg.between {
 			break // the sessions alone
 		}
-		p.fresh = msg.got&fetchPenalties != 0
-		if p.fresh {
-			p.setData(msg.penalties)
-		}
+		p.take(msg, msg.penalties)
 	case tea.MouseMsg:
 		p.update(msg)
 	case tea.KeyMsg:

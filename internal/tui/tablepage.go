@@ -29,6 +29,38 @@ type tablePage[T any] struct {
 	tagKey, untag key.Binding
 }
 
+// onScreen is a tablePage whose rows are costly for popd to list (every
+// maildrop's lock, every penalised source): they are asked for (what)
+// only while the page is on screen, and once for the first look; the
+// count on the tab shows only while the last poll listed them.
+type onScreen[T any] struct {
+	tablePage[T]
+	what  fetch
+	fresh bool // the last poll listed them
+}
+
+func (p *onScreen[T]) Polls(shown bool) fetch {
+	if shown || !p.loaded {
+		return p.what
+	}
+	return 0
+}
+
+func (p *onScreen[T]) Badge() string {
+	if !p.fresh {
+		return ""
+	}
+	return p.tablePage.Badge()
+}
+
+// take is a poll's rows, when it listed them.
+func (p *onScreen[T]) take(msg dataMsg, rows []T) {
+	p.fresh = msg.got&p.what != 0
+	if p.fresh {
+		p.setData(rows)
+	}
+}
+
 func (p *tablePage[T]) Name() string { return p.name }
 
 func (p *tablePage[T]) Badge() string {
